@@ -1,0 +1,68 @@
+/* grid.h: a sweep's axes and the mapping task id <-> parameter point.
+ *
+ * A sweep is a kernel, the fixed values of its parameters, and an ordered list
+ * of axes. An axis is one dimension of the grid: a single parameter taking
+ * `len` values, or a zip group of parameters that take their values together
+ * (the axis is named after the group's first parameter). Task ids enumerate
+ * the grid in row-major (mixed radix) order: the last axis varies fastest, so
+ * a task id is also the linear index of its row in every output dataset. */
+#ifndef NEUROMIC_GRID_H
+#define NEUROMIC_GRID_H
+
+#include <stdint.h>
+
+#include "neuromic/kernel.h"
+
+typedef struct {
+    char *name;        /* dimension name: the first parameter's name */
+    size_t len;        /* number of values (>= 1) */
+    size_t nparams;    /* 1, or the size of a zip group */
+    int *param;        /* nparams indices into the point layout */
+    nm_value **values; /* values[j][i]: value i of parameter j */
+    int line, col;     /* where the axis was declared in the spec */
+} nm_axis;
+
+typedef struct {
+    const nm_kernel *kernel;
+    nm_value *fixed;     /* the whole point layout: defaults, then `fixed:` */
+    nm_axis *axes;
+    size_t naxes;
+    uint64_t ntasks;     /* product of the axes' lengths (1 with no axes) */
+    uint64_t base_seed;
+    double checkpoint_every; /* seconds */
+    char *path;          /* spec file as given */
+    char *text;          /* the spec file's full text, verbatim */
+    char sha256[65];     /* hex SHA-256 of text */
+    char **overrides;    /* the --set arguments, in order */
+    size_t noverrides;
+    void *strings;       /* owned copies of string values (private) */
+} nm_sweep;
+
+void nm_sweep_free(nm_sweep *sw); /* NULL is harmless */
+
+/* Axis indices of a task (idx has naxes entries) and back. */
+void nm_grid_index(const nm_sweep *sw, uint64_t task, size_t *idx);
+uint64_t nm_grid_task(const nm_sweep *sw, const size_t *idx);
+
+/* Fills p->vals (caller-allocated, nm_kernel_nparams_all values) for task. */
+void nm_grid_point(const nm_sweep *sw, uint64_t task, nm_point *p);
+
+/* Allocates a point for sw's kernel (free with nm_point_free). */
+nm_point *nm_point_alloc(const nm_sweep *sw);
+void nm_point_free(nm_point *p);
+
+/* Index of the axis that parameter `param` (point layout index) is on, or -1. */
+int nm_grid_axis_of(const nm_sweep *sw, int param);
+
+/* Decomposes the task range [first, first+count) into hyperslab boxes over
+ * the axes: for each box, start[] and len[] (naxes entries each) such that
+ * the boxes, in order, cover the range in row-major order. Writes at most
+ * 2*naxes boxes; returns the number written. */
+size_t nm_grid_boxes(const nm_sweep *sw, uint64_t first, uint64_t count,
+                     size_t *start, size_t *len);
+
+/* Checks that every output's extents are the same at every grid point
+ * (they may depend on fixed parameters only). */
+nm_status nm_grid_check_outputs(const nm_sweep *sw, nm_err *err);
+
+#endif

@@ -1,0 +1,25 @@
+/* runner.h: running one task of a sweep on this rank.
+ *
+ * The runner owns what a task needs besides its point: the point buffer, the
+ * random streams (allocated once, re-keyed per task) and the failure message.
+ * It appends the task's row to a rowbuf, marking it done, or failed when the
+ * kernel reports an error or an output holds NaN or Inf. */
+#ifndef NEUROMIC_RUNNER_H
+#define NEUROMIC_RUNNER_H
+
+#include "neuromic/grid.h"
+#include "neuromic/store.h"
+
+typedef struct nm_runner nm_runner;
+
+nm_runner *nm_runner_alloc(const nm_sweep *sw);
+void nm_runner_free(nm_runner *r);
+
+/* Runs task and appends its row to b. Returns NM_TASK_DONE or
+ * NM_TASK_FAILED, or -1 with err set if the engine itself failed (memory). */
+int nm_runner_run(nm_runner *r, uint64_t task, nm_rowbuf *b, nm_err *err);
+
+/* Wall-clock seconds from an arbitrary origin (CLOCK_MONOTONIC). */
+double nm_now(void);
+
+#endif

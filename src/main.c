@@ -1,0 +1,419 @@
+/* main.c: the neuromic command line.
+ *
+ *   neuromic kernels                 the kernels compiled in
+ *   neuromic describe KERNEL         parameters and outputs of a kernel
+ *   neuromic plan SPEC [options]     what a sweep would run (no MPI needed)
+ *   neuromic run SPEC -o FILE [...]  run a sweep (under mpirun for many ranks)
+ *
+ * Every error reaches here as an nm_err and leaves with its exit status:
+ * 0 success, 1 runtime failure, 2 bad input, 4 finished with failed tasks. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <mpi.h>
+
+#include "buildinfo.h"
+#include "neuromic/prov.h"
+#include "neuromic/report.h"
+#include "neuromic/sched.h"
+#include "neuromic/spec.h"
+#include "neuromic/store.h"
+
+static const char usage[] =
+    "usage: neuromic COMMAND ...\n"
+    "\n"
+    "  neuromic kernels                      list the kernels compiled in\n"
+    "  neuromic describe KERNEL              parameters and outputs of KERNEL\n"
+    "  neuromic plan SPEC [--set K=V]... [--tasks N]\n"
+    "                                        axes, task count, cost estimate, first tasks\n"
+    "  neuromic run SPEC -o FILE [--force] [--set K=V]... [--progress SEC] [--quiet]\n"
+    "                                        run the sweep; start it with mpirun for many ranks\n"
+    "  neuromic --version | --help\n"
+    "\n"
+    "--set K=V overrides the spec: K is base_seed, replicates, fixed.NAME, grid.NAME,\n"
+    "output.checkpoint_every, or a bare parameter NAME (pins it to V); V is YAML.\n"
+    "Exit status: 0 success, 1 runtime failure, 2 bad input, 4 some tasks failed.\n";
+
+typedef struct {
+    const char *spec, *output;
+    char **sets;
+    size_t nsets;
+    bool force, quiet;
+    double progress;
+    long tasks;
+} options;
+
+static const char *type_name(nm_type t)
+{
+    static const char *const n[] = {"int", "float", "bool", "choice"};
+    return n[t];
+}
+
+static nm_status parse_options(int argc, char **argv, int first, options *o, nm_err *err)
+{
+    memset(o, 0, sizeof *o);
+    o->progress = 30;
+    o->tasks = 5;
+    o->sets = calloc((size_t)argc, sizeof *o->sets);
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        bool more = i + 1 < argc;
+        if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && more)
+            o->output = argv[++i];
+        else if (!strcmp(a, "--set") && more)
+            o->sets[o->nsets++] = argv[++i];
+        else if (!strcmp(a, "--force"))
+            o->force = true;
+        else if (!strcmp(a, "--quiet"))
+            o->quiet = true;
+        else if ((!strcmp(a, "--progress") || !strcmp(a, "--tasks")) && more) {
+            char *end;
+            double v = strtod(argv[++i], &end);
+            if (*end || !(v >= 0) || !isfinite(v))
+                return nm_err_set(err, NM_ERR_INPUT, "%s: expected a non-negative number, got '%s'",
+                                  a, argv[i]);
+            if (a[2] == 'p')
+                o->progress = v;
+            else
+                o->tasks = (long)v;
+        } else if (a[0] == '-' && a[1]) {
+            static const char *const valued[] = {"-o", "--output", "--set", "--progress", "--tasks"};
+            for (size_t v = 0; v < sizeof valued / sizeof *valued; v++)
+                if (!strcmp(a, valued[v]))
+                    return nm_err_set(err, NM_ERR_INPUT, "%s: missing its value", a);
+            return nm_err_set(err, NM_ERR_INPUT, "%s: unknown option", a);
+        }
+        else if (!o->spec)
+            o->spec = a;
+        else
+            return nm_err_set(err, NM_ERR_INPUT, "unexpected argument '%s'", a);
+    }
+    if (!o->spec)
+        return nm_err_set(err, NM_ERR_INPUT, "missing the sweep file (SPEC)");
+    return NM_OK;
+}
+
+/* ---- kernels, describe ---- */
+
+static int cmd_kernels(void)
+{
+    for (size_t i = 0; i < nm_kernel_count(); i++) {
+        const nm_kernel *k = nm_kernel_at(i);
+        printf("%-14s v%-4s %s\n", k->name, k->version, k->doc);
+    }
+    return 0;
+}
+
+static int cmd_describe(const char *name)
+{
+    const nm_kernel *k = nm_kernel_find(name);
+    if (!k) {
+        fprintf(stderr, "neuromic: unknown kernel '%s'; `neuromic kernels` lists them\n", name);
+        return NM_ERR_INPUT;
+    }
+    printf("kernel %s (version %s): %s\n\nparameters:\n", k->name, k->version, k->doc);
+    printf("  %-16s %-7s %-12s %-22s %-5s %s\n", "name", "type", "default", "range", "unit", "doc");
+    for (size_t i = 0; i < nm_kernel_nparams_all(k); i++) {
+        const nm_param *p = nm_kernel_param(k, i);
+        char def[64], range[128] = "";
+        nm_value_format(&p->def, def, sizeof def);
+        if (p->type == NM_T_CHOICE) {
+            size_t n = 0;
+            for (int c = 0; c < NM_MAX_CHOICES && p->choices[c]; c++)
+                n += (size_t)snprintf(range + n, sizeof range - n, "%s%s", c ? "|" : "",
+                                      p->choices[c]);
+        } else if (p->type == NM_T_BOOL)
+            snprintf(range, sizeof range, "true|false");
+        else if (p->has_lo || p->has_hi) {
+            char lo[32] = "-inf", hi[32] = "inf";
+            if (p->has_lo)
+                snprintf(lo, sizeof lo, "%g", p->lo);
+            if (p->has_hi)
+                snprintf(hi, sizeof hi, "%g", p->hi);
+            snprintf(range, sizeof range, "[%s, %s]", lo, hi);
+        } else
+            snprintf(range, sizeof range, "any");
+        printf("  %-16s %-7s %-12s %-22s %-5s %s\n", p->name, type_name(p->type), def, range,
+               p->unit && *p->unit ? p->unit : "-", p->doc);
+    }
+    printf("\noutputs:\n");
+    for (size_t i = 0; i < k->noutputs; i++) {
+        const nm_output *o = &k->outputs[i];
+        char shape[128] = "scalar";
+        if (o->ndims) {
+            size_t n = (size_t)snprintf(shape, sizeof shape, "(");
+            for (int d = 0; d < o->ndims; d++)
+                n += (size_t)snprintf(shape + n, sizeof shape - n, "%s%s", d ? ", " : "",
+                                      o->dims[d]);
+            snprintf(shape + n, sizeof shape - n, ")");
+        }
+        printf("  %-16s %-7s %-20s %-5s %s\n", o->name, o->type == NM_O_F64 ? "float64" : "int64",
+               shape, o->unit && *o->unit ? o->unit : "-", o->doc);
+    }
+    return 0;
+}
+
+/* ---- plan ---- */
+
+static void print_values(const nm_axis *ax, size_t j)
+{
+    size_t show = ax->len <= 8 ? ax->len : 6;
+    for (size_t i = 0; i < show; i++) {
+        char v[64];
+        nm_value_format(&ax->values[j][i], v, sizeof v);
+        printf("%s%s", i ? ", " : "", v);
+    }
+    if (show < ax->len) {
+        char v[64];
+        nm_value_format(&ax->values[j][ax->len - 1], v, sizeof v);
+        printf(", ..., %s", v);
+    }
+}
+
+static int cmd_plan(const options *o)
+{
+    nm_err err = {0};
+    nm_sweep *sw;
+    if (nm_spec_load(o->spec, o->sets, o->nsets, &sw, &err) != NM_OK) {
+        fprintf(stderr, "neuromic: %s\n", err.msg);
+        return err.code;
+    }
+    const nm_kernel *k = sw->kernel;
+    printf("spec:       %s (sha256 %.16s...)\n", sw->path, sw->sha256);
+    printf("kernel:     %s (version %s): %s\n", k->name, k->version, k->doc);
+    printf("base seed:  %llu\ncheckpoint: every %g s\n", (unsigned long long)sw->base_seed,
+           sw->checkpoint_every);
+    printf("axes (%zu):\n", sw->naxes);
+    for (size_t a = 0; a < sw->naxes; a++) {
+        const nm_axis *ax = &sw->axes[a];
+        for (size_t j = 0; j < ax->nparams; j++) {
+            const nm_param *p = nm_kernel_param(k, (size_t)ax->param[j]);
+            printf("  %-14s %-6s %5zu values%s: ", p->name, type_name(p->type), ax->len,
+                   j ? " (zipped)" : "");
+            print_values(ax, j);
+            printf("\n");
+        }
+    }
+    printf("fixed:\n");
+    for (size_t i = 0; i < nm_kernel_nparams_all(k); i++) {
+        if (nm_grid_axis_of(sw, (int)i) >= 0)
+            continue;
+        char v[64];
+        nm_value_format(&sw->fixed[i], v, sizeof v);
+        printf("  %-14s = %s\n", nm_kernel_param(k, i)->name, v);
+    }
+    nm_point *p = nm_point_alloc(sw);
+    printf("outputs:\n");
+    nm_grid_point(sw, 0, p);
+    for (size_t i = 0; i < k->noutputs; i++) {
+        const nm_output *out = &k->outputs[i];
+        printf("  %-14s (", out->name);
+        for (int d = 0; d < out->ndims; d++)
+            printf("%s%s=%zu", d ? ", " : "", out->dims[d], out->extent(p, d));
+        printf(")\n");
+    }
+    printf("tasks:      %llu\n", (unsigned long long)sw->ntasks);
+    if (k->cost) {
+        double sum = 0, max = 0;
+        for (uint64_t t = 0; t < sw->ntasks; t++) {
+            nm_grid_point(sw, t, p);
+            double c = k->cost(p);
+            sum += c;
+            max = c > max ? c : max;
+        }
+        printf("cost:       %.4g in all (relative units), mean %.4g, longest %.4g per task\n", sum,
+               sum / (double)sw->ntasks, max);
+    } else
+        printf("cost:       no estimate (kernel '%s' has none; tasks assumed equal)\n", k->name);
+    uint64_t show = (uint64_t)o->tasks < sw->ntasks ? (uint64_t)o->tasks : sw->ntasks;
+    printf("first %llu tasks:\n", (unsigned long long)show);
+    for (uint64_t t = 0; t < show; t++) {
+        char buf[1024];
+        nm_report_point(sw, t, buf, sizeof buf);
+        printf("  %6llu  %s\n", (unsigned long long)t, *buf ? buf : "(no axes)");
+    }
+    nm_point_free(p);
+    nm_sweep_free(sw);
+    return 0;
+}
+
+/* ---- run ---- */
+
+/* Rank 0 reads the spec; everyone parses the same bytes. */
+static nm_status load_everywhere(const options *o, int rank, nm_sweep **sw, nm_err *err)
+{
+    long len = -1;
+    char *text = NULL;
+    if (rank == 0) {
+        FILE *f = fopen(o->spec, "rb");
+        if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+            text = malloc((size_t)len + 1);
+            if (!text || fread(text, 1, (size_t)len, f) != (size_t)len)
+                len = -1;
+        } else
+            len = -1;
+        if (len < 0)
+            nm_err_set(err, NM_ERR_INPUT, "cannot read %s: %s", o->spec, strerror(errno));
+        if (f)
+            fclose(f);
+    }
+    MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    if (len < 0) {
+        free(text);
+        return NM_ERR_INPUT;
+    }
+    if (rank != 0)
+        text = malloc((size_t)len + 1);
+    MPI_Bcast(text, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD);
+    text[len] = 0;
+    nm_status st = nm_spec_parse(o->spec, text, (size_t)len, o->sets, o->nsets, sw, err);
+    free(text);
+    return st;
+}
+
+/* Agree on a status decided by rank 0, with its message. */
+static nm_status bcast_status(nm_status st, nm_err *err)
+{
+    int code = st;
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (code != NM_OK)
+        MPI_Bcast(err->msg, NM_ERR_MSG, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return (nm_status)code;
+}
+
+static void make_parent_dir(const char *path)
+{
+    char *dir = strdup(path);
+    for (char *s = dir + 1; s && *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            mkdir(dir, 0777); /* errors show up when the file is created */
+            *s = '/';
+        }
+    free(dir);
+}
+
+static int cmd_run(int argc, char **argv, const options *o)
+{
+    int provided, rank, size;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    nm_err err = {0};
+    nm_sweep *sw = NULL;
+    nm_prov prov;
+    nm_prov_init(&prov);
+    nm_status st = NM_OK;
+
+    if (size > 1 && provided < MPI_THREAD_MULTIPLE)
+        st = nm_err_set(&err, NM_ERR_RUNTIME,
+                        "this MPI library does not provide MPI_THREAD_MULTIPLE, which neuromic "
+                        "needs to run on more than one rank");
+    else if (!o->output)
+        st = nm_err_set(&err, NM_ERR_INPUT, "run: missing -o FILE (the result file)");
+    if (st == NM_OK)
+        st = load_everywhere(o, rank, &sw, &err);
+    if (st == NM_OK) {
+        nm_prov_collect(&prov, sw, argc, argv, MPI_COMM_WORLD);
+        if (rank == 0) {
+            struct stat sb;
+            if (!o->force && stat(o->output, &sb) == 0)
+                st = nm_err_set(&err, NM_ERR_INPUT,
+                                "%s exists; pass --force to overwrite it", o->output);
+            else {
+                make_parent_dir(o->output);
+                st = nm_store_create(o->output, sw, &prov, o->force, &err);
+            }
+        }
+        st = bcast_status(st, &err);
+    }
+    nm_store *store = NULL;
+    nm_sched_stats stats = {0};
+    if (st == NM_OK)
+        st = nm_store_open(o->output, sw, MPI_COMM_WORLD, &store, &err);
+    if (st == NM_OK) {
+        if (rank == 0 && !o->quiet)
+            fprintf(stderr, "neuromic: %llu tasks of kernel %s on %d rank%s -> %s\n",
+                    (unsigned long long)sw->ntasks, sw->kernel->name, size, size > 1 ? "s" : "",
+                    o->output);
+        nm_sched_opts so = {.progress_every = o->progress, .quiet = o->quiet};
+        st = nm_sched_run(sw, store, MPI_COMM_WORLD, &so, &stats, &err);
+        nm_status cs = nm_store_close(store, &err);
+        if (st == NM_OK)
+            st = cs;
+    }
+    double wsec = stats.write_seconds, wmax;
+    MPI_Reduce(&wsec, &wmax, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+    if (st == NM_OK && rank == 0) {
+        char now[32];
+        nm_utc_now(now);
+        nm_prov_set_s(&prov, "end_time", now);
+        st = nm_store_set_attrs(o->output, &prov, &err);
+        uint64_t counts[3];
+        if (st == NM_OK && !o->quiet)
+            fprintf(stderr,
+                    "neuromic: %llu tasks: %llu done, %llu failed in %.2f s (%.1f tasks/s) on %d "
+                    "rank%s; %d checkpoint%s took %.3f s; results in %s\n",
+                    (unsigned long long)sw->ntasks, (unsigned long long)stats.done,
+                    (unsigned long long)stats.failed, stats.seconds,
+                    stats.seconds > 0 ? (double)sw->ntasks / stats.seconds : 0.0, size,
+                    size > 1 ? "s" : "", stats.checkpoints, stats.checkpoints == 1 ? "" : "s",
+                    wmax, o->output);
+        if (st == NM_OK && stats.failed > 0) {
+            fprintf(stderr, "neuromic: %llu task%s failed:\n", (unsigned long long)stats.failed,
+                    stats.failed > 1 ? "s" : "");
+            st = nm_report_failures(o->output, sw, stderr, 5, counts, &err);
+            if (st == NM_OK)
+                st = NM_ERR_TASKS;
+        }
+    }
+    if (st != NM_OK && st != NM_ERR_TASKS && rank == 0)
+        fprintf(stderr, "neuromic: %s\n", err.msg);
+    int code = st;
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    nm_sweep_free(sw);
+    nm_prov_free(&prov);
+    MPI_Finalize();
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? NM_ERR_INPUT : 0;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version")) {
+        printf("neuromic %s (%s)\n", NM_VERSION, NM_GIT_COMMIT);
+        return 0;
+    }
+    if (!strcmp(cmd, "kernels"))
+        return cmd_kernels();
+    if (!strcmp(cmd, "describe")) {
+        if (argc != 3) {
+            fprintf(stderr, "neuromic: usage: neuromic describe KERNEL\n");
+            return NM_ERR_INPUT;
+        }
+        return cmd_describe(argv[2]);
+    }
+    if (strcmp(cmd, "plan") && strcmp(cmd, "run")) {
+        fprintf(stderr, "neuromic: unknown command '%s'\n\n%s", cmd, usage);
+        return NM_ERR_INPUT;
+    }
+    options o;
+    nm_err err = {0};
+    int rc;
+    if (parse_options(argc, argv, 2, &o, &err) != NM_OK) {
+        fprintf(stderr, "neuromic %s: %s\n(see `neuromic --help`)\n", cmd, err.msg);
+        rc = NM_ERR_INPUT;
+    } else
+        rc = !strcmp(cmd, "plan") ? cmd_plan(&o) : cmd_run(argc, argv, &o);
+    free(o.sets);
+    return rc;
+}

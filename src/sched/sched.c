@@ -1,0 +1,388 @@
+/* sched.c: the dispatcher (rank 0, its own thread) and the task loop every
+ * rank runs.
+ *
+ * Messages on a private duplicate of the communicator:
+ *   worker -> 0, TAG_MSG: {kind (REQ or PROG), tasks done, tasks failed}
+ *   0 -> worker, TAG_WORK: a batch of task ids; an empty batch = no more work
+ *   0 -> worker, TAG_CTRL: {CKPT or FINAL, sequence number}
+ * Every rank sees the same sequence of CTRL messages (rank 0's main thread
+ * through shared counters), so every rank makes the same collective store
+ * calls in the same order. FINAL is sent once every rank has been told there
+ * is no more work. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "neuromic/runner.h"
+#include "neuromic/sched.h"
+
+enum { TAG_MSG = 11, TAG_WORK = 12, TAG_CTRL = 13 };
+enum { MSG_REQ = 1, MSG_PROG = 2 };
+enum { CTRL_CKPT = 1, CTRL_FINAL = 2 };
+#define MAX_BATCH 4096
+
+typedef struct {
+    const nm_sweep *sw;
+    const nm_sched_opts *opts;
+    MPI_Comm comm;
+    int nranks;
+    double t0;
+
+    pthread_mutex_t mu;
+    /* queue */
+    uint64_t *order; /* schedule order (NULL: task id order) */
+    double *cost;    /* cost by task id (NULL: all equal) */
+    uint64_t next;
+    double remaining; /* expected cost still in the queue */
+    /* state seen by both threads */
+    uint64_t done, failed;
+    bool *idle;       /* told there is no more work */
+    int ckpt_sent;    /* CKPT messages issued so far */
+    bool final_sent;
+    bool stop;        /* dispatcher thread exits */
+    /* progress */
+    double last_print;
+    bool tty;
+} disp;
+
+static void sleep_us(long us)
+{
+    struct timespec ts = {0, us * 1000};
+    nanosleep(&ts, NULL);
+}
+
+static int by_cost_desc(const void *a, const void *b, void *cost)
+{
+    const double *c = cost;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    if (c[x] != c[y])
+        return c[x] > c[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+static nm_status queue_init(disp *d, nm_err *err)
+{
+    const nm_sweep *sw = d->sw;
+    d->remaining = (double)sw->ntasks;
+    if (!sw->kernel->cost)
+        return NM_OK;
+    d->order = malloc(sw->ntasks * sizeof *d->order);
+    d->cost = malloc(sw->ntasks * sizeof *d->cost);
+    nm_point *p = nm_point_alloc(sw);
+    if (!d->order || !d->cost || !p) {
+        nm_point_free(p);
+        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory for the task queue");
+    }
+    d->remaining = 0;
+    for (uint64_t t = 0; t < sw->ntasks; t++) {
+        nm_grid_point(sw, t, p);
+        double c = sw->kernel->cost(p);
+        d->cost[t] = isfinite(c) && c > 0 ? c : 1e-12;
+        d->remaining += d->cost[t];
+        d->order[t] = t;
+    }
+    nm_point_free(p);
+    qsort_r(d->order, sw->ntasks, sizeof *d->order, by_cost_desc, d->cost);
+    return NM_OK;
+}
+
+/* Guided batch: expected cost about remaining / (2 * ranks), at least one
+ * task. Caller holds the mutex. */
+static int take_batch(disp *d, uint64_t *ids)
+{
+    double target = d->remaining / (2.0 * d->nranks), sum = 0;
+    int n = 0;
+    while (d->next < d->sw->ntasks && n < MAX_BATCH && (n == 0 || sum < target)) {
+        uint64_t t = d->order ? d->order[d->next] : d->next;
+        double c = d->cost ? d->cost[t] : 1.0;
+        ids[n++] = t;
+        sum += c;
+        d->next++;
+    }
+    d->remaining = d->next == d->sw->ntasks ? 0 : d->remaining - sum;
+    return n;
+}
+
+static void print_progress(disp *d, bool force)
+{
+    double now = nm_now();
+    double every = d->tty ? 0.5 : d->opts->progress_every;
+    if (d->opts->quiet || (!force && now - d->last_print < every))
+        return;
+    d->last_print = now;
+    double el = now - d->t0;
+    uint64_t fin = d->done + d->failed, total = d->sw->ntasks;
+    double rate = el > 0 ? (double)fin / el : 0;
+    char eta[32] = "?";
+    if (rate > 0) {
+        long s = lround((double)(total - fin) / rate);
+        snprintf(eta, sizeof eta, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    }
+    fprintf(stderr, "%sneuromic: %llu/%llu tasks (%.1f%%), %llu failed, %.1f tasks/s, ETA %s%s",
+            d->tty ? "\r\033[K" : "", (unsigned long long)fin, (unsigned long long)total,
+            total ? 100.0 * (double)fin / (double)total : 100.0, (unsigned long long)d->failed,
+            rate, eta, d->tty ? "" : "\n");
+    fflush(stderr);
+}
+
+static void send_ctrl_all(disp *d, int kind)
+{
+    int64_t msg[2] = {kind, d->ckpt_sent};
+    for (int r = 1; r < d->nranks; r++)
+        MPI_Send(msg, 2, MPI_INT64_T, r, TAG_CTRL, d->comm);
+}
+
+static void *dispatcher(void *arg)
+{
+    disp *d = arg;
+    int64_t in[3];
+    MPI_Request req;
+    MPI_Irecv(in, 3, MPI_INT64_T, MPI_ANY_SOURCE, TAG_MSG, d->comm, &req);
+    uint64_t *ids = malloc(MAX_BATCH * sizeof *ids);
+    double last_ckpt = nm_now();
+    long nap = 50;
+
+    for (;;) {
+        int got = 0;
+        MPI_Status st;
+        MPI_Test(&req, &got, &st);
+        pthread_mutex_lock(&d->mu);
+        if (got) {
+            d->done += (uint64_t)in[1];
+            d->failed += (uint64_t)in[2];
+            if (in[0] == MSG_REQ) {
+                int n = take_batch(d, ids);
+                if (n == 0)
+                    d->idle[st.MPI_SOURCE] = true;
+                pthread_mutex_unlock(&d->mu);
+                MPI_Send(ids, n, MPI_UINT64_T, st.MPI_SOURCE, TAG_WORK, d->comm);
+                pthread_mutex_lock(&d->mu);
+            }
+            MPI_Irecv(in, 3, MPI_INT64_T, MPI_ANY_SOURCE, TAG_MSG, d->comm, &req);
+        }
+        bool all_idle = true;
+        for (int r = 0; r < d->nranks; r++)
+            all_idle &= d->idle[r];
+        double now = nm_now();
+        if (all_idle) {
+            send_ctrl_all(d, CTRL_FINAL);
+            d->final_sent = true;
+            pthread_mutex_unlock(&d->mu);
+            break;
+        }
+        if (now - last_ckpt >= d->sw->checkpoint_every) {
+            d->ckpt_sent++;
+            send_ctrl_all(d, CTRL_CKPT);
+            last_ckpt = now;
+        }
+        print_progress(d, false);
+        pthread_mutex_unlock(&d->mu);
+        /* Poll fast while messages come, back off to 2 ms when quiet, so
+         * the thread costs rank 0's computing thread almost nothing. */
+        nap = got ? 50 : (nap * 2 > 2000 ? 2000 : nap * 2);
+        sleep_us(nap);
+    }
+    MPI_Cancel(&req);
+    MPI_Wait(&req, MPI_STATUS_IGNORE);
+    free(ids);
+    return NULL;
+}
+
+/* ---- the loop every rank runs ---- */
+
+typedef struct {
+    disp *d;         /* rank 0 only */
+    MPI_Comm comm;
+    int rank;
+    uint64_t *batch;
+    int nbatch, pos;
+    bool no_more;
+    bool waiting;    /* a worker's request is out, its reply not yet read */
+    int ckpt_seen;   /* rank 0: CKPTs handled */
+    uint64_t done, failed; /* since the last report */
+    double last_report;
+} loop;
+
+/* A pending control message: CTRL_CKPT, CTRL_FINAL or 0. */
+static int poll_ctrl(loop *l)
+{
+    if (l->d) {
+        pthread_mutex_lock(&l->d->mu);
+        int kind = l->ckpt_seen < l->d->ckpt_sent ? CTRL_CKPT : l->d->final_sent ? CTRL_FINAL : 0;
+        if (kind == CTRL_CKPT)
+            l->ckpt_seen++;
+        pthread_mutex_unlock(&l->d->mu);
+        return kind;
+    }
+    int flag;
+    MPI_Iprobe(0, TAG_CTRL, l->comm, &flag, MPI_STATUS_IGNORE);
+    if (!flag)
+        return 0;
+    int64_t msg[2];
+    MPI_Recv(msg, 2, MPI_INT64_T, 0, TAG_CTRL, l->comm, MPI_STATUS_IGNORE);
+    return (int)msg[0];
+}
+
+static void report(loop *l, int kind)
+{
+    if (l->d) {
+        pthread_mutex_lock(&l->d->mu);
+        l->d->done += l->done;
+        l->d->failed += l->failed;
+        pthread_mutex_unlock(&l->d->mu);
+    } else {
+        int64_t msg[3] = {kind, (int64_t)l->done, (int64_t)l->failed};
+        MPI_Send(msg, 3, MPI_INT64_T, 0, TAG_MSG, l->comm);
+    }
+    l->done = l->failed = 0;
+    l->last_report = nm_now();
+}
+
+/* Gets the next batch, or a control message that came first. */
+static int request(loop *l)
+{
+    if (l->d) {
+        report(l, MSG_REQ);
+        pthread_mutex_lock(&l->d->mu);
+        l->nbatch = take_batch(l->d, l->batch);
+        if (l->nbatch == 0)
+            l->d->idle[0] = true;
+        pthread_mutex_unlock(&l->d->mu);
+    } else {
+        if (!l->waiting)
+            report(l, MSG_REQ);
+        l->waiting = true;
+        for (long nap = 20;; nap = nap * 2 > 1000 ? 1000 : nap * 2) {
+            int flag;
+            MPI_Status st;
+            MPI_Iprobe(0, TAG_WORK, l->comm, &flag, &st);
+            if (flag) {
+                MPI_Recv(l->batch, MAX_BATCH, MPI_UINT64_T, 0, TAG_WORK, l->comm, &st);
+                MPI_Get_count(&st, MPI_UINT64_T, &l->nbatch);
+                l->waiting = false;
+                break;
+            }
+            int kind = poll_ctrl(l);
+            if (kind)
+                return kind; /* the reply is read after the checkpoint */
+            sleep_us(nap);
+        }
+    }
+    l->pos = 0;
+    l->no_more = l->nbatch == 0;
+    return 0;
+}
+
+nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
+                       const nm_sched_opts *opts, nm_sched_stats *stats, nm_err *err)
+{
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    memset(stats, 0, sizeof *stats);
+    double t0 = nm_now();
+
+    MPI_Comm sc;
+    MPI_Comm_dup(comm, &sc);
+    disp d = {.sw = sw, .opts = opts, .comm = sc, .nranks = size, .t0 = t0};
+    loop l = {.comm = sc, .rank = rank};
+    nm_status st = NM_OK;
+    pthread_t thread;
+    bool thread_started = false;
+
+    if (rank == 0) {
+        pthread_mutex_init(&d.mu, NULL);
+        d.idle = calloc((size_t)size, sizeof *d.idle);
+        d.tty = isatty(2);
+        d.last_print = t0;
+        st = d.idle ? queue_init(&d, err) : nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
+        l.d = &d;
+    }
+    /* Everyone learns whether rank 0 could set up. */
+    int ok = st == NM_OK;
+    MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
+    nm_runner *runner = nm_runner_alloc(sw);
+    nm_rowbuf *buf = nm_rowbuf_alloc(sw);
+    l.batch = malloc(MAX_BATCH * sizeof *l.batch);
+    int local_ok = runner && buf && l.batch, all_ok;
+    MPI_Allreduce(&local_ok, &all_ok, 1, MPI_INT, MPI_LAND, comm);
+    if (!ok || !all_ok) {
+        if (st == NM_OK)
+            st = nm_err_set(err, NM_ERR_RUNTIME, "out of memory setting up the task loop");
+        goto out;
+    }
+    if (rank == 0) {
+        if (pthread_create(&thread, NULL, dispatcher, &d) != 0) {
+            /* Unrecoverable: the other ranks wait for the dispatcher. */
+            fprintf(stderr, "neuromic: cannot start the dispatcher thread\n");
+            MPI_Abort(comm, NM_ERR_RUNTIME);
+        }
+        thread_started = true;
+    }
+
+    for (;;) {
+        int kind = poll_ctrl(&l);
+        if (!kind && l.pos == l.nbatch && !l.no_more)
+            kind = request(&l);
+        if (kind) {
+            double w0 = nm_now();
+            nm_status cs = nm_store_checkpoint(store, buf, err);
+            stats->write_seconds += nm_now() - w0;
+            stats->checkpoints++;
+            if (cs != NM_OK) {
+                /* A failed collective write leaves ranks out of step. */
+                fprintf(stderr, "neuromic: rank %d: %s\n", rank, err->msg);
+                MPI_Abort(comm, NM_ERR_RUNTIME);
+            }
+            if (kind == CTRL_FINAL)
+                break;
+            continue;
+        }
+        if (l.pos < l.nbatch) {
+            double k0 = nm_now();
+            int r = nm_runner_run(runner, l.batch[l.pos++], buf, err);
+            stats->task_seconds += nm_now() - k0;
+            if (r < 0) {
+                fprintf(stderr, "neuromic: rank %d: %s\n", rank, err->msg);
+                MPI_Abort(comm, NM_ERR_RUNTIME);
+            }
+            if (r == NM_TASK_DONE)
+                l.done++;
+            else
+                l.failed++;
+            if (nm_now() - l.last_report > 1.0 && l.pos < l.nbatch)
+                report(&l, MSG_PROG);
+            continue;
+        }
+        if (l.no_more)
+            sleep_us(500); /* wait for FINAL or a checkpoint */
+    }
+
+    if (rank == 0) {
+        pthread_join(thread, NULL);
+        thread_started = false;
+        print_progress(&d, true);
+        if (d.tty && !opts->quiet)
+            fputc('\n', stderr);
+        stats->done = d.done;
+        stats->failed = d.failed;
+    }
+out:
+    (void)thread_started;
+    stats->seconds = nm_now() - t0;
+    nm_runner_free(runner);
+    nm_rowbuf_free(buf);
+    free(l.batch);
+    if (rank == 0) {
+        free(d.order);
+        free(d.cost);
+        free(d.idle);
+        pthread_mutex_destroy(&d.mu);
+    }
+    MPI_Comm_free(&sc);
+    return st;
+}

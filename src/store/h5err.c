@@ -1,0 +1,40 @@
+/* h5err.c: HDF5 error messages and silencing for the store. */
+#include "h5err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    char *why = data;
+    if (n == 0) {
+        if (e->desc && e->desc[0])
+            snprintf(why, 256, "%s", e->desc);
+        else
+            H5Eget_msg(e->min_num, NULL, why, 256);
+    }
+    return 0;
+}
+
+nm_status nm_h5_fail(nm_err *err, const char *fmt, ...)
+{
+    char what[NM_ERR_MSG / 2], why[256] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, why);
+    H5Eclear2(H5E_DEFAULT);
+    if (why[0])
+        return nm_err_set(err, NM_ERR_RUNTIME, "%s: HDF5: %s", what, why);
+    return nm_err_set(err, NM_ERR_RUNTIME, "%s", what);
+}
+
+void nm_h5_quiet_on(nm_h5_quiet *q)
+{
+    H5open();
+    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+void nm_h5_quiet_off(const nm_h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
