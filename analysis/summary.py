@@ -31,11 +31,12 @@ def _text(v):
     return v
 
 
-def summary(path, out=sys.stdout):
+def summary(path, out=None):
     ds = open_results(path)
     with h5py.File(path, "r") as f:
         attrs = {k: _text(f.attrs[k]) for k in f.attrs}
         status = f["tasks/status"][...]
+    out = out or sys.stdout  # looked up per call, so redirection (and pytest's capsys) works
     p = lambda *a: print(*a, file=out)
     p(f"{path}: kernel {attrs.get('kernel')} (version {attrs.get('kernel_version')}), "
       f"{attrs.get('tasks')} tasks on {attrs.get('ranks')} ranks")

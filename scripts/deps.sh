@@ -6,7 +6,8 @@
 # the environment modules a cluster usually offers, and exits 1.
 set -u
 
-# "check|debian-package|module hint"; check is pkg-config:NAME, cmd:NAME, file:PATH or py:MODULE.
+# "check|debian-package|module hint"; check is pkg-config:NAME, cmd:NAME, file:PATH, py:MODULE
+# or libfuzzer:CC (CC finds its libFuzzer runtime).
 deps=(
     "cmd:gcc|gcc|a C17 compiler (module load gcc)"
     "file:/usr/include/stdio.h|libc6-dev|C library headers"
@@ -19,6 +20,7 @@ deps=(
     "cmd:h5dump|hdf5-tools|HDF5 tools: h5dump"
     "pkg-config:gsl|libgsl-dev|GSL (module load gsl)"
     "pkg-config:yaml-0.1|libyaml-dev|libyaml (module load libyaml)"
+    "pkg-config:openblas|libopenblas-dev|OpenBLAS, the CBLAS behind GSL (module load openblas)"
     "pkg-config:cmocka|libcmocka-dev|cmocka (tests only)"
     "cmd:ncdump|netcdf-bin|netCDF's ncdump (tests only)"
     "cmd:/usr/bin/python3|python3|Python 3 (analysis and tests)"
@@ -27,6 +29,12 @@ deps=(
     "py:xarray|python3-xarray|xarray (analysis)"
     "py:h5netcdf|python3-h5netcdf|h5netcdf (analysis)"
     "py:pytest|python3-pytest|pytest (tests only)"
+    "py:matplotlib|python3-matplotlib|matplotlib (microcircuit figures)"
+    "py:scipy|python3-scipy|SciPy (t-tests of the nk analysis)"
+    "file:/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz|dataset-fashion-mnist|Fashion-MNIST IDX files (microcircuit classify task)"
+    "cmd:clang|clang|clang, for the spec-reader fuzzer (tests only)"
+    "libfuzzer:clang|libclang-rt-dev|libFuzzer, clang's fuzzing runtime (tests only)"
+    "cmd:valgrind|valgrind|valgrind memcheck for the unit tests (tests only)"
 )
 
 have() {
@@ -34,6 +42,7 @@ have() {
         cmd:*) command -v "${1#cmd:}" >/dev/null 2>&1 ;;
         pkg-config:*) command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "${1#pkg-config:}" ;;
         file:*) [ -e "${1#file:}" ] ;;
+        libfuzzer:*) [ -e "$("${1#libfuzzer:}" -print-file-name="libclang_rt.fuzzer-$(uname -m).a" 2>/dev/null)" ] ;;
         py:*) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ${1#py:}" >/dev/null 2>&1 ;;
     esac
 }

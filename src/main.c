@@ -6,13 +6,17 @@
  *   neuromic run SPEC -o FILE [...]  run a sweep (under mpirun for many ranks)
  *
  * Every error reaches here as an nm_err and leaves with its exit status:
- * 0 success, 1 runtime failure, 2 bad input, 4 finished with failed tasks. */
+ * 0 success, 1 runtime failure, 2 bad input, 3 stopped early (resume
+ * possible), 4 finished with failed tasks. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -21,7 +25,9 @@
 #include "neuromic/report.h"
 #include "neuromic/sched.h"
 #include "neuromic/spec.h"
+#include "neuromic/stop.h"
 #include "neuromic/store.h"
+#include "neuromic/submit.h"
 
 static const char usage[] =
     "usage: neuromic COMMAND ...\n"
@@ -30,20 +36,29 @@ static const char usage[] =
     "  neuromic describe KERNEL              parameters and outputs of KERNEL\n"
     "  neuromic plan SPEC [--set K=V]... [--tasks N]\n"
     "                                        axes, task count, cost estimate, first tasks\n"
-    "  neuromic run SPEC -o FILE [--force] [--set K=V]... [--progress SEC] [--quiet]\n"
+    "  neuromic run SPEC -o FILE [--force | --resume [--retry-failed]] [--set K=V]...\n"
+    "               [--task-timeout SEC] [--progress SEC] [--quiet]\n"
     "                                        run the sweep; start it with mpirun for many ranks\n"
+    "  neuromic submit SPEC -o FILE [--nodes N] [--ntasks-per-node N] [--time T] [--dry-run]\n"
+    "                                        run the sweep as a Slurm job (jobscripts/slurm)\n"
     "  neuromic --version | --help\n"
     "\n"
     "--set K=V overrides the spec: K is base_seed, replicates, fixed.NAME, grid.NAME,\n"
-    "output.checkpoint_every, or a bare parameter NAME (pins it to V); V is YAML.\n"
-    "Exit status: 0 success, 1 runtime failure, 2 bad input, 4 some tasks failed.\n";
+    "output.checkpoint_every, output.task_timeout, or a bare parameter NAME (pins it to V);\n"
+    "V is YAML.\n"
+    "--resume continues FILE: runs the tasks still pending (with --retry-failed also the\n"
+    "failed ones); SPEC and --set must be those the file was made with.\n"
+    "SIGTERM, SIGINT or SIGUSR1 stop a run cleanly (checkpoint, exit 3); a second one exits\n"
+    "at once, keeping every task up to the last checkpoint.\n"
+    "Exit status: 0 success, 1 runtime failure, 2 bad input, 3 stopped early (resume\n"
+    "possible), 4 finished but some tasks failed.\n";
 
 typedef struct {
     const char *spec, *output;
     char **sets;
     size_t nsets;
-    bool force, quiet;
-    double progress;
+    bool force, quiet, resume, retry_failed;
+    double progress, task_timeout; /* task_timeout < 0: the spec's */
     long tasks;
 } options;
 
@@ -58,6 +73,7 @@ static nm_status parse_options(int argc, char **argv, int first, options *o, nm_
     memset(o, 0, sizeof *o);
     o->progress = 30;
     o->tasks = 5;
+    o->task_timeout = -1;
     o->sets = calloc((size_t)argc, sizeof *o->sets);
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
@@ -70,7 +86,12 @@ static nm_status parse_options(int argc, char **argv, int first, options *o, nm_
             o->force = true;
         else if (!strcmp(a, "--quiet"))
             o->quiet = true;
-        else if ((!strcmp(a, "--progress") || !strcmp(a, "--tasks")) && more) {
+        else if (!strcmp(a, "--resume"))
+            o->resume = true;
+        else if (!strcmp(a, "--retry-failed"))
+            o->resume = o->retry_failed = true;
+        else if ((!strcmp(a, "--progress") || !strcmp(a, "--tasks") ||
+                  !strcmp(a, "--task-timeout")) && more) {
             char *end;
             double v = strtod(argv[++i], &end);
             if (*end || !(v >= 0) || !isfinite(v))
@@ -78,10 +99,13 @@ static nm_status parse_options(int argc, char **argv, int first, options *o, nm_
                                   a, argv[i]);
             if (a[2] == 'p')
                 o->progress = v;
-            else
+            else if (!strcmp(a, "--tasks"))
                 o->tasks = (long)v;
+            else
+                o->task_timeout = v;
         } else if (a[0] == '-' && a[1]) {
-            static const char *const valued[] = {"-o", "--output", "--set", "--progress", "--tasks"};
+            static const char *const valued[] = {"-o",         "--output", "--set",
+                                                 "--progress", "--tasks",  "--task-timeout"};
             for (size_t v = 0; v < sizeof valued / sizeof *valued; v++)
                 if (!strcmp(a, valued[v]))
                     return nm_err_set(err, NM_ERR_INPUT, "%s: missing its value", a);
@@ -94,6 +118,9 @@ static nm_status parse_options(int argc, char **argv, int first, options *o, nm_
     }
     if (!o->spec)
         return nm_err_set(err, NM_ERR_INPUT, "missing the sweep file (SPEC)");
+    if (o->force && o->resume)
+        return nm_err_set(err, NM_ERR_INPUT,
+                          "--force (start over) and --resume (continue) exclude each other");
     return NM_OK;
 }
 
@@ -297,17 +324,168 @@ static void make_parent_dir(const char *path)
     free(dir);
 }
 
+/* ---- the output lock ---- */
+
+/* Rank 0 holds an flock on FILE.lock for the whole run, so that a second
+ * run on the same output (with --force or --resume) refuses instead of
+ * writing into a file another job is writing. flock's lock dies with the
+ * process, so a killed run never leaves a stale lock behind. On a file
+ * system without flock (some parallel file systems, mounted without it)
+ * the run goes on with a warning. */
+typedef struct {
+    char *path;
+    int fd;
+} out_lock;
+
+static nm_status lock_output(const char *output, out_lock *lk, nm_err *err)
+{
+    lk->fd = -1;
+    if (asprintf(&lk->path, "%s.lock", output) < 0) {
+        lk->path = NULL;
+        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
+    }
+    lk->fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (lk->fd < 0)
+        return nm_err_set(err, NM_ERR_INPUT, "cannot create the lock file %s: %s", lk->path,
+                          strerror(errno));
+    if (flock(lk->fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            char who[256] = "";
+            ssize_t n = pread(lk->fd, who, sizeof who - 1, 0);
+            who[n > 0 ? n : 0] = 0;
+            who[strcspn(who, "\n")] = 0;
+            close(lk->fd);
+            lk->fd = -1;
+            return nm_err_set(err, NM_ERR_INPUT,
+                              "%s is being written by another neuromic run (%s; it holds %s); "
+                              "wait for it to end or choose another output",
+                              output, who[0] ? who : "unknown process", lk->path);
+        }
+        fprintf(stderr, "neuromic: warning: cannot lock %s (%s); make sure no other run writes "
+                        "%s\n", lk->path, strerror(errno), output);
+        return NM_OK;
+    }
+    char host[256] = "unknown", line[400];
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    int n = snprintf(line, sizeof line, "host %s, pid %ld\n", host, (long)getpid());
+    if (ftruncate(lk->fd, 0) != 0 || pwrite(lk->fd, line, (size_t)n, 0) != n)
+        fprintf(stderr, "neuromic: warning: cannot write %s\n", lk->path);
+    return NM_OK;
+}
+
+static void unlock_output(out_lock *lk)
+{
+    if (lk->fd >= 0) {
+        unlink(lk->path); /* while still holding the lock */
+        close(lk->fd);
+    }
+    free(lk->path);
+    lk->path = NULL;
+    lk->fd = -1;
+}
+
+/* ---- run ---- */
+
+/* OpenBLAS (behind GSL's CBLAS) would start a thread per core in every
+ * rank; one rank per core is the model, so it gets one thread unless the
+ * user asks otherwise with OPENBLAS_NUM_THREADS. */
+void openblas_set_num_threads(int n);
+
+/* Rank 0: what this run is to do with the file. */
+typedef struct {
+    nm_store_info info;  /* --resume: what the file holds */
+    uint64_t *todo;      /* --resume: the tasks to run */
+    uint64_t ntodo;
+    uint64_t failed_kept; /* failed tasks this run does not retry */
+    int attempt;          /* row of /attempts for this run */
+} run_plan;
+
+/* Rank 0: creates the file, or checks it and picks the tasks to resume. */
+static nm_status prepare_output(const options *o, const nm_sweep *sw, const nm_prov *prov,
+                                run_plan *rp, nm_err *err)
+{
+    if (!o->resume) {
+        struct stat sb;
+        if (!o->force && stat(o->output, &sb) == 0)
+            return nm_err_set(err, NM_ERR_INPUT,
+                              "%s exists; pass --resume to continue it or --force to overwrite it",
+                              o->output);
+        rp->ntodo = sw->ntasks;
+        return nm_store_create(o->output, sw, prov, o->force, err);
+    }
+    nm_status st = nm_store_inspect(o->output, sw, &rp->info, err);
+    if (st != NM_OK)
+        return st;
+    rp->attempt = rp->info.attempts;
+    uint64_t n = rp->info.count[NM_TASK_PENDING] + (o->retry_failed ? rp->info.count[NM_TASK_FAILED] : 0);
+    rp->failed_kept = o->retry_failed ? 0 : rp->info.count[NM_TASK_FAILED];
+    rp->todo = malloc((n ? n : 1) * sizeof *rp->todo);
+    if (!rp->todo)
+        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
+    for (uint64_t t = 0; t < sw->ntasks; t++) {
+        int8_t s = rp->info.status[t];
+        if (s == NM_TASK_PENDING || (o->retry_failed && s == NM_TASK_FAILED))
+            rp->todo[rp->ntodo++] = t;
+    }
+    return NM_OK;
+}
+
+/* This run's row of /attempts as it starts. */
+static void attempt_begin(nm_attempt *a, const nm_prov *prov, int size)
+{
+    memset(a, 0, sizeof *a);
+    a->status = NM_ATTEMPT_RUNNING;
+    a->ranks = size;
+    nm_utc_now(a->start_time);
+    const nm_attr *h = nm_prov_get(prov, "hosts"), *c = nm_prov_get(prov, "command_line");
+    /* "RANK HOST" lines become "RANK HOST; RANK HOST" */
+    size_t n = 0;
+    for (const char *p = h && h->sval ? h->sval : ""; *p && n + 3 < sizeof a->hosts; p++) {
+        if (*p == '\n') {
+            if (p[1]) {
+                a->hosts[n++] = ';';
+                a->hosts[n++] = ' ';
+            }
+        } else
+            a->hosts[n++] = *p;
+    }
+    a->hosts[n] = 0;
+    snprintf(a->command_line, sizeof a->command_line, "%s", c && c->sval ? c->sval : "");
+    const char *job = getenv("SLURM_JOB_ID"), *arr = getenv("SLURM_ARRAY_TASK_ID");
+    if (job)
+        snprintf(a->job_id, sizeof a->job_id, "%s%s%s", job, arr ? "_" : "", arr ? arr : "");
+}
+
+static void print_summary(const options *o, const nm_sweep *sw, const nm_sched_stats *stats,
+                          double wmax, int size)
+{
+    fprintf(stderr,
+            "neuromic: %llu tasks run: %llu done, %llu failed in %.2f s (%.1f tasks/s) on %d "
+            "rank%s; %d checkpoint%s took %.3f s; results in %s\n",
+            (unsigned long long)(stats->done + stats->failed), (unsigned long long)stats->done,
+            (unsigned long long)stats->failed, stats->seconds,
+            stats->seconds > 0 ? (double)(stats->done + stats->failed) / stats->seconds : 0.0,
+            size, size > 1 ? "s" : "", stats->checkpoints, stats->checkpoints == 1 ? "" : "s",
+            wmax, o->output);
+}
+
 static int cmd_run(int argc, char **argv, const options *o)
 {
     int provided, rank, size;
+    if (!getenv("OPENBLAS_NUM_THREADS") && !getenv("OMP_NUM_THREADS"))
+        openblas_set_num_threads(1);
     MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    nm_stop_install();
     nm_err err = {0};
     nm_sweep *sw = NULL;
     nm_prov prov;
     nm_prov_init(&prov);
     nm_status st = NM_OK;
+    run_plan rp = {0};
+    out_lock lk = {NULL, -1};
 
     if (size > 1 && provided < MPI_THREAD_MULTIPLE)
         st = nm_err_set(&err, NM_ERR_RUNTIME,
@@ -317,64 +495,93 @@ static int cmd_run(int argc, char **argv, const options *o)
         st = nm_err_set(&err, NM_ERR_INPUT, "run: missing -o FILE (the result file)");
     if (st == NM_OK)
         st = load_everywhere(o, rank, &sw, &err);
+    if (st == NM_OK && o->task_timeout >= 0)
+        sw->task_timeout = o->task_timeout;
     if (st == NM_OK) {
         nm_prov_collect(&prov, sw, argc, argv, MPI_COMM_WORLD);
         if (rank == 0) {
-            struct stat sb;
-            if (!o->force && stat(o->output, &sb) == 0)
-                st = nm_err_set(&err, NM_ERR_INPUT,
-                                "%s exists; pass --force to overwrite it", o->output);
-            else {
-                make_parent_dir(o->output);
-                st = nm_store_create(o->output, sw, &prov, o->force, &err);
-            }
+            make_parent_dir(o->output);
+            st = lock_output(o->output, &lk, &err);
+            if (st == NM_OK)
+                st = prepare_output(o, sw, &prov, &rp, &err);
         }
         st = bcast_status(st, &err);
     }
     nm_store *store = NULL;
     nm_sched_stats stats = {0};
+    nm_attempt at;
     if (st == NM_OK)
         st = nm_store_open(o->output, sw, MPI_COMM_WORLD, &store, &err);
     if (st == NM_OK) {
+        MPI_Bcast(&rp.attempt, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        attempt_begin(&at, &prov, size);
+        st = nm_store_attempt(store, rp.attempt, &at, &err);
+    }
+    if (st == NM_OK) {
         if (rank == 0 && !o->quiet)
-            fprintf(stderr, "neuromic: %llu tasks of kernel %s on %d rank%s -> %s\n",
-                    (unsigned long long)sw->ntasks, sw->kernel->name, size, size > 1 ? "s" : "",
-                    o->output);
-        nm_sched_opts so = {.progress_every = o->progress, .quiet = o->quiet};
+            fprintf(stderr, "neuromic: %llu of %llu tasks of kernel %s to run on %d rank%s -> %s%s\n",
+                    (unsigned long long)rp.ntodo, (unsigned long long)sw->ntasks,
+                    sw->kernel->name, size, size > 1 ? "s" : "", o->output,
+                    o->resume ? " (resumed)" : "");
+        nm_sched_opts so = {.progress_every = o->progress, .quiet = o->quiet,
+                            .tasks = o->resume ? rp.todo : NULL, .ntodo = rp.ntodo};
         st = nm_sched_run(sw, store, MPI_COMM_WORLD, &so, &stats, &err);
+        nm_stop_ignore();
+        /* The run's outcome, decided by rank 0 (it alone has the counts). */
+        uint64_t left = rp.ntodo - stats.done - stats.failed;
+        int outcome = st != NM_OK ? st
+                      : left > 0 ? NM_ERR_INCOMPLETE
+                      : stats.failed + rp.failed_kept > 0 ? NM_ERR_TASKS : NM_OK;
+        MPI_Bcast(&outcome, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        nm_utc_now(at.end_time);
+        at.status = (int8_t)outcome;
+        at.tasks_run = (int64_t)(stats.done + stats.failed);
+        nm_status as = nm_store_attempt(store, rp.attempt, &at, &err);
         nm_status cs = nm_store_close(store, &err);
         if (st == NM_OK)
-            st = cs;
+            st = as != NM_OK ? as : cs != NM_OK ? cs : (nm_status)outcome;
     }
     double wsec = stats.write_seconds, wmax;
     MPI_Reduce(&wsec, &wmax, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
-    if (st == NM_OK && rank == 0) {
-        char now[32];
-        nm_utc_now(now);
-        nm_prov_set_s(&prov, "end_time", now);
-        st = nm_store_set_attrs(o->output, &prov, &err);
-        uint64_t counts[3];
-        if (st == NM_OK && !o->quiet)
+    if (rank == 0 && (st == NM_OK || st == NM_ERR_TASKS || st == NM_ERR_INCOMPLETE)) {
+        if (st != NM_ERR_INCOMPLETE) {
+            /* Complete: the end of the whole sweep goes into the root too. */
+            char now[32];
+            nm_utc_now(now);
+            nm_prov_set_s(&prov, "end_time", now);
+            nm_status as = nm_store_set_attrs(o->output, &prov, &err);
+            if (as != NM_OK)
+                st = as;
+        }
+        if (!o->quiet)
+            print_summary(o, sw, &stats, wmax, size);
+        if (st == NM_ERR_INCOMPLETE)
             fprintf(stderr,
-                    "neuromic: %llu tasks: %llu done, %llu failed in %.2f s (%.1f tasks/s) on %d "
-                    "rank%s; %d checkpoint%s took %.3f s; results in %s\n",
-                    (unsigned long long)sw->ntasks, (unsigned long long)stats.done,
-                    (unsigned long long)stats.failed, stats.seconds,
-                    stats.seconds > 0 ? (double)sw->ntasks / stats.seconds : 0.0, size,
-                    size > 1 ? "s" : "", stats.checkpoints, stats.checkpoints == 1 ? "" : "s",
-                    wmax, o->output);
-        if (st == NM_OK && stats.failed > 0) {
-            fprintf(stderr, "neuromic: %llu task%s failed:\n", (unsigned long long)stats.failed,
-                    stats.failed > 1 ? "s" : "");
-            st = nm_report_failures(o->output, sw, stderr, 5, counts, &err);
-            if (st == NM_OK)
-                st = NM_ERR_TASKS;
+                    "neuromic: stopped by %s with %llu task%s not run; continue with:\n"
+                    "  neuromic run %s -o %s --resume\n",
+                    nm_stop_signame(stats.stop_signal),
+                    (unsigned long long)(rp.ntodo - stats.done - stats.failed),
+                    rp.ntodo - stats.done - stats.failed == 1 ? "" : "s", o->spec, o->output);
+        if (st == NM_ERR_TASKS || (st == NM_ERR_INCOMPLETE && stats.failed + rp.failed_kept)) {
+            uint64_t counts[3];
+            fprintf(stderr, "neuromic: %llu task%s failed:\n",
+                    (unsigned long long)(stats.failed + rp.failed_kept),
+                    stats.failed + rp.failed_kept > 1 ? "s" : "");
+            nm_status rs = nm_report_failures(o->output, sw, stderr, 5, counts, &err);
+            if (rs != NM_OK)
+                st = rs;
+            else
+                fprintf(stderr, "neuromic: rerun them with --retry-failed\n");
         }
     }
-    if (st != NM_OK && st != NM_ERR_TASKS && rank == 0)
+    if (st != NM_OK && st != NM_ERR_TASKS && st != NM_ERR_INCOMPLETE && rank == 0)
         fprintf(stderr, "neuromic: %s\n", err.msg);
+    if (rank == 0)
+        unlock_output(&lk);
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    free(rp.todo);
+    nm_store_info_free(&rp.info);
     nm_sweep_free(sw);
     nm_prov_free(&prov);
     MPI_Finalize();
@@ -402,6 +609,8 @@ int main(int argc, char **argv)
         }
         return cmd_describe(argv[2]);
     }
+    if (!strcmp(cmd, "submit"))
+        return nm_submit_main(argc, argv);
     if (strcmp(cmd, "plan") && strcmp(cmd, "run")) {
         fprintf(stderr, "neuromic: unknown command '%s'\n\n%s", cmd, usage);
         return NM_ERR_INPUT;

@@ -30,6 +30,7 @@ typedef struct {
     uint64_t ntasks;     /* product of the axes' lengths (1 with no axes) */
     uint64_t base_seed;
     double checkpoint_every; /* seconds */
+    double task_timeout;     /* seconds a task may run; 0: no limit */
     char *path;          /* spec file as given */
     char *text;          /* the spec file's full text, verbatim */
     char sha256[65];     /* hex SHA-256 of text */

@@ -130,6 +130,14 @@ size_t nm_output_size(const nm_output *o, const nm_point *p);
  * means every parameter of the point). Never depends on rank or order. Owned
  * by the task; valid until run() returns. Returns NULL only on out of memory. */
 gsl_rng *nm_task_rng(nm_task *t, const char *stream, const char *const *depends);
+/* True when the task should stop now: its time limit (`task_timeout` in the
+ * spec, or --task-timeout) has passed, or the run is being aborted. Cheap
+ * (one clock read); a kernel with long loops calls it every so often (say
+ * once per training cycle) and, when it is true, returns
+ * nm_task_fail(t, "stopped at ..."). The engine then records the task as
+ * failed with the time limit in the message. A task that overruns its limit
+ * without asking is still marked failed when it returns. */
+bool nm_task_expired(nm_task *t);
 /* Records why the task failed; returns a non-zero value for run() to return. */
 int nm_task_fail(nm_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -16,7 +16,9 @@ nm_runner *nm_runner_alloc(const nm_sweep *sw);
 void nm_runner_free(nm_runner *r);
 
 /* Runs task and appends its row to b. Returns NM_TASK_DONE or
- * NM_TASK_FAILED, or -1 with err set if the engine itself failed (memory). */
+ * NM_TASK_FAILED (kernel error, NaN/Inf output, over the time limit);
+ * NM_TASK_PENDING, with no row kept, when a stop request cut the task
+ * short; or -1 with err set if the engine itself failed (memory). */
 int nm_runner_run(nm_runner *r, uint64_t task, nm_rowbuf *b, nm_err *err);
 
 /* Wall-clock seconds from an arbitrary origin (CLOCK_MONOTONIC). */

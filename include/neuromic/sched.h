@@ -11,6 +11,7 @@
 #define NEUROMIC_SCHED_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <mpi.h>
 
@@ -19,10 +20,14 @@
 typedef struct {
     double progress_every; /* seconds between progress lines when stderr is not a TTY */
     bool quiet;            /* no progress output */
+    const uint64_t *tasks; /* rank 0: the task ids to run (NULL: all) */
+    uint64_t ntodo;        /* entries of tasks */
 } nm_sched_opts;
 
 typedef struct {
     uint64_t done, failed; /* over all ranks (valid on rank 0) */
+    uint64_t todo;         /* tasks that were to run (rank 0) */
+    int stop_signal;       /* the signal that stopped the run early, or 0 */
     double seconds;        /* wall time of the run phase */
     double task_seconds;   /* this rank's time inside kernels */
     double write_seconds;  /* this rank's time in checkpoints */

@@ -8,6 +8,9 @@
  *   /tasks/status      int8 per task: 0 pending, 1 done, 2 failed
  *   /tasks/rank        int32, /tasks/seconds float64, /tasks/host and
  *   /tasks/error       fixed-length strings, all by task id
+ *   /attempts/...      one row per run of the sweep (the first run and every
+ *                      --resume): start_time, end_time, status, ranks,
+ *                      tasks_run, hosts, command_line, job_id
  *   root attributes    provenance (prov.h)
  *
  * Rank 0 creates the whole layout serially before any task runs (fixed sizes,
@@ -43,11 +46,46 @@ void nm_rowbuf_free(nm_rowbuf *b);
 nm_status nm_rowbuf_add(nm_rowbuf *b, uint64_t task, nm_result *res, nm_err *err);
 /* Completes the last added row. error may be NULL (truncated to fit). */
 void nm_rowbuf_finish(nm_rowbuf *b, int8_t status, double seconds, const char *error);
+/* Drops the last added row if it is not finished (the task stays pending). */
+void nm_rowbuf_discard(nm_rowbuf *b);
 size_t nm_rowbuf_count(const nm_rowbuf *b);
 void nm_rowbuf_clear(nm_rowbuf *b);
 
 /* ---- the file ---- */
 typedef struct nm_store nm_store;
+
+/* One run of a sweep on a file: a row of /attempts, written by rank 0
+ * through the parallel file (raw data only, like the task table). */
+#define NM_MAX_ATTEMPTS 64
+#define NM_ATTEMPT_TIME_LEN 32
+#define NM_ATTEMPT_HOSTS_LEN 1024
+#define NM_ATTEMPT_CMD_LEN 1024
+#define NM_ATTEMPT_JOB_LEN 64
+enum { NM_ATTEMPT_RUNNING = -1 }; /* status until the run ends; stays if killed */
+typedef struct {
+    char start_time[NM_ATTEMPT_TIME_LEN], end_time[NM_ATTEMPT_TIME_LEN];
+    int8_t status;     /* exit status of the run, or NM_ATTEMPT_RUNNING */
+    int32_t ranks;
+    int64_t tasks_run; /* tasks this run finished (done or failed) */
+    char hosts[NM_ATTEMPT_HOSTS_LEN], command_line[NM_ATTEMPT_CMD_LEN];
+    char job_id[NM_ATTEMPT_JOB_LEN]; /* SLURM_JOB_ID (and array task), or "" */
+} nm_attempt;
+
+/* What a result file holds, read serially by rank 0 before --resume. */
+typedef struct {
+    int8_t *status;   /* per task */
+    uint64_t ntasks;
+    uint64_t count[3]; /* pending, done, failed */
+    int attempts;     /* rows of /attempts in use */
+} nm_store_info;
+
+/* Rank 0 only, no MPI-IO. Checks that path is a complete neuromic result
+ * file made from this sweep (same kernel and version, same spec text and
+ * --set overrides apart from output.*, same task count) and reads its task
+ * statuses. NM_ERR_INPUT with a message that says why when it is not. */
+nm_status nm_store_inspect(const char *path, const nm_sweep *sw, nm_store_info *info,
+                           nm_err *err);
+void nm_store_info_free(nm_store_info *info);
 
 /* Rank 0 only, no MPI-IO. Creates the file with the whole layout and the
  * provenance attributes. If path exists: NM_ERR_INPUT unless force, in which
@@ -63,6 +101,10 @@ nm_status nm_store_open(const char *path, const nm_sweep *sw, MPI_Comm comm,
 /* Collective. Writes every rank's buffered rows (results, flush, then
  * status/rank/seconds/host/error, flush) and clears the buffers. */
 nm_status nm_store_checkpoint(nm_store *s, nm_rowbuf *b, nm_err *err);
+
+/* Collective. Rank 0's a is written as row `index` of /attempts (the
+ * other ranks' a is ignored and may be NULL), then the file is flushed. */
+nm_status nm_store_attempt(nm_store *s, int index, const nm_attempt *a, nm_err *err);
 
 /* Collective. Closes the parallel file (s is freed even on error). */
 nm_status nm_store_close(nm_store *s, nm_err *err);

@@ -81,26 +81,25 @@ void nm_value_format(const nm_value *v, char *buf, size_t len)
 
 bool nm_param_check(const nm_param *p, const nm_value *v, char *why, size_t whylen)
 {
+    /* The value is formatted only for a message: checking millions of axis
+     * values must not cost a printf each. */
     char got[64];
-    nm_value_format(v, got, sizeof got);
     if (v->type != p->type) {
         snprintf(why, whylen, "wrong type");
         return false;
     }
     if (p->type == NM_T_INT || p->type == NM_T_FLOAT) {
         double x = p->type == NM_T_INT ? (double)v->v.i : v->v.f;
-        if (!isfinite(x)) {
+        bool low = p->has_lo && x < p->lo, high = p->has_hi && x > p->hi;
+        if (isfinite(x) && !low && !high)
+            return true;
+        nm_value_format(v, got, sizeof got);
+        if (!isfinite(x))
             snprintf(why, whylen, "must be a finite number (got %s)", got);
-            return false;
-        }
-        if (p->has_lo && x < p->lo) {
-            snprintf(why, whylen, "must be >= %g (got %s)", p->lo, got);
-            return false;
-        }
-        if (p->has_hi && x > p->hi) {
-            snprintf(why, whylen, "must be <= %g (got %s)", p->hi, got);
-            return false;
-        }
+        else
+            snprintf(why, whylen, "must be %s %g (got %s)", low ? ">=" : "<=", low ? p->lo : p->hi,
+                     got);
+        return false;
     }
     if (p->type == NM_T_CHOICE) {
         for (int i = 0; i < NM_MAX_CHOICES && p->choices[i]; i++)

@@ -8,6 +8,7 @@
 
 #include "neuromic/rng.h"
 #include "neuromic/runner.h"
+#include "neuromic/stop.h"
 
 #define MAX_STREAMS 16
 #define STREAM_NAME 48
@@ -21,6 +22,7 @@ struct nm_task {
     size_t nused; /* streams handed out to the current task */
     char error[NM_ERROR_LEN];
     bool failed;
+    double deadline; /* nm_now() after which the task is over time; 0: none */
 };
 
 struct nm_runner {
@@ -65,6 +67,11 @@ gsl_rng *nm_task_rng(nm_task *t, const char *stream, const char *const *depends)
     snprintf(t->name[t->nused], STREAM_NAME, "%s", stream);
     t->nused++;
     return r;
+}
+
+bool nm_task_expired(nm_task *t)
+{
+    return nm_stop_requested() || (t->deadline > 0 && nm_now() > t->deadline);
 }
 
 int nm_task_fail(nm_task *t, const char *fmt, ...)
@@ -138,6 +145,8 @@ int nm_runner_run(nm_runner *r, uint64_t task, nm_rowbuf *b, nm_err *err)
     r->t.error[0] = 0;
 
     double t0 = nm_now();
+    double limit = r->sw->task_timeout;
+    r->t.deadline = limit > 0 ? t0 + limit : 0;
     int rc = k->run(r->p, &r->t, &res);
     double secs = nm_now() - t0;
 
@@ -145,6 +154,23 @@ int nm_runner_run(nm_runner *r, uint64_t task, nm_rowbuf *b, nm_err *err)
         nm_task_fail(&r->t, "kernel '%s' returned %d without a message", k->name, rc);
     if (rc == 0 && r->t.failed) /* a stream request failed but run() went on */
         rc = 1;
+    if (limit > 0 && secs > limit) {
+        /* Over time, whether the kernel noticed (and stopped) or not. */
+        char why[NM_ERROR_LEN];
+        snprintf(why, sizeof why, "%s", r->t.failed ? r->t.error : "finished late");
+        int n = snprintf(r->t.error, sizeof r->t.error,
+                         "exceeded the time limit of %g s (output.task_timeout) after %.3g s: ",
+                         limit, secs);
+        if (n > 0 && (size_t)n < sizeof r->t.error)
+            memcpy(r->t.error + n, why, strnlen(why, sizeof r->t.error - (size_t)n - 1) + 1);
+        r->t.error[sizeof r->t.error - 1] = 0;
+        rc = 1;
+    } else if (rc != 0 && nm_stop_requested()) {
+        /* Cut short by a stop request: not a failure, the task stays
+         * pending and runs again on --resume. */
+        nm_rowbuf_discard(b);
+        return NM_TASK_PENDING;
+    }
     if (rc == 0 && !outputs_finite(k, r->p, res.out, r->t.error, sizeof r->t.error))
         rc = 1;
     int status = rc == 0 ? NM_TASK_DONE : NM_TASK_FAILED;

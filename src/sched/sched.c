@@ -4,11 +4,17 @@
  * Messages on a private duplicate of the communicator:
  *   worker -> 0, TAG_MSG: {kind (REQ or PROG), tasks done, tasks failed}
  *   0 -> worker, TAG_WORK: a batch of task ids; an empty batch = no more work
- *   0 -> worker, TAG_CTRL: {CKPT or FINAL, sequence number}
- * Every rank sees the same sequence of CTRL messages (rank 0's main thread
- * through shared counters), so every rank makes the same collective store
- * calls in the same order. FINAL is sent once every rank has been told there
- * is no more work. */
+ *   worker -> 0, TAG_MSG: {STOP, signal, 0} when the worker got a signal
+ *   0 -> worker, TAG_CTRL: {CKPT, FINAL or STOP, sequence number or signal}
+ * Every rank sees the same sequence of CKPT/FINAL messages (rank 0's main
+ * thread through shared counters), so every rank makes the same collective
+ * store calls in the same order. FINAL is sent once every rank has been told
+ * there is no more work.
+ *
+ * Stopping (stop.h): a rank that sees a signal stops starting tasks, drops
+ * the rest of its batch and tells rank 0; rank 0 then hands out no more work
+ * and sends STOP to every worker, so that all ranks stop after the task they
+ * are running, go idle and meet in the FINAL checkpoint. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,11 +25,20 @@
 
 #include "neuromic/runner.h"
 #include "neuromic/sched.h"
+#include "neuromic/stop.h"
 
 enum { TAG_MSG = 11, TAG_WORK = 12, TAG_CTRL = 13 };
-enum { MSG_REQ = 1, MSG_PROG = 2 };
-enum { CTRL_CKPT = 1, CTRL_FINAL = 2 };
+enum { MSG_REQ = 1, MSG_PROG = 2, MSG_STOP = 3 };
+enum { CTRL_CKPT = 1, CTRL_FINAL = 2, CTRL_STOP = 3 };
 #define MAX_BATCH 4096
+/* Memory a rank may fill with finished rows before a checkpoint is forced,
+ * whatever checkpoint_every says: without a bound, a million tiny tasks
+ * between two checkpoints cost each rank hundreds of MB. A row costs its
+ * outputs plus ROW_OVERHEAD bytes: the buffer's bookkeeping (about 25) and
+ * the checkpoint's staging of the task-table columns (store.c: host and
+ * error strings, sort order, runs; about 370). */
+#define CKPT_BUFFER_BYTES (8.0 * 1024 * 1024)
+#define ROW_OVERHEAD 400
 
 typedef struct {
     const nm_sweep *sw;
@@ -36,14 +51,19 @@ typedef struct {
     /* queue */
     uint64_t *order; /* schedule order (NULL: task id order) */
     double *cost;    /* cost by task id (NULL: all equal) */
+    uint64_t ntodo;  /* tasks in the queue */
     uint64_t next;
     double remaining; /* expected cost still in the queue */
     /* state seen by both threads */
     uint64_t done, failed;
     bool *idle;       /* told there is no more work */
     int ckpt_sent;    /* CKPT messages issued so far */
+    int ckpt_done;    /* checkpoints rank 0's main thread has finished */
+    double ckpt_end;  /* when it finished the last one */
+    uint64_t *buffered; /* per rank: rows reported since the last CKPT went out */
+    uint64_t ckpt_rows; /* a rank with this many buffered rows forces a CKPT */
     bool final_sent;
-    bool stop;        /* dispatcher thread exits */
+    bool stopping;    /* a stop was requested: no more work is handed out */
     /* progress */
     double last_print;
     bool tty;
@@ -64,30 +84,106 @@ static int by_cost_desc(const void *a, const void *b, void *cost)
     return x < y ? -1 : x > y;
 }
 
+/* True when the kernel's cost estimate is the same for every queued task
+ * (the probe kernel at fixed work, say). Id order is then already
+ * longest-first and the queue needs no per-task arrays: 16 bytes a task on
+ * rank 0, 16 MB for a million tasks. */
+static bool costs_uniform(const disp *d, const uint64_t *only, nm_point *p)
+{
+    double first = 0;
+    for (uint64_t i = 0; i < d->ntodo; i++) {
+        nm_grid_point(d->sw, only ? only[i] : i, p);
+        double c = d->sw->kernel->cost(p);
+        if (i == 0)
+            first = c;
+        else if (c != first)
+            return false;
+    }
+    return true;
+}
+
+/* The queue: the tasks to run (all, or opts->tasks), longest expected
+ * first when the kernel estimates costs. */
 static nm_status queue_init(disp *d, nm_err *err)
 {
     const nm_sweep *sw = d->sw;
-    d->remaining = (double)sw->ntasks;
-    if (!sw->kernel->cost)
+    const uint64_t *only = d->opts->tasks;
+    d->ntodo = only ? d->opts->ntodo : sw->ntasks;
+    d->remaining = (double)d->ntodo;
+    bool uniform = !sw->kernel->cost;
+    if (!uniform) {
+        nm_point *p = nm_point_alloc(sw);
+        if (!p)
+            return nm_err_set(err, NM_ERR_RUNTIME, "out of memory for the task queue");
+        uniform = costs_uniform(d, only, p);
+        nm_point_free(p);
+    }
+    if (uniform && !only)
         return NM_OK;
-    d->order = malloc(sw->ntasks * sizeof *d->order);
+    d->order = malloc((d->ntodo ? d->ntodo : 1) * sizeof *d->order);
+    if (!d->order)
+        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory for the task queue");
+    for (uint64_t i = 0; i < d->ntodo; i++)
+        d->order[i] = only ? only[i] : i;
+    if (uniform)
+        return NM_OK;
     d->cost = malloc(sw->ntasks * sizeof *d->cost);
     nm_point *p = nm_point_alloc(sw);
-    if (!d->order || !d->cost || !p) {
+    if (!d->cost || !p) {
         nm_point_free(p);
         return nm_err_set(err, NM_ERR_RUNTIME, "out of memory for the task queue");
     }
     d->remaining = 0;
-    for (uint64_t t = 0; t < sw->ntasks; t++) {
+    for (uint64_t i = 0; i < d->ntodo; i++) {
+        uint64_t t = d->order[i];
         nm_grid_point(sw, t, p);
         double c = sw->kernel->cost(p);
         d->cost[t] = isfinite(c) && c > 0 ? c : 1e-12;
         d->remaining += d->cost[t];
-        d->order[t] = t;
     }
     nm_point_free(p);
-    qsort_r(d->order, sw->ntasks, sizeof *d->order, by_cost_desc, d->cost);
+    qsort_r(d->order, d->ntodo, sizeof *d->order, by_cost_desc, d->cost);
     return NM_OK;
+}
+
+/* Rows a rank may buffer before a checkpoint is forced (the outputs' sizes
+ * do not change across the grid, so point 0 tells them); at least 256, so
+ * that a kernel with huge rows still checkpoints in reasonable blocks. */
+static uint64_t rows_per_checkpoint(const nm_sweep *sw)
+{
+    double bytes = ROW_OVERHEAD;
+    nm_point *p = nm_point_alloc(sw);
+    if (p) {
+        nm_grid_point(sw, 0, p);
+        for (size_t o = 0; o < sw->kernel->noutputs; o++)
+            bytes += 8.0 * (double)nm_output_size(&sw->kernel->outputs[o], p);
+        nm_point_free(p);
+    }
+    double rows = CKPT_BUFFER_BYTES / bytes;
+    return rows < 256 ? 256 : (uint64_t)rows;
+}
+
+/* Seconds between checkpoints: checkpoint_every, but at least
+ * CKPT_TASKS mean task durations. A checkpoint is a rendezvous: every rank
+ * first finishes the task it is running, so each one costs about half a
+ * task of idle time per rank; spacing them CKPT_TASKS tasks apart keeps
+ * that near 1/(2 CKPT_TASKS) of the run (2.5%) even when tasks are long.
+ * The mean is estimated from the wall time and the tasks finished so far. */
+#define CKPT_TASKS 20
+static double ckpt_interval(const disp *d, double now)
+{
+    uint64_t fin = d->done + d->failed;
+    double mean = fin ? (now - d->t0) * d->nranks / (double)fin : 0;
+    double floor = CKPT_TASKS * mean;
+    return d->sw->checkpoint_every > floor ? d->sw->checkpoint_every : floor;
+}
+
+static bool buffers_full(const disp *d)
+{
+    for (int r = 0; r < d->nranks; r++)
+        if (d->buffered[r] >= d->ckpt_rows)
+            return true;
+    return false;
 }
 
 /* Guided batch: expected cost about remaining / (2 * ranks), at least one
@@ -96,14 +192,14 @@ static int take_batch(disp *d, uint64_t *ids)
 {
     double target = d->remaining / (2.0 * d->nranks), sum = 0;
     int n = 0;
-    while (d->next < d->sw->ntasks && n < MAX_BATCH && (n == 0 || sum < target)) {
+    while (!d->stopping && d->next < d->ntodo && n < MAX_BATCH && (n == 0 || sum < target)) {
         uint64_t t = d->order ? d->order[d->next] : d->next;
         double c = d->cost ? d->cost[t] : 1.0;
         ids[n++] = t;
         sum += c;
         d->next++;
     }
-    d->remaining = d->next == d->sw->ntasks ? 0 : d->remaining - sum;
+    d->remaining = d->next == d->ntodo ? 0 : d->remaining - sum;
     return n;
 }
 
@@ -115,7 +211,7 @@ static void print_progress(disp *d, bool force)
         return;
     d->last_print = now;
     double el = now - d->t0;
-    uint64_t fin = d->done + d->failed, total = d->sw->ntasks;
+    uint64_t fin = d->done + d->failed, total = d->ntodo;
     double rate = el > 0 ? (double)fin / el : 0;
     char eta[32] = "?";
     if (rate > 0) {
@@ -131,7 +227,7 @@ static void print_progress(disp *d, bool force)
 
 static void send_ctrl_all(disp *d, int kind)
 {
-    int64_t msg[2] = {kind, d->ckpt_sent};
+    int64_t msg[2] = {kind, kind == CTRL_STOP ? nm_stop_requested() : d->ckpt_sent};
     for (int r = 1; r < d->nranks; r++)
         MPI_Send(msg, 2, MPI_INT64_T, r, TAG_CTRL, d->comm);
 }
@@ -143,7 +239,6 @@ static void *dispatcher(void *arg)
     MPI_Request req;
     MPI_Irecv(in, 3, MPI_INT64_T, MPI_ANY_SOURCE, TAG_MSG, d->comm, &req);
     uint64_t *ids = malloc(MAX_BATCH * sizeof *ids);
-    double last_ckpt = nm_now();
     long nap = 50;
 
     for (;;) {
@@ -152,8 +247,13 @@ static void *dispatcher(void *arg)
         MPI_Test(&req, &got, &st);
         pthread_mutex_lock(&d->mu);
         if (got) {
-            d->done += (uint64_t)in[1];
-            d->failed += (uint64_t)in[2];
+            if (in[0] == MSG_STOP)
+                nm_stop_request((int)in[1]);
+            else {
+                d->done += (uint64_t)in[1];
+                d->failed += (uint64_t)in[2];
+                d->buffered[st.MPI_SOURCE] += (uint64_t)(in[1] + in[2]);
+            }
             if (in[0] == MSG_REQ) {
                 int n = take_batch(d, ids);
                 if (n == 0)
@@ -163,6 +263,10 @@ static void *dispatcher(void *arg)
                 pthread_mutex_lock(&d->mu);
             }
             MPI_Irecv(in, 3, MPI_INT64_T, MPI_ANY_SOURCE, TAG_MSG, d->comm, &req);
+        }
+        if (!d->stopping && nm_stop_requested()) {
+            d->stopping = true;
+            send_ctrl_all(d, CTRL_STOP);
         }
         bool all_idle = true;
         for (int r = 0; r < d->nranks; r++)
@@ -174,10 +278,15 @@ static void *dispatcher(void *arg)
             pthread_mutex_unlock(&d->mu);
             break;
         }
-        if (now - last_ckpt >= d->sw->checkpoint_every) {
+        /* The next checkpoint is due checkpoint_every after the last one
+         * ended, or as soon as a rank's buffer is full, never while one is
+         * in progress: a checkpoint slower than the interval must not
+         * queue up more of them. */
+        if (d->ckpt_done == d->ckpt_sent &&
+            (now - d->ckpt_end >= ckpt_interval(d, now) || buffers_full(d))) {
             d->ckpt_sent++;
+            memset(d->buffered, 0, (size_t)d->nranks * sizeof *d->buffered);
             send_ctrl_all(d, CTRL_CKPT);
-            last_ckpt = now;
         }
         print_progress(d, false);
         pthread_mutex_unlock(&d->mu);
@@ -202,6 +311,7 @@ typedef struct {
     int nbatch, pos;
     bool no_more;
     bool waiting;    /* a worker's request is out, its reply not yet read */
+    bool stop_seen;  /* this rank has acted on a stop request */
     int ckpt_seen;   /* rank 0: CKPTs handled */
     uint64_t done, failed; /* since the last report */
     double last_report;
@@ -224,6 +334,8 @@ static int poll_ctrl(loop *l)
         return 0;
     int64_t msg[2];
     MPI_Recv(msg, 2, MPI_INT64_T, 0, TAG_CTRL, l->comm, MPI_STATUS_IGNORE);
+    if (msg[0] == CTRL_STOP)
+        nm_stop_request((int)msg[1]);
     return (int)msg[0];
 }
 
@@ -233,6 +345,7 @@ static void report(loop *l, int kind)
         pthread_mutex_lock(&l->d->mu);
         l->d->done += l->done;
         l->d->failed += l->failed;
+        l->d->buffered[0] += l->done + l->failed;
         pthread_mutex_unlock(&l->d->mu);
     } else {
         int64_t msg[3] = {kind, (int64_t)l->done, (int64_t)l->failed};
@@ -297,9 +410,13 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
     if (rank == 0) {
         pthread_mutex_init(&d.mu, NULL);
         d.idle = calloc((size_t)size, sizeof *d.idle);
+        d.buffered = calloc((size_t)size, sizeof *d.buffered);
+        d.ckpt_rows = rows_per_checkpoint(sw);
         d.tty = isatty(2);
         d.last_print = t0;
-        st = d.idle ? queue_init(&d, err) : nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
+        d.ckpt_end = t0;
+        st = d.idle && d.buffered ? queue_init(&d, err)
+                                  : nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
         l.d = &d;
     }
     /* Everyone learns whether rank 0 could set up. */
@@ -326,8 +443,22 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
 
     for (;;) {
         int kind = poll_ctrl(&l);
+        if (!l.stop_seen && nm_stop_requested()) {
+            /* Start no more tasks; a worker tells rank 0 (whose dispatcher
+             * sees this rank's own flag directly). */
+            l.stop_seen = true;
+            l.pos = l.nbatch;
+            if (!l.d) {
+                int64_t msg[3] = {MSG_STOP, nm_stop_requested(), 0};
+                MPI_Send(msg, 3, MPI_INT64_T, 0, TAG_MSG, sc);
+            }
+        }
+        if (l.stop_seen)
+            l.pos = l.nbatch; /* a batch that arrives after the stop is dropped */
         if (!kind && l.pos == l.nbatch && !l.no_more)
             kind = request(&l);
+        if (kind == CTRL_STOP)
+            continue;
         if (kind) {
             double w0 = nm_now();
             nm_status cs = nm_store_checkpoint(store, buf, err);
@@ -340,6 +471,12 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
             }
             if (kind == CTRL_FINAL)
                 break;
+            if (l.d) {
+                pthread_mutex_lock(&d.mu);
+                d.ckpt_done++;
+                d.ckpt_end = nm_now();
+                pthread_mutex_unlock(&d.mu);
+            }
             continue;
         }
         if (l.pos < l.nbatch) {
@@ -352,7 +489,7 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
             }
             if (r == NM_TASK_DONE)
                 l.done++;
-            else
+            else if (r == NM_TASK_FAILED)
                 l.failed++;
             if (nm_now() - l.last_report > 1.0 && l.pos < l.nbatch)
                 report(&l, MSG_PROG);
@@ -370,10 +507,12 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
             fputc('\n', stderr);
         stats->done = d.done;
         stats->failed = d.failed;
+        stats->todo = d.ntodo;
     }
 out:
     (void)thread_started;
     stats->seconds = nm_now() - t0;
+    stats->stop_signal = nm_stop_requested();
     nm_runner_free(runner);
     nm_rowbuf_free(buf);
     free(l.batch);
@@ -381,6 +520,7 @@ out:
         free(d.order);
         free(d.cost);
         free(d.idle);
+        free(d.buffered);
         pthread_mutex_destroy(&d.mu);
     }
     MPI_Comm_free(&sc);

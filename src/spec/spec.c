@@ -20,6 +20,7 @@
  *     - {tau: [1, 2, 4], g: [0.1, 0.2, 0.4]}
  *   output:
  *     checkpoint_every: 60   # seconds, a number > 0; default 60
+ *     task_timeout: 0        # seconds a task may run before it is failed; 0: no limit
  *
  * A key whose value is empty (`fixed:` with nothing below it, or `~`/null)
  * is the same as an empty mapping (fixed, grid, output) or list (zip).
@@ -105,10 +106,18 @@
 #include "neuromic/sha256.h"
 #include "neuromic/spec.h"
 
+/* The fuzz build (build/fuzz/, Makefile) lowers the size limits: an axis of
+ * 10^7 values or a document of 10^6 nodes is legal but takes seconds under
+ * the sanitizers, longer than the fuzzer allows one input. */
+#ifdef NM_FUZZ_LIMITS
+#define AXIS_MAX 100000u
+#define NODES_MAX 100000u
+#else
 #define AXIS_MAX 10000000u
+#define NODES_MAX 1000000u
+#endif
 #define TASKS_MAX ((uint64_t)1 << 62)
 #define DEPTH_MAX 64
-#define NODES_MAX 1000000u
 #define PATH_LEN 256
 
 /* ------------------------------------------------------------------ */
@@ -1373,7 +1382,7 @@ static nm_status do_replicates(ictx *c, const ynode *k, const ynode *v)
 
 static nm_status do_output(ictx *c, const ynode *o)
 {
-    static const char *const okeys[] = {"checkpoint_every"};
+    static const char *const okeys[] = {"checkpoint_every", "task_timeout"};
     if (yis_null(o))
         return NM_OK;
     if (o->kind != YN_MAP) {
@@ -1384,22 +1393,28 @@ static nm_status do_output(ictx *c, const ynode *o)
     nm_status st = map_check(c->err, o, "output");
     for (size_t i = 0; !st && i < YPAIRS(o); i++) {
         const ynode *k = YKEY(o, i), *v = YVAL(o, i);
-        if (strcmp(k->s, "checkpoint_every")) {
+        bool ckpt = !strcmp(k->s, okeys[0]);
+        if (!ckpt && strcmp(k->s, okeys[1])) {
             char dym[80];
-            didyoumean(k->s, okeys, 1, dym, sizeof dym);
-            return bad(c->err, k, "output.%s: unknown key '%s'%s; expected checkpoint_every", k->s,
-                       k->s, dym);
+            didyoumean(k->s, okeys, 2, dym, sizeof dym);
+            return bad(c->err, k, "output.%s: unknown key '%s'%s; expected checkpoint_every or "
+                       "task_timeout", k->s, k->s, dym);
         }
         double x;
-        const char *what = "a number of seconds > 0";
-        if ((st = get_num(c->err, v, "output.checkpoint_every", what, &x)))
+        char field[40];
+        snprintf(field, sizeof field, "output.%s", okeys[ckpt ? 0 : 1]);
+        const char *what = ckpt ? "a number of seconds > 0" : "a number of seconds >= 0 (0: none)";
+        if ((st = get_num(c->err, v, field, what, &x)))
             return st;
-        if (!(x > 0)) {
+        if (ckpt ? !(x > 0) : !(x >= 0)) {
             char got[80];
             describe(v, got, sizeof got);
-            return bad(c->err, v, "output.checkpoint_every: expected %s, got %s", what, got);
+            return bad(c->err, v, "%s: expected %s, got %s", field, what, got);
         }
-        c->sw->checkpoint_every = x;
+        if (ckpt)
+            c->sw->checkpoint_every = x;
+        else
+            c->sw->task_timeout = x;
     }
     return st;
 }
@@ -1600,6 +1615,7 @@ static void unvary(ynode *root, const char *name)
 }
 
 #define SET_MAXCOMP 8
+#define SET_SHOWN 200 /* characters of a --set argument quoted in messages */
 
 static nm_status apply_set(const char *arg, const char *file, ynode **rootp, ycount *cnt,
                            nm_err *err)
@@ -1639,7 +1655,8 @@ static nm_status apply_set(const char *arg, const char *file, ynode **rootp, yco
         didyoumean(comp[0], top_keys, NTOP, dym, sizeof dym);
         return nm_err_at(err, file, 1, 1,
                          "unknown key '%.*s'%s; expected a parameter name, kernel, base_seed, "
-                         "replicates, fixed.NAME, grid.NAME or output.checkpoint_every",
+                         "replicates, fixed.NAME, grid.NAME, output.checkpoint_every or "
+                         "output.task_timeout",
                          (int)klen, arg, dym);
     }
 
@@ -1754,15 +1771,18 @@ nm_status nm_spec_parse(const char *path, const char *text, size_t len, char *co
     nm_sha256_hex(text, len, sw->sha256);
     sw->checkpoint_every = 60;
     for (size_t i = 0; i < noverrides; i++) {
-        size_t n = strlen(overrides[i]);
-        if (!(sw->overrides[i] = strdup(overrides[i])) || !(names[i] = malloc(n + 7))) {
+        /* Messages name the override as their "file"; a long one is cut so
+         * that the line and column after it still fit in the message. */
+        size_t n = strlen(overrides[i]), shown = n > SET_SHOWN ? SET_SHOWN : n;
+        if (!(sw->overrides[i] = strdup(overrides[i])) || !(names[i] = malloc(shown + 10))) {
             free(sw->overrides[i]);
             st = oom(err);
             goto done;
         }
         sw->noverrides++;
         memcpy(names[i], "--set ", 6);
-        memcpy(names[i] + 6, overrides[i], n + 1);
+        memcpy(names[i] + 6, overrides[i], shown);
+        strcpy(names[i] + 6 + shown, n > shown ? "..." : "");
     }
 
     ysrc src = {path, text, len, 0};

@@ -24,6 +24,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include "attempts.h"
 #include "h5err.h"
 #include "neuromic/store.h"
 
@@ -317,6 +318,37 @@ static hid_t task_dset(hid_t grp, const char *name, hid_t ftype, hid_t mtype, co
     return d;
 }
 
+/* The /attempts table: NM_MAX_ATTEMPTS rows, allocated now (attempts.c). */
+static bool create_attempts(hid_t file, hid_t gcpl)
+{
+    hid_t g = H5Gcreate2(file, "attempts", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    if (g < 0)
+        return false;
+    hid_t scale = dset_iota(g, "attempt", NM_MAX_ATTEMPTS);
+    bool ok = scale >= 0 && H5DSset_scale(scale, "attempt") >= 0 &&
+              attr_doc(scale, NULL, "run of the sweep: 0 the first, then each --resume") >= 0;
+    for (int i = 0; i < A_N && ok; i++) {
+        nm_attempt_col c = nm_attempt_column(i);
+        int8_t running = NM_ATTEMPT_RUNNING;
+        hid_t ft = c.strlen ? str_type(c.strlen) : H5Tcopy(c.numtype);
+        if (ft >= 0 && !c.strlen)
+            H5Tset_order(ft, H5T_ORDER_LE);
+        hid_t d = ft < 0 ? ft
+                         : task_dset(g, c.name, ft, c.strlen ? ft : c.numtype,
+                                     i == A_STATUS ? &running : NULL, NM_MAX_ATTEMPTS, 0, c.doc,
+                                     NULL);
+        ok = d >= 0 && H5DSattach_scale(d, scale, 0) >= 0;
+        if (d >= 0)
+            H5Dclose(d);
+        if (ft >= 0)
+            H5Tclose(ft);
+    }
+    if (scale >= 0)
+        H5Dclose(scale);
+    H5Gclose(g);
+    return ok;
+}
+
 /* ---- creating the file ---- */
 
 typedef struct {
@@ -591,6 +623,10 @@ static nm_status build(const char *tmp, const nm_sweep *sw, const nm_prov *prov,
         st = nm_h5_fail(err, "cannot create the task table in %s", tmp);
         goto done;
     }
+    if (!create_attempts(l->file, gcpl)) {
+        st = nm_h5_fail(err, "cannot create the attempts table in %s", tmp);
+        goto done;
+    }
 
 done:
     if (fcpl >= 0)
@@ -745,7 +781,10 @@ nm_status nm_store_set_attrs(const char *path, const nm_prov *prov, nm_err *err)
     hid_t file = H5I_INVALID_HID;
     if (fapl < 0 || H5Pset_fapl_sec2(fapl) < 0 ||
         H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0)
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
+        /* HDF5's flock would fail this open while a reader (h5py, h5dump)
+         * has the file open; FILE.lock (main.c) already keeps writers out. */
+        H5Pset_file_locking(fapl, 0, 1) < 0)
         st = nm_h5_fail(err, "cannot set up HDF5 properties");
     else if ((file = H5Fopen(path, H5F_ACC_RDWR, fapl)) < 0)
         st = nm_h5_fail(err, "cannot open %s", path);

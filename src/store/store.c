@@ -22,6 +22,7 @@
 
 #include <hdf5.h>
 
+#include "attempts.h"
 #include "h5err.h"
 #include "neuromic/store.h"
 
@@ -148,6 +149,8 @@ nm_status nm_rowbuf_add(nm_rowbuf *b, uint64_t task, nm_result *res, nm_err *err
     b->pending = true;
     return NM_OK;
 }
+
+void nm_rowbuf_discard(nm_rowbuf *b) { b->pending = false; }
 
 void nm_rowbuf_finish(nm_rowbuf *b, int8_t status, double seconds, const char *error)
 {
@@ -425,6 +428,62 @@ nm_status nm_store_open(const char *path, const nm_sweep *sw, MPI_Comm comm, nm_
     }
     nm_h5_quiet_off(&q);
     return st;
+}
+
+/* Rank 0 writes row index of one column; the others take part with an
+ * empty selection (the write is collective). */
+static nm_status attempt_column(nm_store *s, hid_t g, int i, int index, const nm_attempt *a,
+                                nm_err *err)
+{
+    nm_attempt_col c = nm_attempt_column(i);
+    hid_t d = H5Dopen2(g, c.name, H5P_DEFAULT);
+    if (d < 0)
+        return nm_h5_fail(err, "%s: cannot open /attempts/%s", s->path, c.name);
+    hid_t mt = c.strlen ? fixed_str(c.strlen) : c.numtype;
+    hid_t fs = H5Dget_space(d);
+    hsize_t one = 1, at = (hsize_t)index;
+    hid_t ms = H5Screate_simple(1, &one, NULL);
+    bool mine = s->rank == 0 && a;
+    herr_t r = mt < 0 || fs < 0 || ms < 0 ? -1 : 0;
+    if (r >= 0 && mine)
+        r = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one, NULL);
+    else if (r >= 0)
+        r = H5Sselect_none(fs) < 0 || H5Sselect_none(ms) < 0 ? -1 : 0;
+    char zero[8] = {0};
+    const void *buf = mine ? (const char *)a + c.offset : zero;
+    if (r >= 0)
+        r = H5Dwrite(d, mt, ms, fs, s->dxpl, buf);
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (c.strlen && mt >= 0)
+        H5Tclose(mt);
+    H5Dclose(d);
+    return r < 0 ? nm_h5_fail(err, "%s: cannot write /attempts/%s", s->path, c.name) : NM_OK;
+}
+
+nm_status nm_store_attempt(nm_store *s, int index, const nm_attempt *a, nm_err *err)
+{
+    nm_err local;
+    if (!err)
+        err = &local;
+    nm_h5_quiet q;
+    nm_h5_quiet_on(&q);
+    nm_status st = NM_OK;
+    if (index < 0 || index >= NM_MAX_ATTEMPTS)
+        st = nm_err_set(err, NM_ERR_RUNTIME, "attempt %d is outside /attempts", index);
+    hid_t g = st ? H5I_INVALID_HID : H5Gopen2(s->file, "attempts", H5P_DEFAULT);
+    if (!st && g < 0)
+        st = nm_h5_fail(err, "%s: cannot open group /attempts", s->path);
+    for (int i = 0; i < A_N && st == NM_OK; i++)
+        st = attempt_column(s, g, i, index, a, err);
+    if (g >= 0)
+        H5Gclose(g);
+    if (st == NM_OK && H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0)
+        st = nm_h5_fail(err, "%s: cannot flush", s->path);
+    nm_h5_quiet_off(&q);
+    return agree(s->comm, st, err);
 }
 
 nm_status nm_store_close(nm_store *s, nm_err *err)

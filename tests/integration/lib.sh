@@ -2,7 +2,8 @@
 # "PASS: name" or "FAIL: name" line; tests/run counts them.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-NM=$PWD/build/neuromic
+# The binary under test: tests/run passes the sanitizer build.
+NM=${NM:-$PWD/build/neuromic}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/neuromic-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 MPIRUN=(mpirun --oversubscribe)
@@ -26,7 +27,6 @@ expect_status() {
     fi
 }
 
-# Raw little-endian bytes of a dataset, for bitwise comparisons.
 # dump_values FILE DATASET: the dataset's values, space-separated, on one line.
 dump_values() {
     local out
@@ -35,6 +35,7 @@ dump_values() {
     tr -d ',\n' <"$out" | tr -s ' ' | sed 's/^ //; s/ $//'
     rm -f "$out"
 }
+# Raw little-endian bytes of a dataset, for bitwise comparisons.
 dump_raw() { h5dump -d "$2" -b LE -o "$3" "$1" >/dev/null 2>&1; }
 
 # same_results NAME A.h5 B.h5 DATASET...: datasets bitwise identical.

@@ -38,7 +38,7 @@ h5dump -d /tasks/error "$TMP/fail.h5" | grep -q "output 'value' element 0 is NaN
 # Never overwrite without --force; bad input touches no file.
 sum=$(sha256sum <"$TMP/r1.h5")
 expect_status "existing output refused" 2 "$NM" run "$SMALL" -o "$TMP/r1.h5"
-grep -q 'exists; pass --force' "$TMP/out" || fail "refusal says how to overwrite"
+grep -q 'exists; pass --resume to continue it or --force to overwrite it' "$TMP/out" || fail "refusal says how to continue or overwrite"
 [ "$(sha256sum <"$TMP/r1.h5")" = "$sum" ] && pass "refused file unchanged" || fail "refused file unchanged"
 expect_status "existing output refused on 2 ranks" 2 "${MPIRUN[@]}" -n 2 "$NM" run "$SMALL" -o "$TMP/r1.h5"
 expect_status "--force overwrites" 0 "$NM" run "$SMALL" -o "$TMP/r1.h5" --force --set base_seed=8 --quiet

@@ -811,6 +811,27 @@ static void test_err_output(void **state)
                     "(did you mean 'checkpoint_every'?)");
 }
 
+static void test_task_timeout(void **state)
+{
+    (void)state;
+    nm_sweep *sw = parse("kernel: probe\n");
+    assert_near(sw->task_timeout, 0, 0);
+    nm_sweep_free(sw);
+    sw = parse("kernel: probe\noutput:\n  task_timeout: 2.5\n  checkpoint_every: 7\n");
+    assert_near(sw->task_timeout, 2.5, 0);
+    assert_near(sw->checkpoint_every, 7, 0);
+    nm_sweep_free(sw);
+    char *ov[] = {"output.task_timeout=9"};
+    sw = parse_ov("kernel: probe\n", ov, 1);
+    assert_near(sw->task_timeout, 9, 0);
+    nm_sweep_free(sw);
+    assert_contains(fails("kernel: probe\noutput:\n  task_timeout: -1\n"),
+                    "s.yaml:3:17: output.task_timeout: expected a number of seconds >= 0 (0: none), "
+                    "got '-1'");
+    assert_contains(fails("kernel: probe\noutput:\n  task_timout: 1\n"),
+                    "(did you mean 'task_timeout'?)");
+}
+
 static void test_err_output_shape_depends_on_axis(void **state)
 {
     (void)state;
@@ -973,6 +994,25 @@ static void test_set_dotted_fixed_conflicts_with_grid(void **state)
                     "at s.yaml:4:3 as grid.n)");
 }
 
+/* Found by fuzzing: a --set argument longer than the message buffer used to
+ * push the "FILE:LINE:COL:" prefix out of the message entirely. */
+static void test_set_long_override_keeps_position(void **state)
+{
+    (void)state;
+    char key[1500], val[1500];
+    snprintf(key, sizeof key, "kerne.x=[%0*d]", 1400, 1);
+    char *ov1[] = {key};
+    const char *m = fails_ov("kernel: probe\n", ov1, 1);
+    assert_int_equal(strncmp(m, "--set kerne.x=[0000", 19), 0);
+    assert_contains(m, "0...:1:1: unknown key 'kerne.x'");
+    assert_true(strlen(m) < 600);
+    /* A value error far into the argument keeps its column. */
+    snprintf(val, sizeof val, "grid.x=[%0*d, zz]", 1400, 1);
+    char *ov2[] = {val};
+    m = fails_ov("kernel: probe\n", ov2, 1);
+    assert_contains(m, "...:1:1411: grid.x[1]: expected a number");
+}
+
 static void test_set_applied_in_order(void **state)
 {
     (void)state;
@@ -1045,6 +1085,7 @@ int main(void)
         cmocka_unit_test(test_err_too_many_tasks),
         cmocka_unit_test(test_err_base_seed),
         cmocka_unit_test(test_err_output),
+        cmocka_unit_test(test_task_timeout),
         cmocka_unit_test(test_err_output_shape_depends_on_axis),
         cmocka_unit_test(test_set_replaced_axis_keeps_place),
         cmocka_unit_test(test_set_new_axis_is_appended),
@@ -1057,6 +1098,7 @@ int main(void)
         cmocka_unit_test(test_set_bad_keys),
         cmocka_unit_test(test_set_dotted_fixed_conflicts_with_grid),
         cmocka_unit_test(test_set_applied_in_order),
+        cmocka_unit_test(test_set_long_override_keeps_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

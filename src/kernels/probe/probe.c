@@ -10,8 +10,9 @@
  *              which depends on `seed` only: every point with the same seed
  *              sees the same draw (how a kernel shares data across models)
  *
- * It burns `work` seconds of CPU time (thread CPU clock, busy loop) before
- * returning, fails with a message when n == fail_n, and returns NaN in
+ * It burns `work` seconds of CPU time (thread CPU clock, busy loop, giving
+ * up early when nm_task_expired says so) before returning, fails with a
+ * message when n == fail_n, and returns NaN in
  * `value` when n == nan_n (which the engine must catch). */
 #include <math.h>
 #include <time.h>
@@ -61,13 +62,22 @@ static double thread_cpu_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void burn(double seconds)
+/* Where the busy loop's sums go, so the compiler keeps the loop. */
+static volatile double probe_sink;
+
+/* Busy for `seconds` of this thread's CPU time. Like a real kernel's
+ * training loop it asks nm_task_expired() now and then and gives up when
+ * told to (time limit or stop request); returns false then. */
+static bool burn(nm_task *t, double seconds)
 {
-    double until = thread_cpu_seconds() + seconds;
-    volatile double sink = 0;
-    while (thread_cpu_seconds() < until)
+    double start = thread_cpu_seconds(), until = start + seconds;
+    while (thread_cpu_seconds() < until) {
         for (int i = 0; i < 1000; i++)
-            sink += 1e-9 * i;
+            probe_sink += 1e-9 * i;
+        if (nm_task_expired(t))
+            return false;
+    }
+    return true;
 }
 
 static int probe_run(const nm_point *p, nm_task *t, nm_result *res)
@@ -76,7 +86,8 @@ static int probe_run(const nm_point *p, nm_task *t, nm_result *res)
     int64_t n = nm_get_i(p, "n");
     int64_t len = nm_get_i(p, "length");
 
-    burn(nm_get_f(p, "work"));
+    if (!burn(t, nm_get_f(p, "work")))
+        return nm_task_fail(t, "probe: stopped before the end of its work");
     if (n == nm_get_i(p, "fail_n"))
         return nm_task_fail(t, "probe: asked to fail at n=%lld", (long long)n);
 

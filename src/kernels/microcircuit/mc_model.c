@@ -1,0 +1,452 @@
+/* mc_model.c: dynamics and plasticity of the dendritic cortical microcircuit.
+ *
+ * Explicit Euler at dt, synchronous: every dendritic potential is computed
+ * from the rates of the previous step, then every soma moves, then rates and
+ * plasticity follow from the new state. Equations (Sacramento et al. 2018,
+ * capacitance 1, rest 0):
+ *
+ *   hidden pyramidal  du/dt = -g_lk u + g_B (v_B - u) + g_A (v_A - u) + i_inj + noise
+ *   output pyramidal  du/dt = -g_lk u + g_B (v_B - u) + i_inj [+ g_som (u_tgt - u)] + noise
+ *   interneuron       du/dt = -g_lk u + g_D (v_I - u) + g_som (u_(k+1) - u) + i_inj
+ *   dendrites         v = I / g_lk_dend,  I = W r (tau_syn = 0) or low-passed with tau_syn
+ *
+ * Rates are phi(u), or with latent equilibrium (Haider et al. 2021) phi(u
+ * breve), u breve = u + tau_eff du/dt, tau_eff the inverse total conductance:
+ * the prospective voltage, which for these leaky integrators is the steady
+ * state of the present inputs. Noise enters as sigma * sqrt(dt) * N(0,1) per
+ * step and is left out of du/dt used for u breve (a derivative of white noise
+ * has no meaning). Plasticity (all Euler, optionally low-passed with tau_w):
+ *
+ *   W_up   += eta_up   (phi(u_k) - phi(vhat_B)) r_(k-1)^T
+ *   W_IP   += eta_IP   (phi(u_I) - phi(vhat_I)) r_k^T
+ *   W_PI   += eta_PI   (-v_A) r_I^T
+ *   W_down += eta_down (phi(u_k) - phi(W_down r_(k+1))) r_(k+1)^T
+ *
+ * Every buffer is allocated in mc_net_alloc; a step allocates nothing. */
+#include <math.h>
+#include <stdlib.h>
+
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_randist.h>
+
+#include "mc.h"
+
+/* ---- transfer functions ---- */
+
+double mc_phi_eval(const mc_phi *f, double u)
+{
+    double x = f->beta * (u - f->theta);
+    switch (f->kind) {
+    case MC_PHI_SOFTPLUS:
+        /* log1p(exp(x)) overflows for large x, where it equals x. */
+        return f->gamma * (x > 30 ? x : log1p(exp(x)));
+    case MC_PHI_LOGISTIC:
+        return f->gamma / (1.0 + exp(-x));
+    case MC_PHI_RELU:
+        return f->gamma * (x > 0 ? x : 0.0);
+    }
+    return 0;
+}
+
+double mc_phi_deriv(const mc_phi *f, double u)
+{
+    double x = f->beta * (u - f->theta);
+    double s = 1.0 / (1.0 + exp(-x));
+    switch (f->kind) {
+    case MC_PHI_SOFTPLUS:
+        return f->gamma * f->beta * s;
+    case MC_PHI_LOGISTIC:
+        return f->gamma * f->beta * s * (1.0 - s);
+    case MC_PHI_RELU:
+        return x > 0 ? f->gamma * f->beta : 0.0;
+    }
+    return 0;
+}
+
+static void phi_vec(const mc_phi *f, const gsl_vector *u, gsl_vector *r)
+{
+    for (size_t i = 0; i < u->size; i++)
+        r->data[i] = mc_phi_eval(f, u->data[i]);
+}
+
+/* ---- allocation ---- */
+
+static gsl_vector *vec(size_t n, bool *ok)
+{
+    gsl_vector *v = n ? gsl_vector_calloc(n) : NULL;
+    if (!v)
+        *ok = false;
+    return v;
+}
+
+static gsl_matrix *mat(size_t r, size_t c, bool *ok)
+{
+    gsl_matrix *m = (r && c) ? gsl_matrix_calloc(r, c) : NULL;
+    if (!m)
+        *ok = false;
+    return m;
+}
+
+static void layer_alloc(mc_layer *l, const mc_config *c, const size_t *n, int k, int L, bool *ok)
+{
+    l->n = n[k];
+    l->r = vec(n[k], ok);
+    if (k == 0)
+        return;
+    l->u = vec(n[k], ok), l->du = vec(n[k], ok), l->ub = vec(n[k], ok);
+    l->vB = vec(n[k], ok), l->IB = vec(n[k], ok);
+    l->err = vec(n[k], ok), l->tmp = vec(n[k], ok);
+    l->W_up = mat(n[k], n[k - 1], ok);
+    if (c->tau_w > 0)
+        l->G_up = mat(n[k], n[k - 1], ok);
+    if (k == L)
+        return;
+    size_t m = n[k + 1];
+    l->vA = vec(n[k], ok), l->IA = vec(n[k], ok);
+    l->uI = vec(m, ok), l->duI = vec(m, ok), l->ubI = vec(m, ok), l->rI = vec(m, ok);
+    l->vI = vec(m, ok), l->II = vec(m, ok), l->errI = vec(m, ok), l->tmpI = vec(m, ok);
+    l->W_down = mat(n[k], m, ok), l->W_PI = mat(n[k], m, ok), l->W_IP = mat(m, n[k], ok);
+    if (c->tau_w > 0) {
+        l->G_down = mat(n[k], m, ok), l->G_PI = mat(n[k], m, ok);
+        l->G_IP = mat(m, n[k], ok);
+    }
+}
+
+mc_net *mc_net_alloc(const mc_config *c, const size_t *n, int L)
+{
+    if (L < 1 || L >= MC_MAX_LAYERS)
+        return NULL;
+    for (int k = 0; k <= L; k++)
+        if (n[k] == 0)
+            return NULL;
+    mc_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return NULL;
+    net->c = *c;
+    net->L = L;
+    bool ok = true;
+    for (int k = 0; k <= L; k++)
+        layer_alloc(&net->layer[k], c, n, k, L, &ok);
+    net->target = vec(n[L], &ok);
+    if (!ok) {
+        mc_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+static void layer_free(mc_layer *l)
+{
+    gsl_vector *v[] = {l->u, l->du, l->ub, l->r, l->vB, l->vA, l->IB, l->IA, l->err, l->tmp,
+                       l->uI, l->duI, l->ubI, l->rI, l->vI, l->II, l->errI, l->tmpI};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        gsl_vector_free(v[i]); /* GSL's _free accepts NULL */
+    gsl_matrix *m[] = {l->W_up, l->W_down, l->W_PI, l->W_IP, l->G_up, l->G_down, l->G_PI, l->G_IP};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        gsl_matrix_free(m[i]);
+}
+
+void mc_net_free(mc_net *net)
+{
+    if (!net)
+        return;
+    for (int k = 0; k <= net->L; k++)
+        layer_free(&net->layer[k]);
+    gsl_vector_free(net->target);
+    free(net);
+}
+
+/* ---- initial states ---- */
+
+static void fill_uniform(gsl_matrix *m, gsl_rng *rng, double w)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->size1 * m->size2; i++)
+        m->data[i] = w * (2.0 * gsl_rng_uniform(rng) - 1.0);
+}
+
+void mc_net_init_random(mc_net *net, gsl_rng *rng, double w)
+{
+    /* W_up first for every layer, so that the baselines (which draw only
+     * W_up, in the same order) start from the same forward weights. */
+    for (int k = 1; k <= net->L; k++)
+        fill_uniform(net->layer[k].W_up, rng, w);
+    for (int k = 1; k < net->L; k++) {
+        fill_uniform(net->layer[k].W_down, rng, w);
+        fill_uniform(net->layer[k].W_PI, rng, w);
+        fill_uniform(net->layer[k].W_IP, rng, w);
+    }
+}
+
+void mc_net_self_predicting(mc_net *net)
+{
+    const mc_config *c = &net->c;
+    for (int k = 1; k < net->L; k++) {
+        mc_layer *l = &net->layer[k];
+        gsl_matrix_memcpy(l->W_PI, l->W_down);
+        gsl_matrix_scale(l->W_PI, -1.0);
+        /* The layer above has an apical compartment unless it is the output. */
+        double gA_above = k + 1 < net->L ? c->g_A : 0.0;
+        double f = (c->g_lk + c->g_D) / c->g_D * c->g_B / (c->g_lk + c->g_B + gA_above);
+        gsl_matrix_memcpy(l->W_IP, net->layer[k + 1].W_up);
+        gsl_matrix_scale(l->W_IP, f);
+    }
+}
+
+void mc_net_reset_state(mc_net *net)
+{
+    for (int k = 0; k <= net->L; k++) {
+        mc_layer *l = &net->layer[k];
+        gsl_vector *v[] = {l->u, l->du, l->ub, l->r, l->vB, l->vA, l->IB, l->IA,
+                           l->uI, l->duI, l->ubI, l->rI, l->vI, l->II};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            if (v[i])
+                gsl_vector_set_zero(v[i]);
+    }
+    net->t = 0;
+}
+
+/* ---- dynamics ---- */
+
+double mc_tau_eff_pyr(const mc_net *net, int k)
+{
+    const mc_config *c = &net->c;
+    if (k < net->L)
+        return 1.0 / (c->g_lk + c->g_B + c->g_A);
+    return 1.0 / (c->g_lk + c->g_B + (net->nudge ? c->g_som : 0.0));
+}
+
+double mc_tau_eff_int(const mc_net *net)
+{
+    const mc_config *c = &net->c;
+    return 1.0 / (c->g_lk + c->g_D + c->g_som);
+}
+
+/* v = I / g_lk_dend with I = W pre (+ W2 pre2), instantaneous or low-passed. */
+static void dendrite(const mc_config *c, const gsl_matrix *W, const gsl_vector *pre,
+                     const gsl_matrix *W2, const gsl_vector *pre2, gsl_vector *I,
+                     gsl_vector *scratch, gsl_vector *v)
+{
+    gsl_vector *dst = c->tau_syn > 0 ? scratch : I;
+    gsl_blas_dgemv(CblasNoTrans, 1.0, W, pre, 0.0, dst);
+    if (W2)
+        gsl_blas_dgemv(CblasNoTrans, 1.0, W2, pre2, 1.0, dst);
+    if (c->tau_syn > 0) {
+        double a = c->dt / c->tau_syn;
+        gsl_vector_scale(I, 1.0 - a);
+        gsl_blas_daxpy(a, scratch, I);
+    }
+    gsl_vector_memcpy(v, I);
+    gsl_vector_scale(v, 1.0 / c->g_lk_dend);
+}
+
+static void input_step(mc_net *net, const double *x)
+{
+    const mc_config *c = &net->c;
+    gsl_vector *r = net->layer[0].r;
+    double a = c->tau_in > 0 ? c->dt / c->tau_in : 1.0;
+    if (a > 1.0)
+        a = 1.0;
+    for (size_t i = 0; i < r->size; i++)
+        r->data[i] += a * (x[i] - r->data[i]);
+}
+
+static void dendrites_step(mc_net *net)
+{
+    const mc_config *c = &net->c;
+    for (int k = 1; k <= net->L; k++) {
+        mc_layer *l = &net->layer[k];
+        dendrite(c, l->W_up, net->layer[k - 1].r, NULL, NULL, l->IB, l->tmp, l->vB);
+        if (k == net->L)
+            continue;
+        dendrite(c, l->W_down, net->layer[k + 1].r, l->W_PI, l->rI, l->IA, l->tmp, l->vA);
+        dendrite(c, l->W_IP, l->r, NULL, NULL, l->II, l->tmpI, l->vI);
+    }
+}
+
+/* du/dt (deterministic part) of every soma, from the state at time t. */
+static void derivatives(mc_net *net)
+{
+    const mc_config *c = &net->c;
+    for (int k = 1; k <= net->L; k++) {
+        mc_layer *l = &net->layer[k];
+        bool out = k == net->L;
+        for (size_t i = 0; i < l->n; i++) {
+            double u = l->u->data[i];
+            double d = -c->g_lk * u + c->g_B * (l->vB->data[i] - u) + c->i_inj;
+            if (!out)
+                d += c->g_A * (l->vA->data[i] - u);
+            else if (net->nudge)
+                d += c->g_som * (net->target->data[i] - u);
+            l->du->data[i] = d;
+        }
+        if (out)
+            continue;
+        const gsl_vector *up = net->layer[k + 1].u;
+        for (size_t i = 0; i < l->uI->size; i++) {
+            double u = l->uI->data[i];
+            l->duI->data[i] = -c->g_lk * u + c->g_D * (l->vI->data[i] - u) +
+                              c->g_som * (up->data[i] - u) + c->i_inj;
+        }
+    }
+}
+
+/* u += dt du/dt (+ noise); ub = u, or u breve from the state at time t. */
+static void advance(mc_net *net, gsl_rng *noise)
+{
+    const mc_config *c = &net->c;
+    double sdt = c->sigma * sqrt(c->dt);
+    for (int k = 1; k <= net->L; k++) {
+        mc_layer *l = &net->layer[k];
+        double te = mc_tau_eff_pyr(net, k);
+        for (size_t i = 0; i < l->n; i++) {
+            double u = l->u->data[i], d = l->du->data[i];
+            double un = u + c->dt * d;
+            if (noise && sdt > 0)
+                un += sdt * gsl_ran_gaussian_ziggurat(noise, 1.0);
+            l->u->data[i] = un;
+            l->ub->data[i] = c->le ? u + te * d : un;
+        }
+        phi_vec(&c->phi, l->ub, l->r);
+        if (k == net->L)
+            continue;
+        double ti = mc_tau_eff_int(net);
+        for (size_t i = 0; i < l->uI->size; i++) {
+            double u = l->uI->data[i], d = l->duI->data[i];
+            l->uI->data[i] = u + c->dt * d;
+            l->ubI->data[i] = c->le ? u + ti * d : l->uI->data[i];
+        }
+        phi_vec(&c->phi, l->ubI, l->rI);
+    }
+}
+
+/* ---- plasticity ---- */
+
+/* W += dt*eta*post pre^T, through the tau_w low-pass G when there is one. */
+static void apply_update(const mc_config *c, gsl_matrix *W, gsl_matrix *G, double eta,
+                         const gsl_vector *post, const gsl_vector *pre)
+{
+    if (!G) {
+        gsl_blas_dger(c->dt * eta, post, pre, W);
+        return;
+    }
+    double a = c->dt / c->tau_w;
+    gsl_matrix_scale(G, 1.0 - a);
+    gsl_blas_dger(a, post, pre, G);
+    size_t nel = W->size1 * W->size2; /* both allocated whole: tda == size2 */
+    gsl_vector_view w = gsl_vector_view_array(W->data, nel);
+    gsl_vector_view g = gsl_vector_view_array(G->data, nel);
+    gsl_blas_daxpy(c->dt * eta, &g.vector, &w.vector);
+}
+
+static void clip(gsl_matrix *W, double b)
+{
+    if (b <= 0)
+        return;
+    for (size_t i = 0; i < W->size1 * W->size2; i++)
+        W->data[i] = W->data[i] > b ? b : (W->data[i] < -b ? -b : W->data[i]);
+}
+
+static void plasticity_forward(mc_net *net, int k)
+{
+    const mc_config *c = &net->c;
+    mc_layer *l = &net->layer[k];
+    bool out = k == net->L;
+    double eta = out ? c->eta_up_out : c->eta_up;
+    if (eta == 0)
+        return;
+    double a = c->g_B / (c->g_lk + c->g_B + (out ? 0.0 : c->g_A));
+    for (size_t i = 0; i < l->n; i++)
+        l->err->data[i] = l->r->data[i] - mc_phi_eval(&c->phi, a * l->vB->data[i]);
+    apply_update(c, l->W_up, l->G_up, eta, l->err, net->layer[k - 1].r);
+    clip(l->W_up, out ? c->w_clip_out : c->w_clip);
+}
+
+static void plasticity_lateral(mc_net *net, int k)
+{
+    const mc_config *c = &net->c;
+    mc_layer *l = &net->layer[k];
+    const mc_layer *above = &net->layer[k + 1];
+    if (c->eta_IP != 0) {
+        double a = c->g_D / (c->g_lk + c->g_D);
+        for (size_t i = 0; i < l->uI->size; i++)
+            l->errI->data[i] = l->rI->data[i] - mc_phi_eval(&c->phi, a * l->vI->data[i]);
+        apply_update(c, l->W_IP, l->G_IP, c->eta_IP, l->errI, l->r);
+    }
+    if (c->eta_PI != 0) {
+        for (size_t i = 0; i < l->n; i++)
+            l->err->data[i] = -l->vA->data[i];
+        apply_update(c, l->W_PI, l->G_PI, c->eta_PI, l->err, l->rI);
+    }
+    if (c->eta_down != 0) {
+        gsl_blas_dgemv(CblasNoTrans, 1.0, l->W_down, above->r, 0.0, l->tmp);
+        for (size_t i = 0; i < l->n; i++)
+            l->err->data[i] = l->r->data[i] - mc_phi_eval(&c->phi, l->tmp->data[i]);
+        apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r);
+    }
+}
+
+void mc_net_step(mc_net *net, const double *x, bool plastic, gsl_rng *noise)
+{
+    input_step(net, x);
+    dendrites_step(net);
+    derivatives(net);
+    advance(net, noise);
+    if (plastic) {
+        for (int k = 1; k <= net->L; k++)
+            plasticity_forward(net, k);
+        for (int k = 1; k < net->L; k++)
+            plasticity_lateral(net, k);
+    }
+    net->t += net->c.dt;
+}
+
+/* ---- diagnostics ---- */
+
+double mc_net_apical_sq(const mc_net *net)
+{
+    double s = 0;
+    size_t n = 0;
+    for (int k = 1; k < net->L; k++) {
+        const gsl_vector *v = net->layer[k].vA;
+        for (size_t i = 0; i < v->size; i++)
+            s += v->data[i] * v->data[i];
+        n += v->size;
+    }
+    return n ? s / (double)n : 0.0;
+}
+
+double mc_net_interneuron_sq(const mc_net *net)
+{
+    double s = 0;
+    size_t n = 0;
+    for (int k = 1; k < net->L; k++) {
+        const gsl_vector *uI = net->layer[k].uI, *u = net->layer[k + 1].u;
+        for (size_t i = 0; i < uI->size; i++) {
+            double d = uI->data[i] - u->data[i];
+            s += d * d;
+        }
+        n += uI->size;
+    }
+    return n ? s / (double)n : 0.0;
+}
+
+double mc_net_feedback_angle(const mc_net *net)
+{
+    if (net->L < 2)
+        return -1.0;
+    const gsl_matrix *B = net->layer[net->L - 1].W_down; /* n[L-1] x n[L] */
+    const gsl_matrix *W = net->layer[net->L].W_up;       /* n[L] x n[L-1] */
+    double dot = 0, nb = 0, nw = 0;
+    for (size_t i = 0; i < B->size1; i++)
+        for (size_t j = 0; j < B->size2; j++) {
+            double b = gsl_matrix_get(B, i, j), w = gsl_matrix_get(W, j, i);
+            dot += b * w, nb += b * b, nw += w * w;
+        }
+    if (nb == 0 || nw == 0)
+        return 90.0;
+    double cs = dot / sqrt(nb * nw);
+    cs = cs > 1 ? 1 : (cs < -1 ? -1 : cs);
+    return acos(cs) * 180.0 / M_PI;
+}

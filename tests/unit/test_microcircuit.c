@@ -1,0 +1,358 @@
+/* test_microcircuit.c: the microcircuit kernel's model against closed forms:
+ * steady states of single neurons, the self-predicting state, the latent-
+ * equilibrium prospective voltage, plasticity signs, the IDX reader and the
+ * backprop reference's gradient. */
+#include "testutil.h"
+
+#include <unistd.h>
+
+#include "../../src/kernels/microcircuit/mc.h"
+
+static mc_config base_config(void)
+{
+    mc_config c = {
+        .phi = {.kind = MC_PHI_LOGISTIC, .gamma = 1, .beta = 1, .theta = 0},
+        .g_lk = 0.1, .g_B = 1.0, .g_A = 0.8, .g_D = 1.0, .g_som = 0.8, .g_lk_dend = 1.0,
+        .dt = 0.1,
+    };
+    return c;
+}
+
+static void run_steps(mc_net *net, const double *x, int steps, bool plastic)
+{
+    for (int s = 0; s < steps; s++)
+        mc_net_step(net, x, plastic, NULL);
+}
+
+/* One output neuron: its soma settles at the conductance-weighted mean of
+ * leak (0), basal dendrite and, when nudged, the target. */
+static void soma_is_conductance_weighted_mean(void **state)
+{
+    mc_config c = base_config();
+    size_t n[] = {1, 1};
+    mc_net *net = mc_net_alloc(&c, n, 1);
+    assert_non_null(net);
+    gsl_matrix_set(net->layer[1].W_up, 0, 0, 1.5);
+    double x[] = {0.8};
+    run_steps(net, x, 3000, false);
+    double vB = 1.5 * 0.8;
+    assert_true(fabs(net->layer[1].u->data[0] - c.g_B * vB / (c.g_lk + c.g_B)) < 1e-12);
+    net->nudge = true;
+    net->target->data[0] = -2.0;
+    run_steps(net, x, 3000, false);
+    double want = (c.g_B * vB + c.g_som * -2.0) / (c.g_lk + c.g_B + c.g_som);
+    assert_true(fabs(net->layer[1].u->data[0] - want) < 1e-12);
+    mc_net_free(net);
+}
+
+/* A hidden pyramidal neuron: soma at (g_B v_B + g_A v_A) / (g_lk + g_B + g_A),
+ * with v_A fed by the layer above and the interneuron. */
+static void hidden_soma_mixes_basal_and_apical(void **state)
+{
+    mc_config c = base_config();
+    size_t n[] = {1, 1, 1};
+    mc_net *net = mc_net_alloc(&c, n, 2);
+    assert_non_null(net);
+    gsl_matrix_set(net->layer[1].W_up, 0, 0, 2.0);
+    gsl_matrix_set(net->layer[2].W_up, 0, 0, -1.0);
+    gsl_matrix_set(net->layer[1].W_down, 0, 0, 3.0);
+    gsl_matrix_set(net->layer[1].W_PI, 0, 0, -0.5);
+    gsl_matrix_set(net->layer[1].W_IP, 0, 0, 0.7);
+    double x[] = {0.6};
+    run_steps(net, x, 5000, false);
+    const mc_layer *h = &net->layer[1];
+    double vB = 2.0 * 0.6;
+    double vA = 3.0 * net->layer[2].r->data[0] - 0.5 * h->rI->data[0];
+    assert_true(fabs(h->vB->data[0] - vB) < 1e-12);
+    assert_true(fabs(h->vA->data[0] - vA) < 1e-12);
+    double want = (c.g_B * vB + c.g_A * vA) / (c.g_lk + c.g_B + c.g_A);
+    assert_true(fabs(h->u->data[0] - want) < 1e-12);
+    /* The interneuron: dendrite, leak and nudging toward the layer above. */
+    double wantI = (c.g_D * 0.7 * h->r->data[0] + c.g_som * net->layer[2].u->data[0]) /
+                   (c.g_lk + c.g_D + c.g_som);
+    assert_true(fabs(h->uI->data[0] - wantI) < 1e-12);
+    mc_net_free(net);
+}
+
+/* In the self-predicting state the interneurons match their partners and
+ * the apical potentials vanish (to round-off), with and without LE, for one
+ * and two hidden layers. */
+static void check_self_predicting(bool le, int L)
+{
+    mc_config c = base_config();
+    c.le = le;
+    c.tau_in = 3.0;
+    size_t n[] = {6, 7, 5, 3};
+    n[L] = 3;
+    mc_net *net = mc_net_alloc(&c, n, L);
+    assert_non_null(net);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 7);
+    mc_net_init_random(net, rng, 1.0);
+    mc_net_self_predicting(net);
+    double x[6];
+    for (int i = 0; i < 6; i++)
+        x[i] = gsl_rng_uniform(rng);
+    run_steps(net, x, 6000, false);
+    for (int k = 1; k < L; k++)
+        for (size_t i = 0; i < n[k]; i++)
+            assert_true(fabs(net->layer[k].vA->data[i]) < 1e-12);
+    assert_true(mc_net_interneuron_sq(net) < 1e-24);
+    /* From random lateral weights the apical potentials do not vanish. */
+    mc_net_init_random(net, rng, 1.0);
+    run_steps(net, x, 6000, false);
+    assert_true(mc_net_apical_sq(net) > 1e-4);
+    gsl_rng_free(rng);
+    mc_net_free(net);
+}
+
+static void self_predicting_cancels_apical(void **state)
+{
+    check_self_predicting(false, 2);
+    check_self_predicting(true, 2);
+    check_self_predicting(false, 3);
+}
+
+/* A step input into one neuron: Euler's u_n = u_inf (1 - (1 - g dt)^n), and
+ * the LE prospective voltage u + du/dt / g equals u_inf from the first step on. */
+static void le_prospective_voltage_on_step_input(void **state)
+{
+    mc_config c = base_config();
+    c.le = true;
+    size_t n[] = {1, 1};
+    mc_net *net = mc_net_alloc(&c, n, 1);
+    assert_non_null(net);
+    gsl_matrix_set(net->layer[1].W_up, 0, 0, 2.0);
+    double x[] = {0.5}, g = c.g_lk + c.g_B;
+    double u_inf = c.g_B * 1.0 / g;
+    assert_true(fabs(mc_tau_eff_pyr(net, 1) - 1.0 / g) < 1e-15);
+    for (int s = 1; s <= 200; s++) {
+        mc_net_step(net, x, false, NULL);
+        double u = net->layer[1].u->data[0];
+        assert_true(fabs(u - u_inf * (1.0 - pow(1.0 - g * c.dt, s))) < 1e-12);
+        assert_true(fabs(net->layer[1].ub->data[0] - u_inf) < 1e-12);
+        assert_true(fabs(net->layer[1].r->data[0] - 1.0 / (1.0 + exp(-u_inf))) < 1e-12);
+    }
+    /* Without LE the rate follows the lagging soma. */
+    mc_net_reset_state(net);
+    net->c.le = false;
+    mc_net_step(net, x, false, NULL);
+    assert_true(fabs(net->layer[1].ub->data[0] - net->layer[1].u->data[0]) < 1e-15);
+    assert_true(net->layer[1].u->data[0] < 0.2 * u_inf);
+    mc_net_free(net);
+}
+
+/* Forward plasticity on input -> output: a target above the prediction
+ * strengthens a synapse with positive input, one below weakens it. */
+static void forward_plasticity_signs(void **state)
+{
+    mc_config c = base_config();
+    c.eta_up_out = 0.01;
+    size_t n[] = {1, 1};
+    mc_net *net = mc_net_alloc(&c, n, 1);
+    assert_non_null(net);
+    double x[] = {1.0};
+    for (int sign = -1; sign <= 1; sign += 2) {
+        mc_net_reset_state(net);
+        gsl_matrix_set(net->layer[1].W_up, 0, 0, 0.5);
+        net->nudge = true;
+        net->target->data[0] = 0.5 * c.g_B / (c.g_lk + c.g_B) + sign * 1.0;
+        run_steps(net, x, 200, true);
+        double dw = gsl_matrix_get(net->layer[1].W_up, 0, 0) - 0.5;
+        assert_true(sign * dw > 1e-6);
+    }
+    /* At the target the rule is silent. */
+    mc_net_reset_state(net);
+    gsl_matrix_set(net->layer[1].W_up, 0, 0, 0.5);
+    net->nudge = false;
+    run_steps(net, x, 3000, false);
+    run_steps(net, x, 10, true);
+    assert_true(fabs(gsl_matrix_get(net->layer[1].W_up, 0, 0) - 0.5) < 1e-12);
+    mc_net_free(net);
+}
+
+/* Lateral plasticity on one pyramidal neuron and its interneuron: W_PI moves
+ * against the apical potential; W_IP grows when the interneuron fires above
+ * its dendritic prediction. */
+static void lateral_plasticity_signs(void **state)
+{
+    mc_config c = base_config();
+    c.eta_PI = 0.01, c.eta_IP = 0.01;
+    size_t n[] = {1, 1, 1};
+    mc_net *net = mc_net_alloc(&c, n, 2);
+    assert_non_null(net);
+    mc_layer *h = &net->layer[1];
+    gsl_matrix_set(h->W_up, 0, 0, 1.0);
+    gsl_matrix_set(net->layer[2].W_up, 0, 0, 2.0);
+    gsl_matrix_set(h->W_down, 0, 0, 1.0); /* v_A > 0 while W_PI = 0 */
+    double x[] = {1.0};
+    run_steps(net, x, 100, true);
+    assert_true(gsl_matrix_get(h->W_PI, 0, 0) < -1e-6);
+    assert_true(gsl_matrix_get(h->W_IP, 0, 0) > 1e-6);
+    mc_net_free(net);
+}
+
+/* With tau_w the updates are low-passed: the first step moves a weight by
+ * dt/tau_w of the unfiltered change. */
+static void tau_w_low_passes_updates(void **state)
+{
+    mc_config c = base_config();
+    c.eta_up_out = 0.01;
+    size_t n[] = {1, 1};
+    double x[] = {1.0}, dw[2];
+    for (int f = 0; f < 2; f++) {
+        c.tau_w = f ? 30.0 : 0.0;
+        mc_net *net = mc_net_alloc(&c, n, 1);
+        assert_non_null(net);
+        net->nudge = true;
+        net->target->data[0] = 1.0;
+        mc_net_step(net, x, true, NULL);
+        dw[f] = gsl_matrix_get(net->layer[1].W_up, 0, 0);
+        mc_net_free(net);
+    }
+    assert_true(dw[0] > 0);
+    assert_true(fabs(dw[1] - dw[0] * c.dt / 30.0) < 1e-15);
+}
+
+/* ---- IDX ---- */
+
+static void write_file(const char *path, const uint8_t *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+static void idx_reads_small_file_and_rejects_bad_ones(void **state)
+{
+    char dir[] = "/tmp/nm_idx_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char good[64], bad[64], shortf[64], gz[80], why[512];
+    snprintf(good, sizeof good, "%s/img", dir);
+    snprintf(bad, sizeof bad, "%s/bad", dir);
+    snprintf(shortf, sizeof shortf, "%s/short", dir);
+    /* 3 images of 2x2 */
+    uint8_t img[16 + 12] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2};
+    for (int i = 0; i < 12; i++)
+        img[16 + i] = (uint8_t)(10 * i);
+    write_file(good, img, sizeof img);
+    mc_idx *x = mc_idx_read(good, 100, why, sizeof why);
+    assert_non_null(x);
+    assert_int_equal(x->ndims, 3);
+    assert_int_equal(x->dims[0], 3);
+    assert_int_equal(x->count, 3);
+    assert_int_equal(x->item_size, 4);
+    assert_int_equal(x->data[5], 50);
+    mc_idx_free(x);
+    x = mc_idx_read(good, 2, why, sizeof why); /* only what is asked for */
+    assert_non_null(x);
+    assert_int_equal(x->count, 2);
+    mc_idx_free(x);
+
+    uint8_t wrong[8] = {0, 0, 0x0d, 1, 0, 0, 0, 1};
+    write_file(bad, wrong, sizeof wrong);
+    assert_null(mc_idx_read(bad, 10, why, sizeof why));
+    assert_contains(why, bad);
+    assert_contains(why, "not an IDX ubyte file");
+
+    write_file(shortf, img, sizeof img - 3);
+    assert_null(mc_idx_read(shortf, 10, why, sizeof why));
+    assert_contains(why, shortf);
+    assert_contains(why, "truncated");
+
+    char missing[80];
+    snprintf(missing, sizeof missing, "%s/none", dir);
+    assert_null(mc_idx_read(missing, 10, why, sizeof why));
+    assert_contains(why, "cannot open");
+
+    /* gzip-compressed, as Debian ships them */
+    char cmd[256];
+    snprintf(gz, sizeof gz, "%s/img.gz", dir);
+    snprintf(cmd, sizeof cmd, "gzip -c %s > %s", good, gz);
+    if (system(cmd) == 0) {
+        x = mc_idx_read(gz, 100, why, sizeof why);
+        assert_non_null(x);
+        assert_int_equal(x->count, 3);
+        assert_int_equal(x->data[11], 110);
+        mc_idx_free(x);
+        unlink(gz);
+    }
+    unlink(good), unlink(bad), unlink(shortf);
+    rmdir(dir);
+}
+
+/* ---- tasks and baselines ---- */
+
+static void bars_have_three_classes_of_three(void **state)
+{
+    mc_data *d = mc_data_bars(0.1, 1.0);
+    assert_non_null(d);
+    assert_int_equal(d->count, 9);
+    for (size_t p = 0; p < 9; p++) {
+        double on = 0;
+        for (size_t i = 0; i < 9; i++)
+            on += d->x[p * 9 + i];
+        assert_true(on >= 3.0); /* every image has a bar */
+        assert_int_equal(d->label[p], (int)(p / 3));
+        assert_true(d->y[p * 3 + p / 3] == 1.0);
+    }
+    mc_data_free(d);
+}
+
+static double mlp_loss(mc_mlp *m, const double *x, const double *t)
+{
+    mc_mlp_forward(m, x);
+    double l = 0;
+    for (size_t i = 0; i < m->n[m->L]; i++)
+        l += 0.5 * (m->r[m->L]->data[i] - t[i]) * (m->r[m->L]->data[i] - t[i]);
+    return l;
+}
+
+/* Backprop's step equals -eta times the finite-difference gradient; shallow
+ * leaves the hidden layer alone. */
+static void backprop_matches_finite_differences(void **state)
+{
+    size_t n[] = {3, 4, 2};
+    mc_phi phi = {.kind = MC_PHI_SOFTPLUS, .gamma = 1, .beta = 1.3, .theta = 0.2};
+    mc_mlp *m = mc_mlp_alloc(n, 2, 0.5, 0.9, &phi);
+    assert_non_null(m);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    for (int k = 1; k <= 2; k++)
+        for (size_t i = 0; i < n[k] * n[k - 1]; i++)
+            m->W[k]->data[i] = 2 * gsl_rng_uniform(rng) - 1;
+    double x[] = {0.3, -0.7, 0.9}, t[] = {0.4, -0.2}, h = 1e-6, eta = 1e-3;
+    double *w = gsl_matrix_ptr(m->W[1], 2, 1), w0 = *w;
+    *w = w0 + h;
+    double lp = mlp_loss(m, x, t);
+    *w = w0 - h;
+    double lm = mlp_loss(m, x, t);
+    *w = w0;
+    double grad = (lp - lm) / (2 * h);
+    mlp_loss(m, x, t);
+    mc_mlp_sgd(m, t, eta, false);
+    assert_true(fabs((w0 - *w) / eta - grad) < 1e-6 * (1 + fabs(grad)));
+    double w1 = *w;
+    mlp_loss(m, x, t);
+    mc_mlp_sgd(m, t, eta, true);
+    assert_true(*w == w1);
+    gsl_rng_free(rng);
+    mc_mlp_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(soma_is_conductance_weighted_mean),
+        cmocka_unit_test(hidden_soma_mixes_basal_and_apical),
+        cmocka_unit_test(self_predicting_cancels_apical),
+        cmocka_unit_test(le_prospective_voltage_on_step_input),
+        cmocka_unit_test(forward_plasticity_signs),
+        cmocka_unit_test(lateral_plasticity_signs),
+        cmocka_unit_test(tau_w_low_passes_updates),
+        cmocka_unit_test(idx_reads_small_file_and_rejects_bad_ones),
+        cmocka_unit_test(bars_have_three_classes_of_three),
+        cmocka_unit_test(backprop_matches_finite_differences),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
