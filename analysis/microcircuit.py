@@ -157,17 +157,35 @@ def classify(path, fig=None, out=sys.stdout):
     _table(["model", "test accuracy", "train accuracy"], rows, out)
 
 
+def _num(x):
+    """Four decimals, or four significant digits for the huge values of diverged runs."""
+    x = float(x)
+    return f"{x:.4f}" if abs(x) < 1e4 else f"{x:.4g}"
+
+
+DIVERGED = 10.0  # a final test MSE above this (or a failed task, NaN) counts as diverged
+
+
 def params(path, fig=None, out=sys.stdout):
-    """Marginal means of the final test MSE along every grid axis."""
+    """Marginals of the final test MSE along every grid axis: mean, median, and how many
+    runs diverged (failed with NaN/Inf, or final test MSE above DIVERGED). A few diverged
+    runs dominate the mean, so the median is the robust figure."""
     ds = open_results(path)
     err = ds["final_test_mse"]
     axes = [d for d in err.dims if d != "seed"]
+    bad = err.isnull() | (err > DIVERGED)
     rows = []
     for a in axes:
-        marg = err.mean([d for d in err.dims if d != a])
-        for v, e in zip(ds[a].values, marg.values):
-            rows.append([a, v, f"{float(e):.4f}"])
-    _table(["parameter", "value", "final test MSE (mean over the other axes)"], rows, out)
+        others = [d for d in err.dims if d != a]
+        marg = err.mean(others)
+        med = err.median(others)
+        nbad = bad.sum(others)
+        ntot = bad.count(others)
+        for v, e, m, nb, nt in zip(ds[a].values, marg.values, med.values, nbad.values,
+                                    ntot.values):
+            rows.append([a, v, _num(e), _num(m), f"{int(nb)}/{int(nt)}"])
+    _table(["parameter", "value", "final test MSE (mean over the other axes)", "median",
+            f"diverged (NaN or > {DIVERGED:g})"], rows, out)
     if fig:
         plt = _plt()
         n = len(axes)
@@ -175,18 +193,21 @@ def params(path, fig=None, out=sys.stdout):
         f, ax = plt.subplots((n + cols - 1) // cols, cols, figsize=(3.2 * cols, 2.8 * ((n + cols - 1) // cols)),
                              squeeze=False)
         for i, a in enumerate(axes):
-            marg = err.mean([d for d in err.dims if d != a])
-            lo = err.min([d for d in err.dims if d != a])
-            hi = err.max([d for d in err.dims if d != a])
+            others = [d for d in err.dims if d != a]
+            ok = err.where(~bad)
+            med = ok.median(others)
+            lo = ok.quantile(0.25, others)
+            hi = ok.quantile(0.75, others)
             axi = ax[i // cols][i % cols]
             xs = [str(v) for v in ds[a].values]
-            axi.plot(xs, marg.values, "o-")
+            axi.plot(xs, med.values, "o-")
             axi.fill_between(range(len(xs)), lo.values, hi.values, alpha=0.2)
             axi.set_title(a)
             axi.set_yscale("log")
         for j in range(n, len(ax.flat)):
             ax.flat[j].axis("off")
-        f.suptitle("final test MSE across the grid (mean, min..max over the other axes)")
+        f.suptitle("final test MSE across the grid (median and quartiles over the other axes; "
+                   "diverged runs left out)", fontsize=9)
         f.tight_layout()
         f.savefig(fig, dpi=120)
 
