@@ -29,6 +29,8 @@ deps=(
     "py:xarray|python3-xarray|xarray (analysis)"
     "py:h5netcdf|python3-h5netcdf|h5netcdf (analysis)"
     "py:pytest|python3-pytest|pytest (tests only)"
+    "cmd:pgrep|procps|pgrep (tests only)"
+    "cmd:ip|iproute2|ip, for the two-host test's network namespaces (tests only)"
     "py:matplotlib|python3-matplotlib|matplotlib (microcircuit figures)"
     "py:scipy|python3-scipy|SciPy (t-tests of the nk analysis)"
     "file:/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz|dataset-fashion-mnist|Fashion-MNIST IDX files (microcircuit classify task)"
