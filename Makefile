@@ -53,10 +53,10 @@ build/san/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h) src/kernel
 	$(CC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
 
 build/libneuromic.a: $(OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/san/libneuromic.a: $(SAN_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/neuromic: src/main.c build/libneuromic.a
 	$(CC) $(BASEFLAGS) $(OPTFLAGS) $< build/libneuromic.a $(LIBS) -o $@

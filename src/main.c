@@ -244,17 +244,11 @@ static int cmd_plan(const options *o)
         printf(")\n");
     }
     printf("tasks:      %llu\n", (unsigned long long)sw->ntasks);
-    if (k->cost) {
-        double sum = 0, max = 0;
-        for (uint64_t t = 0; t < sw->ntasks; t++) {
-            nm_grid_point(sw, t, p);
-            double c = k->cost(p);
-            sum += c;
-            max = c > max ? c : max;
-        }
+    double sum, max;
+    if (nm_grid_cost(sw, &sum, &max))
         printf("cost:       %.4g in all (relative units), mean %.4g, longest %.4g per task\n", sum,
                sum / (double)sw->ntasks, max);
-    } else
+    else
         printf("cost:       no estimate (kernel '%s' has none; tasks assumed equal)\n", k->name);
     uint64_t show = (uint64_t)o->tasks < sw->ntasks ? (uint64_t)o->tasks : sw->ntasks;
     printf("first %llu tasks:\n", (unsigned long long)show);
@@ -457,8 +451,7 @@ static void attempt_begin(nm_attempt *a, const nm_prov *prov, int size)
         snprintf(a->job_id, sizeof a->job_id, "%s%s%s", job, arr ? "_" : "", arr ? arr : "");
 }
 
-static void print_summary(const options *o, const nm_sweep *sw, const nm_sched_stats *stats,
-                          double wmax, int size)
+static void print_summary(const options *o, const nm_sched_stats *stats, double wmax, int size)
 {
     fprintf(stderr,
             "neuromic: %llu tasks run: %llu done, %llu failed in %.2f s (%.1f tasks/s) on %d "
@@ -510,6 +503,7 @@ static int cmd_run(int argc, char **argv, const options *o)
     nm_store *store = NULL;
     nm_sched_stats stats = {0};
     nm_attempt at;
+    uint64_t left = 0; /* rank 0: tasks of this run not run */
     if (st == NM_OK)
         st = nm_store_open(o->output, sw, MPI_COMM_WORLD, &store, &err);
     if (st == NM_OK) {
@@ -528,7 +522,7 @@ static int cmd_run(int argc, char **argv, const options *o)
         st = nm_sched_run(sw, store, MPI_COMM_WORLD, &so, &stats, &err);
         nm_stop_ignore();
         /* The run's outcome, decided by rank 0 (it alone has the counts). */
-        uint64_t left = rp.ntodo - stats.done - stats.failed;
+        left = rp.ntodo - stats.done - stats.failed;
         int outcome = st != NM_OK ? st
                       : left > 0 ? NM_ERR_INCOMPLETE
                       : stats.failed + rp.failed_kept > 0 ? NM_ERR_TASKS : NM_OK;
@@ -554,14 +548,13 @@ static int cmd_run(int argc, char **argv, const options *o)
                 st = as;
         }
         if (!o->quiet)
-            print_summary(o, sw, &stats, wmax, size);
+            print_summary(o, &stats, wmax, size);
         if (st == NM_ERR_INCOMPLETE)
             fprintf(stderr,
                     "neuromic: stopped by %s with %llu task%s not run; continue with:\n"
                     "  neuromic run %s -o %s --resume\n",
-                    nm_stop_signame(stats.stop_signal),
-                    (unsigned long long)(rp.ntodo - stats.done - stats.failed),
-                    rp.ntodo - stats.done - stats.failed == 1 ? "" : "s", o->spec, o->output);
+                    nm_stop_signame(stats.stop_signal), (unsigned long long)left,
+                    left == 1 ? "" : "s", o->spec, o->output);
         if (st == NM_ERR_TASKS || (st == NM_ERR_INCOMPLETE && stats.failed + rp.failed_kept)) {
             uint64_t counts[3];
             fprintf(stderr, "neuromic: %llu task%s failed:\n",

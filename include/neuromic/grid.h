@@ -62,6 +62,14 @@ int nm_grid_axis_of(const nm_sweep *sw, int param);
 size_t nm_grid_boxes(const nm_sweep *sw, uint64_t first, uint64_t count,
                      size_t *start, size_t *len);
 
+/* The kernel's cost estimate summed over every task, and its largest value.
+ * False when the kernel has no estimate (or out of memory). */
+bool nm_grid_cost(const nm_sweep *sw, double *sum, double *max);
+
+/* The --set arguments, one per line, without a trailing newline ("" when
+ * there are none). malloc'd; NULL on out of memory. */
+char *nm_sweep_overrides(const nm_sweep *sw);
+
 /* Checks that every output's extents are the same at every grid point
  * (they may depend on fixed parameters only). */
 nm_status nm_grid_check_outputs(const nm_sweep *sw, nm_err *err);

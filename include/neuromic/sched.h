@@ -26,7 +26,6 @@ typedef struct {
 
 typedef struct {
     uint64_t done, failed; /* over all ranks (valid on rank 0) */
-    uint64_t todo;         /* tasks that were to run (rank 0) */
     int stop_signal;       /* the signal that stopped the run early, or 0 */
     double seconds;        /* wall time of the run phase */
     double task_seconds;   /* this rank's time inside kernels */

@@ -365,20 +365,11 @@ static nm_status print_estimate(const nm_submit_opts *o, nm_err *err)
     long ranks = (o->nodes ? o->nodes : 1) * (o->ntasks_per_node ? o->ntasks_per_node : 2);
     fprintf(stderr, "neuromic submit: %s: %llu tasks of kernel %s on %ld rank%s", o->spec,
             (unsigned long long)sw->ntasks, sw->kernel->name, ranks, ranks > 1 ? "s" : "");
-    if (sw->kernel->cost) {
-        nm_point *p = nm_point_alloc(sw);
-        double sum = 0, max = 0;
-        for (uint64_t t = 0; p && t < sw->ntasks; t++) {
-            nm_grid_point(sw, t, p);
-            double c = sw->kernel->cost(p);
-            sum += c;
-            max = c > max ? c : max;
-        }
-        nm_point_free(p);
+    double sum, max;
+    if (nm_grid_cost(sw, &sum, &max))
         fprintf(stderr, "; cost %.4g in all, %.4g per rank, longest task %.4g (relative units: "
                         "time a small run with `neuromic run` to scale them)",
                 sum, sum / (double)ranks, max);
-    }
     fprintf(stderr, "\n");
     nm_sweep_free(sw);
     return NM_OK;

@@ -153,3 +153,35 @@ nm_status nm_grid_check_outputs(const nm_sweep *sw, nm_err *err)
     nm_point_free(p);
     return st;
 }
+
+bool nm_grid_cost(const nm_sweep *sw, double *sum, double *max)
+{
+    *sum = *max = 0;
+    if (!sw->kernel->cost)
+        return false;
+    nm_point *p = nm_point_alloc(sw);
+    if (!p)
+        return false;
+    for (uint64_t t = 0; t < sw->ntasks; t++) {
+        nm_grid_point(sw, t, p);
+        double c = sw->kernel->cost(p);
+        *sum += c;
+        *max = c > *max ? c : *max;
+    }
+    nm_point_free(p);
+    return true;
+}
+
+char *nm_sweep_overrides(const nm_sweep *sw)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < sw->noverrides; i++)
+        len += strlen(sw->overrides[i]) + 1;
+    char *s = calloc(1, len);
+    for (size_t i = 0; s && i < sw->noverrides; i++) {
+        if (i)
+            strcat(s, "\n");
+        strcat(s, sw->overrides[i]);
+    }
+    return s;
+}

@@ -176,16 +176,8 @@ void nm_prov_collect(nm_prov *p, const nm_sweep *sw, int argc, char **argv, MPI_
     nm_prov_set_s(p, "spec_path", sw->path);
     nm_prov_set_s(p, "spec_text", sw->text);
     nm_prov_set_s(p, "spec_sha256", sw->sha256);
-    size_t olen = 1;
-    for (size_t i = 0; i < sw->noverrides; i++)
-        olen += strlen(sw->overrides[i]) + 1;
-    char *ov = calloc(1, olen);
-    for (size_t i = 0; i < sw->noverrides; i++) {
-        if (i)
-            strcat(ov, "\n");
-        strcat(ov, sw->overrides[i]);
-    }
-    nm_prov_set_s(p, "overrides", ov);
+    char *ov = nm_sweep_overrides(sw);
+    nm_prov_set_s(p, "overrides", ov ? ov : "(out of memory)");
     free(ov);
     nm_prov_set_i(p, "tasks", (int64_t)sw->ntasks);
 }

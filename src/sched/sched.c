@@ -84,65 +84,55 @@ static int by_cost_desc(const void *a, const void *b, void *cost)
     return x < y ? -1 : x > y;
 }
 
-/* True when the kernel's cost estimate is the same for every queued task
- * (the probe kernel at fixed work, say). Id order is then already
- * longest-first and the queue needs no per-task arrays: 16 bytes a task on
- * rank 0, 16 MB for a million tasks. */
-static bool costs_uniform(const disp *d, const uint64_t *only, nm_point *p)
-{
-    double first = 0;
-    for (uint64_t i = 0; i < d->ntodo; i++) {
-        nm_grid_point(d->sw, only ? only[i] : i, p);
-        double c = d->sw->kernel->cost(p);
-        if (i == 0)
-            first = c;
-        else if (c != first)
-            return false;
-    }
-    return true;
-}
-
 /* The queue: the tasks to run (all, or opts->tasks), longest expected
- * first when the kernel estimates costs. */
+ * first. The costs are computed once, in one pass; the per-task cost array
+ * (8 bytes a task on rank 0) is made only when two tasks' estimates differ.
+ * With equal estimates (or none) id order is already longest-first, and a
+ * full sweep needs no order array either: 16 MB saved per million tasks. */
 static nm_status queue_init(disp *d, nm_err *err)
 {
     const nm_sweep *sw = d->sw;
     const uint64_t *only = d->opts->tasks;
     d->ntodo = only ? d->opts->ntodo : sw->ntasks;
     d->remaining = (double)d->ntodo;
-    bool uniform = !sw->kernel->cost;
-    if (!uniform) {
+    if (sw->kernel->cost) {
         nm_point *p = nm_point_alloc(sw);
         if (!p)
             return nm_err_set(err, NM_ERR_RUNTIME, "out of memory for the task queue");
-        uniform = costs_uniform(d, only, p);
+        double first = 0, sum = 0;
+        for (uint64_t i = 0; i < d->ntodo; i++) {
+            uint64_t t = only ? only[i] : i;
+            nm_grid_point(sw, t, p);
+            double c = sw->kernel->cost(p);
+            c = isfinite(c) && c > 0 ? c : 1e-12;
+            sum += c;
+            if (i == 0)
+                first = c;
+            else if (!d->cost && c != first) {
+                /* The first difference: from here on, keep every cost. */
+                if (!(d->cost = malloc(sw->ntasks * sizeof *d->cost))) {
+                    nm_point_free(p);
+                    return nm_err_set(err, NM_ERR_RUNTIME, "out of memory for the task queue");
+                }
+                for (uint64_t j = 0; j < i; j++)
+                    d->cost[only ? only[j] : j] = first;
+            }
+            if (d->cost)
+                d->cost[t] = c;
+        }
         nm_point_free(p);
+        if (d->cost)
+            d->remaining = sum;
     }
-    if (uniform && !only)
+    if (!d->cost && !only)
         return NM_OK;
     d->order = malloc((d->ntodo ? d->ntodo : 1) * sizeof *d->order);
     if (!d->order)
         return nm_err_set(err, NM_ERR_RUNTIME, "out of memory for the task queue");
     for (uint64_t i = 0; i < d->ntodo; i++)
         d->order[i] = only ? only[i] : i;
-    if (uniform)
-        return NM_OK;
-    d->cost = malloc(sw->ntasks * sizeof *d->cost);
-    nm_point *p = nm_point_alloc(sw);
-    if (!d->cost || !p) {
-        nm_point_free(p);
-        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory for the task queue");
-    }
-    d->remaining = 0;
-    for (uint64_t i = 0; i < d->ntodo; i++) {
-        uint64_t t = d->order[i];
-        nm_grid_point(sw, t, p);
-        double c = sw->kernel->cost(p);
-        d->cost[t] = isfinite(c) && c > 0 ? c : 1e-12;
-        d->remaining += d->cost[t];
-    }
-    nm_point_free(p);
-    qsort_r(d->order, d->ntodo, sizeof *d->order, by_cost_desc, d->cost);
+    if (d->cost)
+        qsort_r(d->order, d->ntodo, sizeof *d->order, by_cost_desc, d->cost);
     return NM_OK;
 }
 
@@ -447,7 +437,6 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
             /* Start no more tasks; a worker tells rank 0 (whose dispatcher
              * sees this rank's own flag directly). */
             l.stop_seen = true;
-            l.pos = l.nbatch;
             if (!l.d) {
                 int64_t msg[3] = {MSG_STOP, nm_stop_requested(), 0};
                 MPI_Send(msg, 3, MPI_INT64_T, 0, TAG_MSG, sc);
@@ -507,7 +496,6 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
             fputc('\n', stderr);
         stats->done = d.done;
         stats->failed = d.failed;
-        stats->todo = d.ntodo;
     }
 out:
     (void)thread_started;

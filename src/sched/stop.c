@@ -14,6 +14,10 @@
 #include "neuromic/error.h"
 #include "neuromic/stop.h"
 
+/* The signals that ask for a stop. */
+static const int stop_signals[] = {SIGTERM, SIGINT, SIGUSR1};
+#define NSTOP (sizeof stop_signals / sizeof *stop_signals)
+
 static atomic_int requested;  /* signal number of the first request */
 static atomic_llong first_ms; /* CLOCK_MONOTONIC ms of the first signal; 0: none yet */
 
@@ -46,21 +50,19 @@ static void on_signal(int sig)
 
 void nm_stop_install(void)
 {
-    static const int sigs[] = {SIGTERM, SIGINT, SIGUSR1};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-        sigaction(sigs[i], &sa, NULL);
+    for (size_t i = 0; i < NSTOP; i++)
+        sigaction(stop_signals[i], &sa, NULL);
 }
 
 void nm_stop_ignore(void)
 {
-    static const int sigs[] = {SIGTERM, SIGINT, SIGUSR1};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-        signal(sigs[i], SIG_IGN);
+    for (size_t i = 0; i < NSTOP; i++)
+        signal(stop_signals[i], SIG_IGN);
 }
 
 int nm_stop_requested(void) { return atomic_load(&requested); }

@@ -25,7 +25,7 @@
 #include <hdf5_hl.h>
 
 #include "attempts.h"
-#include "h5err.h"
+#include "h5util.h"
 #include "neuromic/store.h"
 
 #define NM_FORMAT 1
@@ -41,7 +41,7 @@
 #define NM_TASK_STRING_CHUNK 0
 #endif
 
-/* ---- HDF5 errors: see h5err.c ---- */
+/* ---- HDF5 errors and string types: see h5util.c ---- */
 
 static void close_id(hid_t *id)
 {
@@ -51,21 +51,6 @@ static void close_id(hid_t *id)
 }
 
 /* ---- attributes ---- */
-
-/* Fixed-length UTF-8 string of len bytes (>= 1), NUL-padded: what netCDF
- * calls a text attribute. */
-static hid_t str_type(size_t len)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0)
-        return t;
-    if (H5Tset_size(t, len ? len : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
-        H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return H5I_INVALID_HID;
-    }
-    return t;
-}
 
 static herr_t attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
                          const void *buf)
@@ -86,7 +71,7 @@ static herr_t attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, 
 static herr_t attr_s(hid_t loc, const char *name, const char *val)
 {
     size_t len = strlen(val);
-    hid_t t = str_type(len);
+    hid_t t = nm_h5_str_type(len);
     if (t < 0)
         return -1;
     herr_t r = attr_write(loc, name, t, t, 0, len ? val : "");
@@ -330,7 +315,7 @@ static bool create_attempts(hid_t file, hid_t gcpl)
     for (int i = 0; i < A_N && ok; i++) {
         nm_attempt_col c = nm_attempt_column(i);
         int8_t running = NM_ATTEMPT_RUNNING;
-        hid_t ft = c.strlen ? str_type(c.strlen) : H5Tcopy(c.numtype);
+        hid_t ft = c.strlen ? nm_h5_str_type(c.strlen) : H5Tcopy(c.numtype);
         if (ft >= 0 && !c.strlen)
             H5Tset_order(ft, H5T_ORDER_LE);
         hid_t d = ft < 0 ? ft
@@ -585,7 +570,7 @@ static nm_status build(const char *tmp, const nm_sweep *sw, const nm_prov *prov,
     int8_t pending = NM_TASK_PENDING;
     int32_t norank = -1;
     double fnan = NAN;
-    hid_t hs = str_type(NM_HOST_LEN), es = str_type(NM_ERROR_LEN);
+    hid_t hs = nm_h5_str_type(NM_HOST_LEN), es = nm_h5_str_type(NM_ERROR_LEN);
     l->tasks = H5Gcreate2(l->file, "tasks", H5P_DEFAULT, gcpl, H5P_DEFAULT);
     if (l->tasks >= 0 && hs >= 0 && es >= 0) {
         l->tscale = dset_iota(l->tasks, "task", nt);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "h5err.h"
+#include "h5util.h"
 #include "neuromic/store.h"
 
 /* A string attribute of the root group into buf ("" if absent). */
@@ -60,19 +60,6 @@ static void result_overrides(const char *all, char *out, size_t len)
     }
 }
 
-static char *joined_overrides(const nm_sweep *sw)
-{
-    size_t len = 1;
-    for (size_t i = 0; i < sw->noverrides; i++)
-        len += strlen(sw->overrides[i]) + 1;
-    char *s = calloc(1, len);
-    for (size_t i = 0; s && i < sw->noverrides; i++) {
-        strcat(s, sw->overrides[i]);
-        strcat(s, "\n");
-    }
-    return s;
-}
-
 static nm_status check_identity(hid_t f, const char *path, const nm_sweep *sw, nm_err *err)
 {
     char v[128], kname[128], kver[64], sha[80];
@@ -95,7 +82,7 @@ static nm_status check_identity(hid_t f, const char *path, const nm_sweep *sw, n
                           "%.12s...); resume with the spec file the run started with",
                           path, sha, sw->sha256);
     char fov[4096], have[4096], want[4096];
-    char *mine = joined_overrides(sw);
+    char *mine = nm_sweep_overrides(sw);
     if (!mine)
         return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
     read_attr(f, "overrides", fov, sizeof fov);
@@ -149,17 +136,15 @@ static nm_status count_attempts(hid_t f, const char *path, nm_store_info *info, 
     if (d < 0)
         return nm_h5_fail(err, "%s has no /attempts table (made by an older neuromic?)", path);
     char (*rows)[NM_ATTEMPT_TIME_LEN] = calloc(NM_MAX_ATTEMPTS, sizeof *rows);
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, NM_ATTEMPT_TIME_LEN);
-    H5Tset_strpad(t, H5T_STR_NULLPAD);
-    H5Tset_cset(t, H5T_CSET_UTF8);
+    hid_t t = nm_h5_str_type(NM_ATTEMPT_TIME_LEN);
     nm_status st = NM_OK;
-    if (!rows || H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
+    if (!rows || t < 0 || H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
         st = nm_h5_fail(err, "%s: cannot read /attempts/start_time", path);
     for (int i = 0; st == NM_OK && i < NM_MAX_ATTEMPTS; i++)
         if (rows[i][0])
             info->attempts = i + 1;
-    H5Tclose(t);
+    if (t >= 0)
+        H5Tclose(t);
     H5Dclose(d);
     free(rows);
     return st;

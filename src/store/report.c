@@ -5,6 +5,7 @@
 
 #include <hdf5.h>
 
+#include "h5util.h"
 #include "neuromic/report.h"
 #include "neuromic/store.h"
 
@@ -43,10 +44,7 @@ nm_status nm_report_failures(const char *path, const nm_sweep *sw, FILE *f, int 
             counts[status[t]]++;
 
     hid_t eds = H5Dopen2(file, "/tasks/error", H5P_DEFAULT);
-    hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, NM_ERROR_LEN);
-    H5Tset_cset(type, H5T_CSET_UTF8);
-    H5Tset_strpad(type, H5T_STR_NULLPAD);
+    hid_t type = nm_h5_str_type(NM_ERROR_LEN);
     int shown = 0;
     for (uint64_t t = 0; t < sw->ntasks && shown < show && eds >= 0; t++) {
         if (status[t] != NM_TASK_FAILED)
@@ -68,7 +66,8 @@ nm_status nm_report_failures(const char *path, const nm_sweep *sw, FILE *f, int 
     if (counts[2] > (uint64_t)shown)
         fprintf(f, "  ... and %llu more; all messages are in /tasks/error\n",
                 (unsigned long long)(counts[2] - (uint64_t)shown));
-    H5Tclose(type);
+    if (type >= 0)
+        H5Tclose(type);
     if (eds >= 0)
         H5Dclose(eds);
 out:

@@ -23,7 +23,7 @@
 #include <hdf5.h>
 
 #include "attempts.h"
-#include "h5err.h"
+#include "h5util.h"
 #include "neuromic/store.h"
 
 /* ---- rows ---- */
@@ -277,17 +277,6 @@ static bool store_close_ids(nm_store *s)
     return ok;
 }
 
-static hid_t fixed_str(size_t len)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t >= 0 && (H5Tset_size(t, len) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
-                   H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
-        H5Tclose(t);
-        t = H5I_INVALID_HID;
-    }
-    return t;
-}
-
 /* Opens dataset name and checks that it has n elements. */
 static nm_status open_dset(nm_store *s, hid_t loc, const char *name, hssize_t n, hid_t *out,
                            nm_err *err)
@@ -335,8 +324,8 @@ static nm_status open_local(nm_store *s, nm_err *err)
         }
     }
     nm_point_free(p);
-    s->hostt = fixed_str(NM_HOST_LEN);
-    s->errt = fixed_str(NM_ERROR_LEN);
+    s->hostt = nm_h5_str_type(NM_HOST_LEN);
+    s->errt = nm_h5_str_type(NM_ERROR_LEN);
     if (s->hostt < 0 || s->errt < 0)
         return nm_h5_fail(err, "cannot make string types");
     return NM_OK;
@@ -439,7 +428,7 @@ static nm_status attempt_column(nm_store *s, hid_t g, int i, int index, const nm
     hid_t d = H5Dopen2(g, c.name, H5P_DEFAULT);
     if (d < 0)
         return nm_h5_fail(err, "%s: cannot open /attempts/%s", s->path, c.name);
-    hid_t mt = c.strlen ? fixed_str(c.strlen) : c.numtype;
+    hid_t mt = c.strlen ? nm_h5_str_type(c.strlen) : c.numtype;
     hid_t fs = H5Dget_space(d);
     hsize_t one = 1, at = (hsize_t)index;
     hid_t ms = H5Screate_simple(1, &one, NULL);

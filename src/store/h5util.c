@@ -1,5 +1,5 @@
-/* h5err.c: HDF5 error messages and silencing for the store. */
-#include "h5err.h"
+/* h5util.c: HDF5 error messages, silencing and string types for the store. */
+#include "h5util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,3 +38,14 @@ void nm_h5_quiet_on(nm_h5_quiet *q)
 }
 
 void nm_h5_quiet_off(const nm_h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
+
+hid_t nm_h5_str_type(size_t len)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t >= 0 && (H5Tset_size(t, len ? len : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
+                   H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+        H5Tclose(t);
+        t = H5I_INVALID_HID;
+    }
+    return t;
+}

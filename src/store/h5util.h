@@ -1,6 +1,7 @@
-/* h5err.h: HDF5 error handling shared by the store's files (internal). */
-#ifndef NM_STORE_H5ERR_H
-#define NM_STORE_H5ERR_H
+/* h5util.h: HDF5 helpers shared by the store's files (internal): error
+ * messages, silencing HDF5's own error printing, string types. */
+#ifndef NM_STORE_H5UTIL_H
+#define NM_STORE_H5UTIL_H
 
 #include <hdf5.h>
 
@@ -19,5 +20,9 @@ typedef struct {
 
 void nm_h5_quiet_on(nm_h5_quiet *q);
 void nm_h5_quiet_off(const nm_h5_quiet *q);
+
+/* Fixed-length UTF-8 string of len bytes (at least 1), NUL-padded: what
+ * netCDF calls text. The caller closes it; H5I_INVALID_HID on failure. */
+hid_t nm_h5_str_type(size_t len);
 
 #endif
