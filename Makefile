@@ -44,11 +44,11 @@ build/jobscript_slurm.h: jobscripts/slurm/neuromic.sbatch
 build/obj/src/cli/submit.o build/san/src/cli/submit.o build/fuzz/src/cli/submit.o \
 build/vg/src/cli/submit.o: build/jobscript_slurm.h
 
-build/obj/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h) src/kernel/registry.def
+build/obj/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h include/neuromic/internal/*.h) src/registry/registry.def
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(OPTFLAGS) -c $< -o $@
 
-build/san/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h) src/kernel/registry.def
+build/san/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h include/neuromic/internal/*.h) src/registry/registry.def
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
 
@@ -106,7 +106,7 @@ VG_BIN     := $(UNIT_SRC:tests/unit/%.c=build/vg/tests/%)
 fuzz: build/fuzz/fuzz_spec
 vg: $(VG_BIN)
 
-build/fuzz/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h) src/kernel/registry.def
+build/fuzz/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h include/neuromic/internal/*.h) src/registry/registry.def
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
@@ -116,7 +116,7 @@ build/fuzz/libneuromic.a: $(FUZZ_OBJ)
 build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c build/fuzz/libneuromic.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< build/fuzz/libneuromic.a $(LIBS) -o $@
 
-build/vg/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h) src/kernel/registry.def
+build/vg/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h include/neuromic/internal/*.h) src/registry/registry.def
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) -O1 -c $< -o $@
 

@@ -21,13 +21,13 @@
 #include <mpi.h>
 
 #include "buildinfo.h"
-#include "neuromic/prov.h"
-#include "neuromic/report.h"
-#include "neuromic/sched.h"
-#include "neuromic/spec.h"
-#include "neuromic/stop.h"
-#include "neuromic/store.h"
-#include "neuromic/submit.h"
+#include "neuromic/internal/prov.h"
+#include "neuromic/internal/report.h"
+#include "neuromic/internal/sched.h"
+#include "neuromic/internal/spec.h"
+#include "neuromic/internal/stop.h"
+#include "neuromic/internal/store.h"
+#include "neuromic/internal/submit.h"
 
 static const char usage[] =
     "usage: neuromic COMMAND ...\n"

@@ -10,7 +10,7 @@
  * index, default 0): it is added by the engine, not declared by the kernel.
  *
  * Adding a kernel: write src/kernels/<name>/<name>.c defining
- * `const nm_kernel nm_kernel_<name>` and add one line to src/kernel/registry.def. */
+ * `const nm_kernel nm_kernel_<name>` and add one line to src/registry/registry.def. */
 #ifndef NEUROMIC_KERNEL_H
 #define NEUROMIC_KERNEL_H
 

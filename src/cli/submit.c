@@ -21,8 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "neuromic/spec.h"
-#include "neuromic/submit.h"
+#include "neuromic/internal/spec.h"
+#include "neuromic/internal/submit.h"
 
 #include "jobscript_slurm.h" /* nm_slurm_template */
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "neuromic/grid.h"
+#include "neuromic/internal/grid.h"
 
 void nm_grid_index(const nm_sweep *sw, uint64_t task, size_t *idx)
 {

@@ -10,8 +10,8 @@
 #include <hdf5.h>
 
 #include "buildinfo.h"
-#include "neuromic/prov.h"
-#include "neuromic/rng.h"
+#include "neuromic/internal/prov.h"
+#include "neuromic/internal/rng.h"
 
 extern char **environ;
 

@@ -17,8 +17,8 @@
  * each read little-endian. */
 #include <string.h>
 
-#include "neuromic/rng.h"
-#include "neuromic/sha256.h"
+#include "neuromic/internal/rng.h"
+#include "neuromic/internal/sha256.h"
 
 typedef struct {
     uint64_t s[4];

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "neuromic/rng.h"
-#include "neuromic/runner.h"
-#include "neuromic/stop.h"
+#include "neuromic/internal/rng.h"
+#include "neuromic/internal/runner.h"
+#include "neuromic/internal/stop.h"
 
 #define MAX_STREAMS 16
 #define STREAM_NAME 48

@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "neuromic/runner.h"
-#include "neuromic/sched.h"
-#include "neuromic/stop.h"
+#include "neuromic/internal/runner.h"
+#include "neuromic/internal/sched.h"
+#include "neuromic/internal/stop.h"
 
 enum { TAG_MSG = 11, TAG_WORK = 12, TAG_CTRL = 13 };
 enum { MSG_REQ = 1, MSG_PROG = 2, MSG_STOP = 3 };

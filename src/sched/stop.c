@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "neuromic/error.h"
-#include "neuromic/stop.h"
+#include "neuromic/internal/stop.h"
 
 /* The signals that ask for a stop. */
 static const int stop_signals[] = {SIGTERM, SIGINT, SIGUSR1};

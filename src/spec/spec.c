@@ -101,10 +101,10 @@
 #include <yaml.h>
 
 #include "neuromic/error.h"
-#include "neuromic/grid.h"
+#include "neuromic/internal/grid.h"
 #include "neuromic/kernel.h"
-#include "neuromic/sha256.h"
-#include "neuromic/spec.h"
+#include "neuromic/internal/sha256.h"
+#include "neuromic/internal/spec.h"
 
 /* The fuzz build (build/fuzz/, Makefile) lowers the size limits: an axis of
  * 10^7 values or a document of 10^6 nodes is legal but takes seconds under

@@ -7,7 +7,7 @@
 
 #include <hdf5.h>
 
-#include "neuromic/store.h"
+#include "neuromic/internal/store.h"
 
 enum { A_START, A_END, A_STATUS, A_RANKS, A_TASKS, A_HOSTS, A_CMD, A_JOB, A_N };
 

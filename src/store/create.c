@@ -26,7 +26,7 @@
 
 #include "attempts.h"
 #include "h5util.h"
-#include "neuromic/store.h"
+#include "neuromic/internal/store.h"
 
 #define NM_FORMAT 1
 

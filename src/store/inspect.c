@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "h5util.h"
-#include "neuromic/store.h"
+#include "neuromic/internal/store.h"
 
 /* A string attribute of the root group into buf ("" if absent). */
 static bool read_attr(hid_t file, const char *name, char *buf, size_t len)

@@ -6,8 +6,8 @@
 #include <hdf5.h>
 
 #include "h5util.h"
-#include "neuromic/report.h"
-#include "neuromic/store.h"
+#include "neuromic/internal/report.h"
+#include "neuromic/internal/store.h"
 
 void nm_report_point(const nm_sweep *sw, uint64_t task, char *buf, size_t len)
 {

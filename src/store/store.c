@@ -24,7 +24,7 @@
 
 #include "attempts.h"
 #include "h5util.h"
-#include "neuromic/store.h"
+#include "neuromic/internal/store.h"
 
 /* ---- rows ---- */
 

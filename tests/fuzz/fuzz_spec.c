@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "neuromic/grid.h"
-#include "neuromic/spec.h"
+#include "neuromic/internal/grid.h"
+#include "neuromic/internal/spec.h"
 
 #define PATH "fuzz.yaml"
 #define MAX_SETS 4

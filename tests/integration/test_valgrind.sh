@@ -52,7 +52,7 @@ done
 cat >"$TMP/leak.c" <<'EOF'
 #include <mpi.h>
 #include <string.h>
-#include "neuromic/spec.h"
+#include "neuromic/internal/spec.h"
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);

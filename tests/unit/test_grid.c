@@ -3,7 +3,7 @@
  * here so that these tests do not depend on the spec reader. */
 #include "testutil.h"
 
-#include "neuromic/grid.h"
+#include "neuromic/internal/grid.h"
 
 typedef struct {
     nm_sweep sw;

@@ -4,9 +4,9 @@
 
 #include <gsl/gsl_randist.h>
 
-#include "neuromic/grid.h"
-#include "neuromic/rng.h"
-#include "neuromic/sha256.h"
+#include "neuromic/internal/grid.h"
+#include "neuromic/internal/rng.h"
+#include "neuromic/internal/sha256.h"
 
 static void sha256_known_vectors(void **state)
 {

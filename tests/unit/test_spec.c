@@ -4,8 +4,8 @@
 #include <math.h>
 #include <unistd.h>
 
-#include "neuromic/sha256.h"
-#include "neuromic/spec.h"
+#include "neuromic/internal/sha256.h"
+#include "neuromic/internal/spec.h"
 
 /* ---- helpers ---- */
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "neuromic/error.h"
-#include "neuromic/stop.h"
+#include "neuromic/internal/stop.h"
 
 static void nap(double s)
 {

@@ -16,7 +16,7 @@
 #include <hdf5_hl.h>
 #include <mpi.h>
 
-#include "neuromic/store.h"
+#include "neuromic/internal/store.h"
 
 /* Sanitizer defaults for a program linked with Open MPI (environment
  * variables still override them):

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "neuromic/grid.h"
+#include "neuromic/internal/grid.h"
 
 /* Serial. Counts task statuses in PATH's /tasks/status and prints up to
  * `show` failed tasks (id, point, message) to f. Fills counts[3] (pending,

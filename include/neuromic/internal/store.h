@@ -26,8 +26,8 @@
 
 #include <mpi.h>
 
-#include "neuromic/grid.h"
-#include "neuromic/prov.h"
+#include "neuromic/internal/grid.h"
+#include "neuromic/internal/prov.h"
 
 enum { NM_TASK_PENDING = 0, NM_TASK_DONE = 1, NM_TASK_FAILED = 2 };
 #define NM_HOST_LEN 64  /* bytes of /tasks/host entries, NUL included */

@@ -15,7 +15,7 @@
 
 #include <mpi.h>
 
-#include "neuromic/store.h"
+#include "neuromic/internal/store.h"
 
 typedef struct {
     double progress_every; /* seconds between progress lines when stderr is not a TTY */

@@ -8,7 +8,7 @@
 #ifndef NEUROMIC_SPEC_H
 #define NEUROMIC_SPEC_H
 
-#include "neuromic/grid.h"
+#include "neuromic/internal/grid.h"
 
 /* Loads and validates the spec at path, applying overrides "KEY=VALUE" in
  * order. KEY is a dotted path into the document (base_seed, fixed.x,

@@ -7,8 +7,8 @@
 #ifndef NEUROMIC_RUNNER_H
 #define NEUROMIC_RUNNER_H
 
-#include "neuromic/grid.h"
-#include "neuromic/store.h"
+#include "neuromic/internal/grid.h"
+#include "neuromic/internal/store.h"
 
 typedef struct nm_runner nm_runner;
 

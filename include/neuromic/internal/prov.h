@@ -11,7 +11,7 @@
 
 #include <mpi.h>
 
-#include "neuromic/grid.h"
+#include "neuromic/internal/grid.h"
 
 typedef struct {
     char *key;
