@@ -124,11 +124,16 @@ const char *nm_get_s(const nm_point *p, const char *name);
 /* Number of elements of output k for point p. */
 size_t nm_output_size(const nm_output *o, const nm_point *p);
 
-/* ---- tasks (implemented by the engine) ---- */
+/* ---- tasks (src/task/task.c) ---- */
 /* A generator of the task's own: seeded from the base seed, the stream name
  * and the values of the parameters named in `depends` (NULL-terminated; NULL
  * means every parameter of the point). Never depends on rank or order. Owned
- * by the task; valid until run() returns. Returns NULL only on out of memory. */
+ * by the task; valid until run() returns. Asking again for the same name in
+ * the same task continues that stream. Limits: at most 16 distinct streams
+ * per task, names of at most 47 bytes. Returns NULL when the stream cannot
+ * be made (over a limit, a name in `depends` that is not a parameter, out of
+ * memory); the task is then already marked failed with the reason, and run()
+ * returns nm_task_fail(t, ...) (the first message is kept). */
 gsl_rng *nm_task_rng(nm_task *t, const char *stream, const char *const *depends);
 /* True when the task should stop now: its time limit (`task_timeout` in the
  * spec, or --task-timeout) has passed, or the run is being aborted. Cheap

@@ -1,14 +1,15 @@
 /* runner.h: running one task of a sweep on this rank.
  *
- * The runner owns what a task needs besides its point: the point buffer, the
- * random streams (allocated once, re-keyed per task) and the failure message.
- * It appends the task's row to a rowbuf, marking it done, or failed when the
+ * The runner owns the point buffer and a task object (task.h: streams,
+ * failure message, time limit), which it connects to the engine's stop
+ * request. It appends the task's row to a rowbuf, marking it done, or failed when the
  * kernel reports an error or an output holds NaN or Inf. */
 #ifndef NEUROMIC_RUNNER_H
 #define NEUROMIC_RUNNER_H
 
 #include "neuromic/internal/grid.h"
 #include "neuromic/internal/store.h"
+#include "neuromic/internal/task.h" /* nm_now */
 
 typedef struct nm_runner nm_runner;
 
@@ -20,8 +21,5 @@ void nm_runner_free(nm_runner *r);
  * NM_TASK_PENDING, with no row kept, when a stop request cut the task
  * short; or -1 with err set if the engine itself failed (memory). */
 int nm_runner_run(nm_runner *r, uint64_t task, nm_rowbuf *b, nm_err *err);
-
-/* Wall-clock seconds from an arbitrary origin (CLOCK_MONOTONIC). */
-double nm_now(void);
 
 #endif
