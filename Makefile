@@ -7,23 +7,41 @@
 #   make clean
 
 VERSION := $(shell cat VERSION)
-PKGS    := hdf5-openmpi gsl yaml-0.1 ompi-c openblas
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# Two libraries. The kernel library (kernels, registry, task object, spec
+# reader, grid, streams, util) needs no MPI and no HDF5: it is compiled
+# without their include paths, so an #include <mpi.h> there fails to build,
+# and its unit tests link without them. The engine (scheduler, store,
+# provenance, run logic, command line) sits on top.
+CORE_DIRS   := src/registry src/task src/spec src/grid src/rng src/util
+ENGINE_DIRS := src/sched src/store src/prov src/run src/cli
+CORE_PKGS   := gsl yaml-0.1 openblas zlib
+ENGINE_PKGS := hdf5-openmpi ompi-c
+ENGINE_PATTERNS := $(addsuffix /%,$(ENGINE_DIRS))
+CORE_CFLAGS   := $(shell pkg-config --cflags $(CORE_PKGS) 2>/dev/null)
+ENGINE_CFLAGS := $(CORE_CFLAGS) $(shell pkg-config --cflags $(ENGINE_PKGS) 2>/dev/null)
+# GSL's CBLAS calls go to OpenBLAS.
+CORE_LIBS   := $(filter-out -lgslcblas,$(shell pkg-config --libs $(CORE_PKGS) 2>/dev/null)) -lm
+ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null) -lhdf5_hl -lpthread $(CORE_LIBS)
 
 CC      ?= gcc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-BASEFLAGS := -std=c17 -D_GNU_SOURCE -g $(WARN) -Iinclude -Ibuild $(PKG_CFLAGS)
+# -MMD -MP: every object gets a .d file listing the headers it includes, so
+# touching any header (public, internal, or a kernel's own) rebuilds exactly
+# what uses it.
+BASEFLAGS := -std=c17 -D_GNU_SOURCE -g $(WARN) -Iinclude -Ibuild -MMD -MP
 OPTFLAGS := -O2
 SANFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-# GSL's CBLAS calls go to OpenBLAS.
-LIBS    := $(filter-out -lgslcblas,$(PKG_LIBS)) -lhdf5_hl -lpthread -lm
 
-SRC      := $(wildcard src/*/*.c src/kernels/*/*.c)
-OBJ      := $(SRC:%.c=build/obj/%.o)
-SAN_OBJ  := $(SRC:%.c=build/san/%.o)
+CORE_SRC   := $(wildcard $(addsuffix /*.c,$(CORE_DIRS)) src/kernels/*/*.c)
+ENGINE_SRC := $(wildcard $(addsuffix /*.c,$(ENGINE_DIRS)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
+UNIT_NAMES := $(UNIT_SRC:tests/unit/%.c=%)
+UNIT_BIN := $(UNIT_NAMES:%=build/san/tests/%)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# Unit tests that need the engine; every other test links the kernel
+# library alone.
+ENGINE_TESTS := test_store test_stop
 
 .PHONY: all check unit demo deps clean FORCE
 all: build/neuromic
@@ -41,32 +59,47 @@ build/jobscript_slurm.h: jobscripts/slurm/neuromic.sbatch
 	@mkdir -p build
 	@{ echo '/* generated from $< by the Makefile */'; echo 'static const char nm_slurm_template[] ='; \
 	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; echo ';'; } >$@
-build/obj/src/cli/submit.o build/san/src/cli/submit.o build/fuzz/src/cli/submit.o \
-build/vg/src/cli/submit.o: build/jobscript_slurm.h
 
-build/obj/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h include/neuromic/internal/*.h) src/registry/registry.def
-	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(OPTFLAGS) -c $< -o $@
+GENERATED := build/buildinfo.h build/jobscript_slurm.h
 
-build/san/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h include/neuromic/internal/*.h) src/registry/registry.def
-	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
+# One set of rules per build variant: $(1) directory under build/, $(2)
+# compiler, $(3) flags. Objects, the two libraries, and the unit tests.
+# The generated headers are order-only: the .d files say who includes them.
+define variant
+build/$(1)/%.o: %.c | $(GENERATED)
+	@mkdir -p $$(dir $$@)
+	$(2) $(3) $$(if $$(filter $$(ENGINE_PATTERNS),$$<),$$(ENGINE_CFLAGS),$$(CORE_CFLAGS)) -c $$< -o $$@
 
-build/libneuromic.a: $(OBJ)
-	rm -f $@ && ar rcs $@ $^
+build/$(1)/libnmcore.a: $$(CORE_SRC:%.c=build/$(1)/%.o)
+	rm -f $$@ && ar rcs $$@ $$^
 
-build/san/libneuromic.a: $(SAN_OBJ)
-	rm -f $@ && ar rcs $@ $^
+build/$(1)/libnmengine.a: $$(ENGINE_SRC:%.c=build/$(1)/%.o)
+	rm -f $$@ && ar rcs $$@ $$^
 
-build/neuromic: src/main.c build/libneuromic.a
-	$(CC) $(BASEFLAGS) $(OPTFLAGS) $< build/libneuromic.a $(LIBS) -o $@
+$$(filter-out $$(ENGINE_TESTS:%=build/$(1)/tests/%),$$(UNIT_NAMES:%=build/$(1)/tests/%)): \
+build/$(1)/tests/%: tests/unit/%.c build/$(1)/libnmcore.a | $(GENERATED)
+	@mkdir -p $$(dir $$@)
+	$(2) $(3) $$(CORE_CFLAGS) $$< build/$(1)/libnmcore.a $$(CORE_LIBS) $$(CMOCKA_LIBS) -o $$@
 
-build/san/neuromic: src/main.c build/san/libneuromic.a
-	$(CC) $(BASEFLAGS) $(SANFLAGS) $< build/san/libneuromic.a $(LIBS) -o $@
+$$(ENGINE_TESTS:%=build/$(1)/tests/%): \
+build/$(1)/tests/%: tests/unit/%.c build/$(1)/libnmengine.a build/$(1)/libnmcore.a | $(GENERATED)
+	@mkdir -p $$(dir $$@)
+	$(2) $(3) $$(ENGINE_CFLAGS) $$< build/$(1)/libnmengine.a build/$(1)/libnmcore.a \
+	    $$(ENGINE_LIBS) $$(CMOCKA_LIBS) -o $$@
 
-build/san/tests/%: tests/unit/%.c tests/unit/testutil.h build/san/libneuromic.a
-	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SANFLAGS) $< build/san/libneuromic.a $(LIBS) $(shell pkg-config --libs cmocka) -o $@
+-include $$(CORE_SRC:%.c=build/$(1)/%.d) $$(ENGINE_SRC:%.c=build/$(1)/%.d) \
+         $$(UNIT_SRC:tests/unit/%.c=build/$(1)/tests/%.d)
+endef
+$(eval $(call variant,obj,$(CC),$(BASEFLAGS) $(OPTFLAGS)))
+$(eval $(call variant,san,$(CC),$(BASEFLAGS) $(SANFLAGS)))
+
+build/neuromic: src/main.c build/obj/libnmengine.a build/obj/libnmcore.a | $(GENERATED)
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $(ENGINE_CFLAGS) $< build/obj/libnmengine.a build/obj/libnmcore.a $(ENGINE_LIBS) -o $@
+
+build/san/neuromic: src/main.c build/san/libnmengine.a build/san/libnmcore.a | $(GENERATED)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) $(ENGINE_CFLAGS) $< build/san/libnmengine.a build/san/libnmcore.a $(ENGINE_LIBS) -o $@
+
+-include build/neuromic.d build/san/neuromic.d
 
 unit: $(UNIT_BIN)
 
@@ -85,47 +118,28 @@ clean:
 
 # ---- Fuzzing and valgrind (tests/integration/test_fuzz.sh, test_valgrind.sh) ----
 # build/fuzz/fuzz_spec: libFuzzer harness for the spec reader, Debian's clang,
-# ASan + UBSan. The sources go into an archive so that the linker takes only
-# the objects nm_spec_parse needs; through the kernels' nm_task_rng those
-# include src/sched/runner.c and with it the store, so MPI and HDF5 are
-# linked (never initialised). No -Werror: clang warns about things gcc does
-# not, and the gcc build already enforces the warnings.
+# ASan + UBSan. It links the kernel library alone: no MPI, no HDF5. No
+# -Werror: clang warns about things gcc does not, and the gcc build already
+# enforces the warnings.
 # build/vg/tests/test_*: the unit tests without sanitizers (-O1 -g), for
 # valgrind memcheck. `make check` builds whichever of the two has its tool.
 FUZZ_CC    := clang
 # NM_FUZZ_LIMITS: at most 10^5 values per axis and 10^5 YAML nodes instead of
-# 10^7 and 10^6 (src/spec/spec.c), so that legal but huge specs stay within
-# the fuzzer's time limit per input.
+# 10^7 and 10^6 (src/spec/), so that legal but huge specs stay within the
+# fuzzer's time limit per input.
 FUZZ_FLAGS := $(filter-out -Werror,$(BASEFLAGS)) -O1 -fno-omit-frame-pointer \
               -fsanitize=address,undefined -fno-sanitize-recover=undefined -DNM_FUZZ_LIMITS
-FUZZ_OBJ   := $(SRC:%.c=build/fuzz/%.o)
-VG_OBJ     := $(SRC:%.c=build/vg/%.o)
 VG_BIN     := $(UNIT_SRC:tests/unit/%.c=build/vg/tests/%)
 
 .PHONY: fuzz vg
 fuzz: build/fuzz/fuzz_spec
 vg: $(VG_BIN)
 
-build/fuzz/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h include/neuromic/internal/*.h) src/registry/registry.def
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(eval $(call variant,fuzz,$(FUZZ_CC),$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link))
+$(eval $(call variant,vg,$(CC),$(BASEFLAGS) -O1))
 
-build/fuzz/libneuromic.a: $(FUZZ_OBJ)
-	rm -f $@ && ar rcs $@ $^
-
-build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c build/fuzz/libneuromic.a
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< build/fuzz/libneuromic.a $(LIBS) -o $@
-
-build/vg/%.o: %.c build/buildinfo.h $(wildcard include/neuromic/*.h include/neuromic/internal/*.h) src/registry/registry.def
-	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -O1 -c $< -o $@
-
-build/vg/libneuromic.a: $(VG_OBJ)
-	rm -f $@ && ar rcs $@ $^
-
-build/vg/tests/%: tests/unit/%.c tests/unit/testutil.h build/vg/libneuromic.a
-	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -O1 $< build/vg/libneuromic.a $(LIBS) $(shell pkg-config --libs cmocka) -o $@
+build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c build/fuzz/libnmcore.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(CORE_CFLAGS) -fsanitize=fuzzer $< build/fuzz/libnmcore.a $(CORE_LIBS) -o $@
 
 # libFuzzer's runtime (Debian: libclang-rt-dev) ships apart from clang.
 FUZZ_RT := $(wildcard $(shell $(FUZZ_CC) -print-file-name=libclang_rt.fuzzer-$(shell uname -m).a 2>/dev/null))
@@ -139,17 +153,13 @@ endif
 # Benchmark of the nk kernel: cycles/s of incremental vs full evaluation vs a
 # NumPy version (bench/nk/, results in docs/benchmarks-nk.md).
 .PHONY: bench-nk
-build/bench/nk_bench: bench/nk/nk_bench.c src/kernels/nk/nk.h build/libneuromic.a
+build/bench/nk_bench: bench/nk/nk_bench.c build/obj/libnmcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(OPTFLAGS) $< build/libneuromic.a $(LIBS) -o $@
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $(CORE_CFLAGS) $< build/obj/libnmcore.a $(CORE_LIBS) -o $@
+-include build/bench/nk_bench.d
 
 bench-nk: build/bench/nk_bench
 	@/usr/bin/python3 bench/nk/bench.py
-
-# The nk kernel's sources and unit test share a private header.
-NK_DEP := $(foreach d,obj san vg fuzz,$(addprefix build/$(d)/src/kernels/nk/,nk.o nk_data.o nk_model.o)) \
-          build/san/tests/test_nk build/vg/tests/test_nk
-$(NK_DEP): src/kernels/nk/nk.h
 
 # Engine benchmarks (bench/engine.py: six figures, bench/results/engine.json,
 # docs/performance.md), then the nk kernel's. BENCH_ARGS passes options, e.g.
@@ -158,7 +168,7 @@ $(NK_DEP): src/kernels/nk/nk.h
 .PHONY: bench
 build/bench/libh5time.so: bench/h5time.c
 	@mkdir -p $(dir $@)
-	$(CC) -shared -fPIC $(BASEFLAGS) $(OPTFLAGS) $< -o $@ -ldl
+	$(CC) -shared -fPIC $(BASEFLAGS) $(OPTFLAGS) $(ENGINE_CFLAGS) $< -o $@ -ldl
 
 bench: build/neuromic build/bench/libh5time.so
 	@/usr/bin/python3 bench/engine.py $(BENCH_ARGS)

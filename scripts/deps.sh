@@ -21,6 +21,7 @@ deps=(
     "pkg-config:gsl|libgsl-dev|GSL (module load gsl)"
     "pkg-config:yaml-0.1|libyaml-dev|libyaml (module load libyaml)"
     "pkg-config:openblas|libopenblas-dev|OpenBLAS, the CBLAS behind GSL (module load openblas)"
+    "pkg-config:zlib|zlib1g-dev|zlib, for gzip-compressed data files (module load zlib)"
     "pkg-config:cmocka|libcmocka-dev|cmocka (tests only)"
     "cmd:ncdump|netcdf-bin|netCDF's ncdump (tests only)"
     "cmd:/usr/bin/python3|python3|Python 3 (analysis and tests)"

@@ -66,8 +66,8 @@ int main(int argc, char **argv)
 }
 EOF
 cflags=$(pkg-config --cflags hdf5-openmpi gsl yaml-0.1 ompi-c 2>/dev/null)
-libs=$(pkg-config --libs hdf5-openmpi gsl yaml-0.1 ompi-c openblas 2>/dev/null | sed 's/-lgslcblas//')
-if gcc -std=c17 -D_GNU_SOURCE -g -O1 -Iinclude -Ibuild $cflags "$TMP/leak.c" build/vg/libneuromic.a \
+libs=$(pkg-config --libs hdf5-openmpi gsl yaml-0.1 ompi-c openblas zlib 2>/dev/null | sed 's/-lgslcblas//')
+if gcc -std=c17 -D_GNU_SOURCE -g -O1 -Iinclude -Ibuild $cflags "$TMP/leak.c" build/vg/libnmcore.a \
     $libs -lhdf5_hl -lpthread -lm -o "$TMP/leak" >"$TMP/cc.log" 2>&1; then
     nice "${VG[@]}" "$TMP/leak" >"$TMP/leak.log" 2>&1
     rc=$?
