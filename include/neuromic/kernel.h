@@ -111,6 +111,8 @@ size_t nm_kernel_nparams_all(const nm_kernel *k); /* nparams + 1 */
 bool nm_param_check(const nm_param *p, const nm_value *v, char *why, size_t whylen);
 /* Formats a value as text (for plans, errors, describe). */
 void nm_value_format(const nm_value *v, char *buf, size_t len);
+/* "int", "float", "bool" or "choice". */
+const char *nm_type_name(nm_type t);
 
 /* ---- points ---- */
 struct nm_point {

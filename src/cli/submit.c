@@ -23,6 +23,7 @@
 
 #include "neuromic/internal/spec.h"
 #include "neuromic/internal/submit.h"
+#include "neuromic/internal/cli.h"
 
 #include "jobscript_slurm.h" /* nm_slurm_template */
 
@@ -170,22 +171,64 @@ void nm_submit_opts_free(nm_submit_opts *o)
     o->run_args = o->sets = NULL;
 }
 
-static bool is(const char *a, const char *name) { return !strcmp(a, name); }
+enum { S_OUTPUT = 1, S_NODES, S_NTASKS, S_TIME, S_WARN, S_PARTITION, S_ACCOUNT, S_SET,
+       S_TIMEOUT, S_DRY, S_FORCE, S_RETRY };
 
-/* Options of `neuromic run` that travel into the job unchanged. */
-static nm_status parse_run_option(const char *a, const char *v, nm_submit_opts *o, nm_err *err)
+static const nm_opt submit_opts[] = {
+    {"--output", "-o", true, S_OUTPUT},       {"--nodes", NULL, true, S_NODES},
+    {"--ntasks-per-node", NULL, true, S_NTASKS}, {"--time", NULL, true, S_TIME},
+    {"--warn", NULL, true, S_WARN},           {"--partition", NULL, true, S_PARTITION},
+    {"--account", NULL, true, S_ACCOUNT},     {"--set", NULL, true, S_SET},
+    {"--task-timeout", NULL, true, S_TIMEOUT}, {"--dry-run", NULL, false, S_DRY},
+    {"--force", NULL, false, S_FORCE},        {"--retry-failed", NULL, false, S_RETRY},
+};
+
+typedef struct {
+    nm_submit_opts *o;
+    bool force, retry;
+} submit_ctx;
+
+static nm_status submit_opt(void *ctx, const nm_opt *opt, const char *v, nm_err *err)
 {
-    if (is(a, "--task-timeout")) {
-        char *end;
-        double t = strtod(v, &end);
-        if (!*v || *end || !(t >= 0))
-            return nm_err_set(err, NM_ERR_INPUT, "--task-timeout: expected a non-negative number, got '%s'",
-                              v);
-    } else
-        o->sets[o->nsets++] = (char *)v;
-    o->run_args[o->nrun_args++] = (char *)a;
-    o->run_args[o->nrun_args++] = (char *)v;
-    return NM_OK;
+    submit_ctx *c = ctx;
+    nm_submit_opts *o = c->o;
+    double t;
+    nm_status st = NM_OK;
+    if (!opt) {
+        if (o->spec)
+            return nm_err_set(err, NM_ERR_INPUT, "unexpected argument '%s'", v);
+        o->spec = v;
+        return NM_OK;
+    }
+    switch (opt->id) {
+    case S_OUTPUT: o->output = v; break;
+    case S_NODES: st = parse_count(opt->name, v, &o->nodes, err); break;
+    case S_NTASKS: st = parse_count(opt->name, v, &o->ntasks_per_node, err); break;
+    case S_TIME: st = nm_submit_parse_time(v, &o->time_limit, err); break;
+    case S_WARN: st = parse_count(opt->name, v, &o->warn, err); break;
+    case S_PARTITION:
+    case S_ACCOUNT:
+        st = check_name(opt->name, v, err);
+        *(opt->id == S_PARTITION ? &o->partition : &o->account) = v;
+        break;
+    case S_DRY: o->dry_run = true; break;
+    case S_FORCE:
+    case S_RETRY:
+        /* Options of `neuromic run` that travel into the job unchanged. */
+        *(opt->id == S_FORCE ? &c->force : &c->retry) = true;
+        o->run_args[o->nrun_args++] = (char *)opt->name;
+        break;
+    case S_SET:
+    case S_TIMEOUT:
+        if (opt->id == S_SET)
+            o->sets[o->nsets++] = (char *)v;
+        else
+            st = nm_opt_number(opt->name, v, &t, err);
+        o->run_args[o->nrun_args++] = (char *)opt->name;
+        o->run_args[o->nrun_args++] = (char *)v;
+        break;
+    }
+    return st;
 }
 
 nm_status nm_submit_parse(int argc, char **argv, int first, nm_submit_opts *o, nm_err *err)
@@ -195,49 +238,12 @@ nm_status nm_submit_parse(int argc, char **argv, int first, nm_submit_opts *o, n
     o->sets = calloc((size_t)argc + 1, sizeof *o->sets);
     if (!o->run_args || !o->sets)
         return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
-    bool force = false, retry = false;
-    for (int i = first; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        static const char *const valued[] = {"-o",          "--output",  "--nodes", "--ntasks-per-node",
-                                             "--time",      "--partition", "--account", "--warn",
-                                             "--set",       "--task-timeout"};
-        bool takes = false;
-        for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
-            takes |= is(a, valued[k]);
-        if (takes && !v)
-            return nm_err_set(err, NM_ERR_INPUT, "%s: missing its value", a);
-        nm_status st = NM_OK;
-        if (is(a, "-o") || is(a, "--output"))
-            o->output = v;
-        else if (is(a, "--nodes"))
-            st = parse_count(a, v, &o->nodes, err);
-        else if (is(a, "--ntasks-per-node"))
-            st = parse_count(a, v, &o->ntasks_per_node, err);
-        else if (is(a, "--time"))
-            st = nm_submit_parse_time(v, &o->time_limit, err);
-        else if (is(a, "--warn"))
-            st = parse_count(a, v, &o->warn, err);
-        else if (is(a, "--partition") || is(a, "--account")) {
-            st = check_name(a, v, err);
-            *(a[2] == 'p' ? &o->partition : &o->account) = v;
-        } else if (is(a, "--set") || is(a, "--task-timeout"))
-            st = parse_run_option(a, v, o, err);
-        else if (is(a, "--dry-run"))
-            o->dry_run = true;
-        else if (is(a, "--force") || is(a, "--retry-failed")) {
-            *(a[2] == 'f' ? &force : &retry) = true;
-            o->run_args[o->nrun_args++] = (char *)a;
-        } else if (a[0] == '-' && a[1])
-            return nm_err_set(err, NM_ERR_INPUT, "%s: unknown option", a);
-        else if (!o->spec)
-            o->spec = a;
-        else
-            return nm_err_set(err, NM_ERR_INPUT, "unexpected argument '%s'", a);
-        if (st != NM_OK)
-            return st;
-        if (takes)
-            i++;
-    }
+    submit_ctx c = {o, false, false};
+    nm_status st = nm_opts_parse(argc, argv, first, submit_opts,
+                                 sizeof submit_opts / sizeof *submit_opts, submit_opt, &c, err);
+    if (st != NM_OK)
+        return st;
+    bool force = c.force, retry = c.retry;
     if (!o->spec)
         return nm_err_set(err, NM_ERR_INPUT, "missing the sweep file (SPEC)");
     if (!o->output)
@@ -470,7 +476,7 @@ int nm_submit_main(int argc, char **argv)
         struct stat sb;
         bool force = false;
         for (size_t i = 0; i < o.nrun_args; i++)
-            force |= is(o.run_args[i], "--force");
+            force |= !strcmp(o.run_args[i], "--force");
         if (stat(o.output, &sb) == 0)
             fprintf(stderr, "neuromic submit: %s exists; the job %s\n", o.output,
                     force ? "starts it over (--force)" : "continues it (--resume)");

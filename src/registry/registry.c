@@ -58,6 +58,17 @@ int nm_kernel_param_index(const nm_kernel *k, const char *name)
     return -1;
 }
 
+const char *nm_type_name(nm_type t)
+{
+    switch (t) {
+    case NM_T_INT: return "int";
+    case NM_T_FLOAT: return "float";
+    case NM_T_BOOL: return "bool";
+    case NM_T_CHOICE: return "choice";
+    }
+    return "?";
+}
+
 void nm_value_format(const nm_value *v, char *buf, size_t len)
 {
     switch (v->type) {

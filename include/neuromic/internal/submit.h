@@ -43,7 +43,4 @@ nm_status nm_submit_parse_time(const char *s, long *seconds, nm_err *err);
 nm_status nm_submit_render(const nm_submit_opts *o, const char *program, char **script,
                            nm_err *err);
 
-/* The whole command: returns the exit status (0, 1 sbatch failed, 2 bad input). */
-int nm_submit_main(int argc, char **argv);
-
 #endif

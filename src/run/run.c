@@ -1,0 +1,184 @@
+/* run.c: the logic of one run of a sweep around the scheduler: the spec
+ * read once and broadcast, the lock on the output, the plan (a new file, or
+ * the tasks a --resume continues), and this run's row of /attempts. The
+ * command that strings them together is src/cli/run.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "neuromic/internal/run.h"
+#include "neuromic/internal/spec.h"
+
+/* Rank 0 reads the spec; everyone parses the same bytes. */
+nm_status nm_run_load_spec(const nm_sweep_opts *o, int rank, nm_sweep **sw, nm_err *err)
+{
+    long len = -1;
+    char *text = NULL;
+    if (rank == 0) {
+        FILE *f = fopen(o->spec, "rb");
+        if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+            text = malloc((size_t)len + 1);
+            if (!text || fread(text, 1, (size_t)len, f) != (size_t)len)
+                len = -1;
+        } else
+            len = -1;
+        if (len < 0)
+            nm_err_set(err, NM_ERR_INPUT, "cannot read %s: %s", o->spec, strerror(errno));
+        if (f)
+            fclose(f);
+    }
+    MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    if (len < 0) {
+        free(text);
+        return NM_ERR_INPUT;
+    }
+    if (rank != 0)
+        text = malloc((size_t)len + 1);
+    MPI_Bcast(text, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD);
+    text[len] = 0;
+    nm_status st = nm_spec_parse(o->spec, text, (size_t)len, o->sets, o->nsets, sw, err);
+    free(text);
+    return st;
+}
+
+/* Agree on a status decided by rank 0, with its message. */
+nm_status nm_run_agree(nm_status st, nm_err *err)
+{
+    int code = st;
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (code != NM_OK)
+        MPI_Bcast(err->msg, NM_ERR_MSG, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return (nm_status)code;
+}
+
+void nm_run_make_parent_dir(const char *path)
+{
+    char *dir = strdup(path);
+    for (char *s = dir + 1; s && *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            mkdir(dir, 0777); /* errors show up when the file is created */
+            *s = '/';
+        }
+    free(dir);
+}
+
+/* ---- the output lock ---- */
+
+nm_status nm_run_lock(const char *output, nm_run_lock_t *lk, nm_err *err)
+{
+    lk->fd = -1;
+    if (asprintf(&lk->path, "%s.lock", output) < 0) {
+        lk->path = NULL;
+        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
+    }
+    lk->fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (lk->fd < 0)
+        return nm_err_set(err, NM_ERR_INPUT, "cannot create the lock file %s: %s", lk->path,
+                          strerror(errno));
+    if (flock(lk->fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            char who[256] = "";
+            ssize_t n = pread(lk->fd, who, sizeof who - 1, 0);
+            who[n > 0 ? n : 0] = 0;
+            who[strcspn(who, "\n")] = 0;
+            close(lk->fd);
+            lk->fd = -1;
+            return nm_err_set(err, NM_ERR_INPUT,
+                              "%s is being written by another neuromic run (%s; it holds %s); "
+                              "wait for it to end or choose another output",
+                              output, who[0] ? who : "unknown process", lk->path);
+        }
+        fprintf(stderr, "neuromic: warning: cannot lock %s (%s); make sure no other run writes "
+                        "%s\n", lk->path, strerror(errno), output);
+        return NM_OK;
+    }
+    char host[256] = "unknown", line[400];
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    int n = snprintf(line, sizeof line, "host %s, pid %ld\n", host, (long)getpid());
+    if (ftruncate(lk->fd, 0) != 0 || pwrite(lk->fd, line, (size_t)n, 0) != n)
+        fprintf(stderr, "neuromic: warning: cannot write %s\n", lk->path);
+    return NM_OK;
+}
+
+void nm_run_unlock(nm_run_lock_t *lk)
+{
+    if (lk->fd >= 0) {
+        unlink(lk->path); /* while still holding the lock */
+        close(lk->fd);
+    }
+    free(lk->path);
+    lk->path = NULL;
+    lk->fd = -1;
+}
+
+/* ---- the plan and the attempt row ---- */
+
+/* Rank 0: creates the file, or checks it and picks the tasks to resume. */
+nm_status nm_run_prepare(const nm_sweep_opts *o, const nm_sweep *sw, const nm_prov *prov,
+                         nm_run_plan *rp, nm_err *err)
+{
+    if (!o->resume) {
+        struct stat sb;
+        if (!o->force && stat(o->output, &sb) == 0)
+            return nm_err_set(err, NM_ERR_INPUT,
+                              "%s exists; pass --resume to continue it or --force to overwrite it",
+                              o->output);
+        rp->ntodo = sw->ntasks;
+        return nm_store_create(o->output, sw, prov, o->force, err);
+    }
+    nm_status st = nm_store_inspect(o->output, sw, &rp->info, err);
+    if (st != NM_OK)
+        return st;
+    rp->attempt = rp->info.attempts;
+    uint64_t n = rp->info.count[NM_TASK_PENDING] + (o->retry_failed ? rp->info.count[NM_TASK_FAILED] : 0);
+    rp->failed_kept = o->retry_failed ? 0 : rp->info.count[NM_TASK_FAILED];
+    rp->todo = malloc((n ? n : 1) * sizeof *rp->todo);
+    if (!rp->todo)
+        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
+    for (uint64_t t = 0; t < sw->ntasks; t++) {
+        int8_t s = rp->info.status[t];
+        if (s == NM_TASK_PENDING || (o->retry_failed && s == NM_TASK_FAILED))
+            rp->todo[rp->ntodo++] = t;
+    }
+    return NM_OK;
+}
+
+/* This run's row of /attempts as it starts. */
+void nm_run_attempt_begin(nm_attempt *a, const nm_prov *prov, int size)
+{
+    memset(a, 0, sizeof *a);
+    a->status = NM_ATTEMPT_RUNNING;
+    a->ranks = size;
+    nm_utc_now(a->start_time);
+    const nm_attr *h = nm_prov_get(prov, "hosts"), *c = nm_prov_get(prov, "command_line");
+    /* "RANK HOST" lines become "RANK HOST; RANK HOST" */
+    size_t n = 0;
+    for (const char *p = h && h->sval ? h->sval : ""; *p && n + 3 < sizeof a->hosts; p++) {
+        if (*p == '\n') {
+            if (p[1]) {
+                a->hosts[n++] = ';';
+                a->hosts[n++] = ' ';
+            }
+        } else
+            a->hosts[n++] = *p;
+    }
+    a->hosts[n] = 0;
+    snprintf(a->command_line, sizeof a->command_line, "%s", c && c->sval ? c->sval : "");
+    const char *job = getenv("SLURM_JOB_ID"), *arr = getenv("SLURM_ARRAY_TASK_ID");
+    if (job)
+        snprintf(a->job_id, sizeof a->job_id, "%s%s%s", job, arr ? "_" : "", arr ? arr : "");
+}
+
+void nm_run_plan_free(nm_run_plan *rp)
+{
+    free(rp->todo);
+    rp->todo = NULL;
+    nm_store_info_free(&rp->info);
+}
