@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "neuromic/internal/cli.h"
-#include "neuromic/kernel.h"
+#include "neuromic/internal/registry.h"
 
 int nm_cmd_kernels(int argc, char **argv)
 {

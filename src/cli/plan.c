@@ -52,14 +52,12 @@ static int plan(int argc, char **argv, const nm_sweep_opts *o)
         nm_value_format(&sw->fixed[i], v, sizeof v);
         printf("  %-14s = %s\n", nm_kernel_param(k, i)->name, v);
     }
-    nm_point *p = nm_point_alloc(sw);
     printf("outputs:\n");
-    nm_grid_point(sw, 0, p);
     for (size_t i = 0; i < k->noutputs; i++) {
         const nm_output *out = &k->outputs[i];
         printf("  %-14s (", out->name);
         for (int d = 0; d < out->ndims; d++)
-            printf("%s%s=%zu", d ? ", " : "", out->dims[d], out->extent(p, d));
+            printf("%s%s=%zu", d ? ", " : "", out->dims[d], sw->layout[i].ext[d]);
         printf(")\n");
     }
     printf("tasks:      %llu\n", (unsigned long long)sw->ntasks);
@@ -73,10 +71,9 @@ static int plan(int argc, char **argv, const nm_sweep_opts *o)
     printf("first %llu tasks:\n", (unsigned long long)show);
     for (uint64_t t = 0; t < show; t++) {
         char buf[1024];
-        nm_report_point(sw, t, buf, sizeof buf);
+        nm_grid_point_text(sw, t, buf, sizeof buf);
         printf("  %6llu  %s\n", (unsigned long long)t, *buf ? buf : "(no axes)");
     }
-    nm_point_free(p);
     nm_sweep_free(sw);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "neuromic/internal/run.h"
 #include "neuromic/internal/sched.h"
 #include "neuromic/internal/stop.h"
+#include "neuromic/internal/task.h"
 
 /* OpenBLAS (behind GSL's CBLAS) would start a thread per core in every
  * rank; one rank per core is the model, so it gets one thread unless the
@@ -56,8 +57,16 @@ static int run(int argc, char **argv, const nm_sweep_opts *o)
         st = nm_run_load_spec(o, rank, &sw, &err);
     if (st == NM_OK && o->task_timeout >= 0)
         sw->task_timeout = o->task_timeout;
+    nm_shared *shared = NULL;
+    if (st == NM_OK) /* the kernel's data, read once per rank before any file is touched */
+        st = nm_run_agree_all(nm_shared_prepare(sw, rank == 0, &shared, &err), &err);
     if (st == NM_OK) {
         nm_prov_collect(&prov, sw, argc, argv, MPI_COMM_WORLD);
+        if (rank == 0 && sw->kernel->prepare) {
+            char *files = nm_shared_files(shared);
+            nm_prov_set_s(&prov, "data_files", files ? files : "");
+            free(files);
+        }
         if (rank == 0) {
             nm_run_make_parent_dir(o->output);
             st = nm_run_lock(o->output, &lk, &err);
@@ -84,7 +93,8 @@ static int run(int argc, char **argv, const nm_sweep_opts *o)
                     sw->kernel->name, size, size > 1 ? "s" : "", o->output,
                     o->resume ? " (resumed)" : "");
         nm_sched_opts so = {.progress_every = o->progress, .quiet = o->quiet,
-                            .tasks = o->resume ? rp.todo : NULL, .ntodo = rp.ntodo};
+                            .tasks = o->resume ? rp.todo : NULL, .ntodo = rp.ntodo,
+                            .shared = nm_shared_data(shared)};
         st = nm_sched_run(sw, store, MPI_COMM_WORLD, &so, &stats, &err);
         nm_stop_ignore();
         /* The run's outcome, decided by rank 0 (it alone has the counts). */
@@ -140,6 +150,7 @@ static int run(int argc, char **argv, const nm_sweep_opts *o)
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     nm_run_plan_free(&rp);
+    nm_shared_free(shared);
     nm_sweep_free(sw);
     nm_prov_free(&prov);
     MPI_Finalize();

@@ -1,6 +1,7 @@
 /* grid.c: task id <-> axis indices <-> parameter point (mixed radix, last
  * axis fastest), and the decomposition of task ranges into boxes for the
  * store's hyperslab selections. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,4 +185,85 @@ char *nm_sweep_overrides(const nm_sweep *sw)
         strcat(s, sw->overrides[i]);
     }
     return s;
+}
+
+nm_status nm_grid_layout(nm_sweep *sw, nm_err *err)
+{
+    const nm_kernel *k = sw->kernel;
+    sw->layout = calloc(k->noutputs ? k->noutputs : 1, sizeof *sw->layout);
+    nm_point *p = nm_point_alloc(sw);
+    if (!sw->layout || !p) {
+        nm_point_free(p);
+        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
+    }
+    /* Point 0 stands for all: nm_grid_check_outputs has made sure that no
+     * axis changes an extent. */
+    nm_grid_point(sw, 0, p);
+    nm_kernel_misuse_clear();
+    for (size_t o = 0; o < k->noutputs; o++) {
+        nm_out_layout *l = &sw->layout[o];
+        l->size = 1;
+        for (int d = 0; d < k->outputs[o].ndims; d++) {
+            l->ext[d] = k->outputs[o].extent(p, d);
+            l->size *= l->ext[d];
+        }
+    }
+    nm_status st = NM_OK;
+    if (nm_kernel_misuse())
+        st = nm_err_set(err, NM_ERR_RUNTIME, "%s", nm_kernel_misuse());
+    nm_point_free(p);
+    return st;
+}
+
+void nm_grid_point_text(const nm_sweep *sw, uint64_t task, char *buf, size_t len)
+{
+    size_t idx[sw->naxes + 1];
+    nm_grid_index(sw, task, idx);
+    size_t n = 0;
+    buf[0] = 0;
+    for (size_t a = 0; a < sw->naxes && n < len; a++)
+        for (size_t j = 0; j < sw->axes[a].nparams && n < len; j++) {
+            char v[64];
+            nm_value_format(&sw->axes[a].values[j][idx[a]], v, sizeof v);
+            n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "",
+                                  nm_kernel_param(sw->kernel, (size_t)sw->axes[a].param[j])->name,
+                                  v);
+        }
+}
+
+nm_status nm_grid_check_points(const nm_sweep *sw, nm_err *err)
+{
+    const nm_kernel *k = sw->kernel;
+    if (!k->check)
+        return NM_OK;
+    nm_point *p = nm_point_alloc(sw);
+    if (!p)
+        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
+    uint64_t bad = 0, first = 0;
+    char why[256] = "", firstwhy[256] = "";
+    nm_kernel_misuse_clear();
+    for (uint64_t t = 0; t < sw->ntasks; t++) {
+        nm_grid_point(sw, t, p);
+        why[0] = 0;
+        if (!k->check(p, why, sizeof why) && bad++ == 0) {
+            first = t;
+            snprintf(firstwhy, sizeof firstwhy, "%s", why[0] ? why : "rejected");
+        }
+        if (nm_kernel_misuse())
+            break;
+    }
+    nm_status st = NM_OK;
+    if (nm_kernel_misuse())
+        st = nm_err_set(err, NM_ERR_RUNTIME, "%s", nm_kernel_misuse());
+    else if (bad) {
+        char at[512];
+        nm_grid_point_text(sw, first, at, sizeof at);
+        st = nm_err_set(err, NM_ERR_INPUT,
+                        "%s: kernel '%s' cannot run the point %s%s(task %llu): %s; %llu of "
+                        "%llu points are rejected",
+                        sw->path, k->name, at, *at ? " " : "", (unsigned long long)first,
+                        firstwhy, (unsigned long long)bad, (unsigned long long)sw->ntasks);
+    }
+    nm_point_free(p);
+    return st;
 }

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mpi.h>
+
 #include "neuromic/internal/run.h"
 #include "neuromic/internal/spec.h"
 
@@ -53,6 +55,22 @@ nm_status nm_run_agree(nm_status st, nm_err *err)
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (code != NM_OK)
         MPI_Bcast(err->msg, NM_ERR_MSG, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return (nm_status)code;
+}
+
+nm_status nm_run_agree_all(nm_status st, nm_err *err)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    /* The lowest rank that failed speaks for all. */
+    int mine = st != NM_OK ? rank : size, first;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first == size)
+        return NM_OK;
+    int code = st;
+    MPI_Bcast(&code, 1, MPI_INT, first, MPI_COMM_WORLD);
+    MPI_Bcast(err->msg, NM_ERR_MSG, MPI_CHAR, first, MPI_COMM_WORLD);
     return (nm_status)code;
 }
 

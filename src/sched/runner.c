@@ -15,7 +15,7 @@ struct nm_runner {
     void **out;
 };
 
-nm_runner *nm_runner_alloc(const nm_sweep *sw)
+nm_runner *nm_runner_alloc(const nm_sweep *sw, const void *shared)
 {
     nm_runner *r = calloc(1, sizeof *r);
     if (!r)
@@ -28,6 +28,7 @@ nm_runner *nm_runner_alloc(const nm_sweep *sw)
         nm_runner_free(r);
         return NULL;
     }
+    r->t->shared = shared;
     return r;
 }
 
@@ -42,14 +43,14 @@ void nm_runner_free(nm_runner *r)
 }
 
 /* First NaN or Inf in the float outputs, described in msg. */
-static bool outputs_finite(const nm_kernel *k, const nm_point *p, void **out, char *msg,
-                           size_t len)
+static bool outputs_finite(const nm_sweep *sw, void **out, char *msg, size_t len)
 {
+    const nm_kernel *k = sw->kernel;
     for (size_t o = 0; o < k->noutputs; o++) {
         if (k->outputs[o].type != NM_O_F64)
             continue;
         const double *v = out[o];
-        size_t n = nm_output_size(&k->outputs[o], p);
+        size_t n = sw->layout[o].size;
         for (size_t i = 0; i < n; i++)
             if (!isfinite(v[i])) {
                 snprintf(msg, len, "output '%s' element %zu is %s", k->outputs[o].name, i,
@@ -64,16 +65,23 @@ int nm_runner_run(nm_runner *r, uint64_t task, nm_rowbuf *b, nm_err *err)
 {
     const nm_kernel *k = r->sw->kernel;
     nm_grid_point(r->sw, task, r->p);
-    nm_result res = {r->out, k->noutputs};
+    nm_result res = {.out = r->out, .nout = k->noutputs, .outputs = k->outputs};
     if (nm_rowbuf_add(b, task, &res, err) != NM_OK)
         return -1;
     nm_task *t = r->t;
     double limit = r->sw->task_timeout;
     nm_task_begin(t, r->p, limit);
+    nm_kernel_misuse_clear();
     double t0 = nm_now();
     int rc = k->run(r->p, t, &res);
     double secs = nm_now() - t0;
 
+    const char *bug = nm_kernel_misuse() ? nm_kernel_misuse() : res.misuse;
+    if (bug) { /* a kernel bug outranks what the kernel said about it */
+        t->failed = false;
+        nm_task_fail(t, "%s", bug);
+        rc = 1;
+    }
     if (rc != 0 && !t->failed)
         nm_task_fail(t, "kernel '%s' returned %d without a message", k->name, rc);
     if (rc == 0 && t->failed) /* a stream request failed but run() went on */
@@ -95,7 +103,7 @@ int nm_runner_run(nm_runner *r, uint64_t task, nm_rowbuf *b, nm_err *err)
         nm_rowbuf_discard(b);
         return NM_TASK_PENDING;
     }
-    if (rc == 0 && !outputs_finite(k, r->p, res.out, t->error, sizeof t->error))
+    if (rc == 0 && !outputs_finite(r->sw, res.out, t->error, sizeof t->error))
         rc = 1;
     int status = rc == 0 ? NM_TASK_DONE : NM_TASK_FAILED;
     nm_rowbuf_finish(b, (int8_t)status, secs, status == NM_TASK_DONE ? NULL : t->error);

@@ -142,13 +142,8 @@ static nm_status queue_init(disp *d, nm_err *err)
 static uint64_t rows_per_checkpoint(const nm_sweep *sw)
 {
     double bytes = ROW_OVERHEAD;
-    nm_point *p = nm_point_alloc(sw);
-    if (p) {
-        nm_grid_point(sw, 0, p);
-        for (size_t o = 0; o < sw->kernel->noutputs; o++)
-            bytes += 8.0 * (double)nm_output_size(&sw->kernel->outputs[o], p);
-        nm_point_free(p);
-    }
+    for (size_t o = 0; o < sw->kernel->noutputs; o++)
+        bytes += 8.0 * (double)sw->layout[o].size;
     double rows = CKPT_BUFFER_BYTES / bytes;
     return rows < 256 ? 256 : (uint64_t)rows;
 }
@@ -412,7 +407,7 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
     /* Everyone learns whether rank 0 could set up. */
     int ok = st == NM_OK;
     MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
-    nm_runner *runner = nm_runner_alloc(sw);
+    nm_runner *runner = nm_runner_alloc(sw, opts->shared);
     nm_rowbuf *buf = nm_rowbuf_alloc(sw);
     l.batch = malloc(MAX_BATCH * sizeof *l.batch);
     int local_ok = runner && buf && l.batch, all_ok;

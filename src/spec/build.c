@@ -444,6 +444,12 @@ nm_status spec_build(nm_sweep *sw, const char *path, const ynode *root, nm_err *
         sw->ntasks *= a->len;
     }
     st = nm_grid_check_outputs(sw, err);
+    if (st == NM_OK)
+        st = nm_grid_layout(sw, err);
+    /* Combinations the ranges cannot express, for every point: a sweep
+     * that would fail tasks for its own parameters is a bad spec. */
+    if (st == NM_OK)
+        st = nm_grid_check_points(sw, err);
 done:
     free(knames);
     free(c.decl);

@@ -117,6 +117,7 @@ void nm_sweep_free(nm_sweep *sw)
     }
     free(sw->axes);
     free(sw->fixed);
+    free(sw->layout);
     free(sw->path);
     free(sw->text);
     for (size_t i = 0; i < sw->noverrides; i++)

@@ -386,14 +386,11 @@ static nm_status plan(const nm_sweep *sw, layout *l, size_t *ext, nm_err *err)
     for (size_t a = 0; a < sw->naxes; a++)
         maxnames += sw->axes[a].nparams;
     names ns = {calloc(maxnames, sizeof(used_name)), 0};
-    nm_point *p = nm_point_alloc(sw);
     l->dim = calloc(k->noutputs * NM_MAX_DIMS + 1, sizeof *l->dim);
-    if (!ns.v || !p || !l->dim) {
+    if (!ns.v || !l->dim) {
         free(ns.v);
-        nm_point_free(p);
         return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
     }
-    nm_grid_point(sw, 0, p);
 
     nm_status st = claim(&ns, "tasks", err, "the task table");
     for (size_t a = 0; a < sw->naxes && st == NM_OK; a++)
@@ -409,7 +406,7 @@ static nm_status plan(const nm_sweep *sw, layout *l, size_t *ext, nm_err *err)
         const nm_output *out = &k->outputs[o];
         st = claim(&ns, out->name, err, "output '%s' of kernel '%s'", out->name, k->name);
         for (int d = 0; d < out->ndims && st == NM_OK; d++) {
-            size_t n = out->extent(p, d);
+            size_t n = sw->layout[o].ext[d];
             ext[o * NM_MAX_DIMS + (size_t)d] = n;
             size_t i = 0;
             while (i < l->ndim && strcmp(l->dim[i].name, out->dims[d]) != 0)
@@ -429,7 +426,6 @@ static nm_status plan(const nm_sweep *sw, layout *l, size_t *ext, nm_err *err)
         }
     }
     free(ns.v);
-    nm_point_free(p);
     return st;
 }
 

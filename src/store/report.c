@@ -9,22 +9,6 @@
 #include "neuromic/internal/report.h"
 #include "neuromic/internal/store.h"
 
-void nm_report_point(const nm_sweep *sw, uint64_t task, char *buf, size_t len)
-{
-    size_t idx[sw->naxes + 1];
-    nm_grid_index(sw, task, idx);
-    size_t n = 0;
-    buf[0] = 0;
-    for (size_t a = 0; a < sw->naxes && n < len; a++)
-        for (size_t j = 0; j < sw->axes[a].nparams && n < len; j++) {
-            char v[64];
-            nm_value_format(&sw->axes[a].values[j][idx[a]], v, sizeof v);
-            n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "",
-                                  nm_kernel_param(sw->kernel, (size_t)sw->axes[a].param[j])->name,
-                                  v);
-        }
-}
-
 nm_status nm_report_failures(const char *path, const nm_sweep *sw, FILE *f, int show,
                              uint64_t counts[3], nm_err *err)
 {
@@ -59,7 +43,7 @@ nm_status nm_report_failures(const char *path, const nm_sweep *sw, FILE *f, int 
         if (rd < 0)
             snprintf(msg, sizeof msg, "(message unreadable from /tasks/error)");
         msg[NM_ERROR_LEN - 1] = 0;
-        nm_report_point(sw, t, point, sizeof point);
+        nm_grid_point_text(sw, t, point, sizeof point);
         fprintf(f, "  task %llu (%s): %s\n", (unsigned long long)t, point, msg);
         shown++;
     }

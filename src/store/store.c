@@ -49,8 +49,7 @@ nm_rowbuf *nm_rowbuf_alloc(const nm_sweep *sw)
 {
     const nm_kernel *k = sw->kernel;
     nm_rowbuf *b = calloc(1, sizeof *b);
-    nm_point *p = nm_point_alloc(sw);
-    if (!b || !p)
+    if (!b)
         goto fail;
     b->nout = k->noutputs;
     b->rowlen = calloc(b->nout + 1, sizeof *b->rowlen);
@@ -59,15 +58,12 @@ nm_rowbuf *nm_rowbuf_alloc(const nm_sweep *sw)
     b->ptrs = calloc(b->nout + 1, sizeof *b->ptrs);
     if (!b->rowlen || !b->otype || !b->data || !b->ptrs)
         goto fail;
-    nm_grid_point(sw, 0, p);
     for (size_t o = 0; o < b->nout; o++) {
-        b->rowlen[o] = nm_output_size(&k->outputs[o], p);
+        b->rowlen[o] = sw->layout[o].size;
         b->otype[o] = k->outputs[o].type;
     }
-    nm_point_free(p);
     return b;
 fail:
-    nm_point_free(p);
     nm_rowbuf_free(b);
     return NULL;
 }
@@ -308,22 +304,13 @@ static nm_status open_local(nm_store *s, nm_err *err)
     s->rowlen = calloc(s->nout + 1, sizeof *s->rowlen);
     s->ndims = calloc(s->nout + 1, sizeof *s->ndims);
     s->ext = calloc(s->nout * NM_MAX_DIMS + 1, sizeof *s->ext);
-    nm_point *p = nm_point_alloc(sw);
-    if (!s->dset || !s->rowlen || !s->ndims || !s->ext || !p) {
-        nm_point_free(p);
+    if (!s->dset || !s->rowlen || !s->ndims || !s->ext)
         return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
-    }
-    nm_grid_point(sw, 0, p);
     for (size_t o = 0; o < s->nout; o++) {
-        const nm_output *out = &k->outputs[o];
-        s->ndims[o] = out->ndims;
-        s->rowlen[o] = 1;
-        for (int d = 0; d < out->ndims; d++) {
-            s->ext[o * NM_MAX_DIMS + (size_t)d] = out->extent(p, d);
-            s->rowlen[o] *= out->extent(p, d);
-        }
+        s->ndims[o] = k->outputs[o].ndims;
+        s->rowlen[o] = sw->layout[o].size;
+        memcpy(&s->ext[o * NM_MAX_DIMS], sw->layout[o].ext, sizeof sw->layout[o].ext);
     }
-    nm_point_free(p);
     s->hostt = nm_h5_str_type(NM_HOST_LEN);
     s->errt = nm_h5_str_type(NM_ERROR_LEN);
     if (s->hostt < 0 || s->errt < 0)

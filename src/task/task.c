@@ -92,3 +92,5 @@ int nm_task_fail(nm_task *t, const char *fmt, ...)
     }
     return 1;
 }
+
+const void *nm_task_shared(const nm_task *t) { return t->shared; }

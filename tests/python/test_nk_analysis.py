@@ -76,15 +76,17 @@ def test_full_evaluation_gives_the_same_results(tmp_path, ds):
     assert np.array_equal(full["accepted_hidden"].values, inc["accepted_hidden"].values)
 
 
-def test_k_not_below_n_fails_with_a_clear_message(tmp_path):
+def test_k_not_below_n_is_refused_before_any_rank_computes(tmp_path):
+    # nk's check() rejects the point when the spec is read: exit status 2,
+    # the point named, no result file.
     out = tmp_path / "bad.h5"
-    r = run_neuromic("run", SPEC, "-o", out, "--quiet", "--set", "N=3", "--set", "K=3",
-                     "--set", "model=mlp", "--set", "grid.seed=[0]", check=False)
-    assert r.returncode == 4, r.stderr
-    tasks = xr.open_dataset(out, engine="h5netcdf", group="tasks")
-    err = tasks["error"].values[0]
-    err = err.decode() if isinstance(err, bytes) else str(err)
-    assert "K must be less than N" in err
+    for cmd in (("plan", SPEC), ("run", SPEC, "-o", out, "--quiet")):
+        r = run_neuromic(*cmd, "--set", "N=3", "--set", "K=3", "--set", "model=mlp",
+                         "--set", "grid.seed=[0, 1]", check=False)
+        assert r.returncode == 2, r.stderr
+        assert "K must be less than N" in r.stderr and "got K=3 N=3" in r.stderr, r.stderr
+        assert "seed=0" in r.stderr and "2 of 2 points are rejected" in r.stderr, r.stderr
+    assert not out.exists()
 
 
 def test_analysis_tests_and_verdicts(nk_result):

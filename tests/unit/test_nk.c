@@ -6,7 +6,7 @@
 #include "testutil.h"
 
 #include "../../src/kernels/nk/nk.h"
-#include "neuromic/kernel.h"
+#include "neuromic/internal/registry.h"
 
 static gsl_rng *rng(unsigned long seed)
 {

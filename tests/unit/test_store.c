@@ -67,6 +67,9 @@ static hand_sweep *sweep_new(const nm_kernel *k)
         h->sw.fixed[i] = nm_kernel_param(k, i)->def;
     h->sw.axes = h->axes;
     h->sw.ntasks = 1;
+    /* Output shapes come from the fixed values, as in the spec reader. */
+    nm_err err;
+    assert_int_equal(nm_grid_layout(&h->sw, &err), NM_OK);
     return h;
 }
 
@@ -94,6 +97,7 @@ static void sweep_axis(hand_sweep *h, size_t np, const char *const *names, size_
 
 static void sweep_free(hand_sweep *h)
 {
+    free(h->sw.layout);
     free(h->sw.fixed);
     free(h);
 }
@@ -626,7 +630,7 @@ static void rowbuf_rows_and_pointers(void **state)
     assert_int_equal(nm_rowbuf_count(b), 0);
     /* The caller's own array is filled in. */
     void *mine[3] = {0};
-    nm_result r2 = {mine, 3};
+    nm_result r2 = {.out = mine, .nout = 3};
     assert_int_equal(nm_rowbuf_add(b, 1, &r2, &err), NM_OK);
     assert_ptr_equal(r2.out, mine);
     assert_non_null(mine[0]);
@@ -635,7 +639,7 @@ static void rowbuf_rows_and_pointers(void **state)
     nm_rowbuf_finish(b, NM_TASK_FAILED, 1, "an error");
     assert_int_equal(nm_rowbuf_count(b), 1);
     /* A caller's array that is too small is a bug, reported. */
-    nm_result r3 = {mine, 2};
+    nm_result r3 = {.out = mine, .nout = 2};
     assert_int_equal(nm_rowbuf_add(b, 2, &r3, &err), NM_ERR_RUNTIME);
     assert_contains(err.msg, "result array of 2 outputs where the kernel has 3");
     assert_int_equal(nm_rowbuf_count(b), 1);

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "neuromic/kernel.h"
+#include "neuromic/internal/registry.h"
 
 typedef struct {
     char *name;        /* dimension name: the first parameter's name */
@@ -21,6 +21,12 @@ typedef struct {
     nm_value **values; /* values[j][i]: value i of parameter j */
     int line, col;     /* where the axis was declared in the spec */
 } nm_axis;
+
+/* Shape of one output, the same at every point of a sweep. */
+typedef struct {
+    size_t ext[NM_MAX_DIMS]; /* extents of the output's dimensions */
+    size_t size;             /* elements per task: their product (1 for a scalar) */
+} nm_out_layout;
 
 typedef struct {
     const nm_kernel *kernel;
@@ -37,6 +43,7 @@ typedef struct {
     char **overrides;    /* the --set arguments, in order */
     size_t noverrides;
     void *strings;       /* owned copies of string values (private) */
+    nm_out_layout *layout; /* per output, computed once when the spec is read */
 } nm_sweep;
 
 void nm_sweep_free(nm_sweep *sw); /* NULL is harmless */
@@ -73,5 +80,16 @@ char *nm_sweep_overrides(const nm_sweep *sw);
 /* Checks that every output's extents are the same at every grid point
  * (they may depend on fixed parameters only). */
 nm_status nm_grid_check_outputs(const nm_sweep *sw, nm_err *err);
+
+/* Computes sw->layout (after nm_grid_check_outputs). */
+nm_status nm_grid_layout(nm_sweep *sw, nm_err *err);
+
+/* Calls the kernel's check() for every grid point. NM_ERR_INPUT naming the
+ * spec, the first rejected point's axis values and task id, the kernel's
+ * reason and how many points are rejected. */
+nm_status nm_grid_check_points(const nm_sweep *sw, nm_err *err);
+
+/* Writes "name=value name=value ..." for the axes of task into buf. */
+void nm_grid_point_text(const nm_sweep *sw, uint64_t task, char *buf, size_t len);
 
 #endif

@@ -12,7 +12,4 @@
 nm_status nm_report_failures(const char *path, const nm_sweep *sw, FILE *f, int show,
                              uint64_t counts[3], nm_err *err);
 
-/* Writes "name=value name=value ..." for the axes of task into buf. */
-void nm_report_point(const nm_sweep *sw, uint64_t task, char *buf, size_t len);
-
 #endif

@@ -14,7 +14,7 @@
 
 #include <gsl/gsl_rng.h>
 
-#include "neuromic/kernel.h"
+#include "neuromic/internal/registry.h"
 
 extern const gsl_rng_type *nm_rng_xoshiro256ss;
 

@@ -19,6 +19,10 @@ nm_status nm_run_load_spec(const nm_sweep_opts *o, int rank, nm_sweep **sw, nm_e
 /* Collective. Every rank returns rank 0's status, and its message. */
 nm_status nm_run_agree(nm_status st, nm_err *err);
 
+/* Collective. Each rank has its own status; all return the status and
+ * message of the lowest rank that failed (NM_OK if none did). */
+nm_status nm_run_agree_all(nm_status st, nm_err *err);
+
 /* Creates the directories above path (errors show up when the file is). */
 void nm_run_make_parent_dir(const char *path);
 

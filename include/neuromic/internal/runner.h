@@ -13,7 +13,9 @@
 
 typedef struct nm_runner nm_runner;
 
-nm_runner *nm_runner_alloc(const nm_sweep *sw);
+/* shared: what the kernel's prepare() handed over on this rank (or NULL),
+ * given to run() through nm_task_shared. */
+nm_runner *nm_runner_alloc(const nm_sweep *sw, const void *shared);
 void nm_runner_free(nm_runner *r);
 
 /* Runs task and appends its row to b. Returns NM_TASK_DONE or

@@ -22,6 +22,7 @@ typedef struct {
     bool quiet;            /* no progress output */
     const uint64_t *tasks; /* rank 0: the task ids to run (NULL: all) */
     uint64_t ntodo;        /* entries of tasks */
+    const void *shared;    /* this rank's kernel data from prepare() (or NULL) */
 } nm_sched_opts;
 
 typedef struct {

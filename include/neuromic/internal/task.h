@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "neuromic/kernel.h"
+#include "neuromic/internal/grid.h"
 
 /* Stream limits of the contract (kernel.h states them too). */
 #define NM_TASK_MAX_STREAMS 16
@@ -31,7 +31,7 @@ struct nm_task {
     bool failed;
     double deadline; /* nm_now() after which the task is over time; 0: none */
     int (*stop_requested)(void); /* non-zero: stop now (NULL: never) */
-    void *shared;    /* what the kernel's prepare() returned (nm_task_shared) */
+    const void *shared; /* what the kernel's prepare() handed over (nm_task_shared) */
 };
 
 /* A task object for points of one sweep. NULL on out of memory. */
@@ -47,3 +47,18 @@ void nm_task_begin(nm_task *t, const nm_point *p, double timeout);
 double nm_now(void);
 
 #endif
+
+/* ---- shared data: the engine's side of a kernel's prepare/release ---- */
+
+/* Runs sw's kernel's prepare() on this rank (nothing without one). With
+ * `hash`, the SHA-256 of every file it records is computed (the rank that
+ * writes provenance needs them; the others skip the work). A failure is
+ * NM_ERR_INPUT with the kernel's message. *out is NULL without prepare(). */
+nm_status nm_shared_prepare(const nm_sweep *sw, bool hash, nm_shared **out, nm_err *err);
+/* What prepare() handed over (NULL: sh is NULL or nothing was set). */
+void *nm_shared_data(const nm_shared *sh);
+/* The recorded files as "SHA256  PATH" lines (sha256sum's format), or ""
+ * when there are none; malloc'd, NULL on out of memory. */
+char *nm_shared_files(const nm_shared *sh);
+/* Calls the kernel's release() and frees sh (NULL is harmless). */
+void nm_shared_free(nm_shared *sh);

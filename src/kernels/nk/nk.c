@@ -35,6 +35,7 @@
  *                                  eval or set sizes, so a shorter run is a prefix
  *                                  of a longer one and both eval modes agree. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "neuromic/kernel.h"
@@ -142,16 +143,30 @@ static double nk_cost(const nm_point *p)
     return cycles * per_cycle + records * ete * h * n + (etr + ete) * n * 4;
 }
 
-/* Bad combinations the schema's ranges cannot express. */
-static int check_point(const nm_point *p, nm_task *t)
+/* Bad combinations the schema's ranges cannot express: the engine calls
+ * this for every grid point before any rank computes. */
+static bool nk_check(const nm_point *p, char *why, size_t len)
 {
     int64_t n = nm_get_i(p, "N"), k = nm_get_i(p, "K");
-    if (k >= n)
-        return nm_task_fail(t, "nk: K must be less than N (each gene links to K others), got K=%lld N=%lld",
-                            (long long)k, (long long)n);
-    if ((size_t)n * ((size_t)1 << (k + 1)) > NK_MAX_TABLE_ENTRIES)
-        return nm_task_fail(t, "nk: N*2^(K+1) = %lld table entries exceeds the limit 2^27; lower K or N",
-                            (long long)((size_t)n << (k + 1)));
+    if (k >= n) {
+        snprintf(why, len, "K must be less than N (each gene links to K others), got K=%lld N=%lld",
+                 (long long)k, (long long)n);
+        return false;
+    }
+    if ((size_t)n * ((size_t)1 << (k + 1)) > NK_MAX_TABLE_ENTRIES) {
+        snprintf(why, len, "N*2^(K+1) = %lld table entries exceeds the limit 2^27; lower K or N",
+                 (long long)((size_t)n << (k + 1)));
+        return false;
+    }
+    return true;
+}
+
+/* The same check inside a task, for callers that bypass the spec reader. */
+static int check_point(const nm_point *p, nm_task *t)
+{
+    char why[160];
+    if (!nk_check(p, why, sizeof why))
+        return nm_task_fail(t, "nk: %s", why);
     return 0;
 }
 
@@ -262,4 +277,5 @@ const nm_kernel nm_kernel_nk = {
     .noutputs = sizeof outputs / sizeof outputs[0],
     .cost = nk_cost,
     .run = nk_run,
+    .check = nk_check,
 };

@@ -13,47 +13,48 @@
  * It burns `work` seconds of CPU time (thread CPU clock, busy loop, giving
  * up early when nm_task_expired says so) before returning, fails with a
  * message when n == fail_n, and returns NaN in
- * `value` when n == nan_n (which the engine must catch). */
+ * `value` when n == nan_n (which the engine must catch).
+ *
+ * It is also the worked example of the kernel contract (kernel.h): tables
+ * written with the NM_PARAM_* and NM_OUTPUT_* macros and indexed by enums,
+ * parameters read by index, outputs reached through the name-checked
+ * nm_out_f64/nm_out_i64. */
 #include <math.h>
 #include <time.h>
 
 #include "neuromic/kernel.h"
 
-static const nm_param params[] = {
-    {.name = "x", .type = NM_T_FLOAT, .def = {.type = NM_T_FLOAT, .v.f = 0.0},
-     .unit = "", .doc = "a real input"},
-    {.name = "n", .type = NM_T_INT, .def = {.type = NM_T_INT, .v.i = 1},
-     .has_lo = true, .lo = 0, .has_hi = true, .hi = 1e9, .unit = "", .doc = "an integer input"},
-    {.name = "mode", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "a"},
-     .choices = {"a", "b"}, .unit = "", .doc = "a choice: 'b' adds 1000 to value"},
-    {.name = "length", .type = NM_T_INT, .def = {.type = NM_T_INT, .v.i = 4},
-     .has_lo = true, .lo = 1, .has_hi = true, .hi = 1e6, .unit = "",
-     .doc = "length of the trace output"},
-    {.name = "work", .type = NM_T_FLOAT, .def = {.type = NM_T_FLOAT, .v.f = 0.0},
-     .has_lo = true, .lo = 0, .has_hi = true, .hi = 86400, .unit = "s",
-     .doc = "CPU time to burn per task"},
-    {.name = "fail_n", .type = NM_T_INT, .def = {.type = NM_T_INT, .v.i = -1},
-     .unit = "", .doc = "the task fails with an error when n equals this"},
-    {.name = "nan_n", .type = NM_T_INT, .def = {.type = NM_T_INT, .v.i = -1},
-     .unit = "", .doc = "the task returns NaN in value when n equals this"},
+/* Indices of the parameter and output tables: lookups by index are
+ * constant time and cannot drift from the tables, which are indexed by the
+ * same names. */
+enum { P_X, P_N, P_MODE, P_LENGTH, P_WORK, P_FAIL_N, P_NAN_N, NPARAMS };
+enum { O_VALUE, O_TRACE, O_DRAW, NOUTPUTS };
+
+static const nm_param params[NPARAMS] = {
+    [P_X] = NM_PARAM_FLOAT_ANY("x", 0.0, "", "a real input"),
+    [P_N] = NM_PARAM_INT("n", 1, 0, 1e9, "", "an integer input"),
+    [P_MODE] = NM_PARAM_CHOICE("mode", "a", "a choice: 'b' adds 1000 to value", "a", "b"),
+    [P_LENGTH] = NM_PARAM_INT("length", 4, 1, 1e6, "", "length of the trace output"),
+    [P_WORK] = NM_PARAM_FLOAT("work", 0.0, 0, 86400, "s", "CPU time to burn per task"),
+    [P_FAIL_N] = NM_PARAM_INT_ANY("fail_n", -1, "", "the task fails with an error when n equals this"),
+    [P_NAN_N] = NM_PARAM_INT_ANY("nan_n", -1, "", "the task returns NaN in value when n equals this"),
 };
 
 static size_t trace_extent(const nm_point *p, int d)
 {
     (void)d;
-    return (size_t)nm_get_i(p, "length");
+    return (size_t)nm_get_i_at(p, P_LENGTH);
 }
 
-static const nm_output outputs[] = {
-    {.name = "value", .type = NM_O_F64, .ndims = 0, .unit = "",
-     .doc = "x*n + (1000 if mode is b) + U[0,1) from stream noise"},
-    {.name = "trace", .type = NM_O_F64, .ndims = 1, .dims = {"trace_i"}, .extent = trace_extent,
-     .unit = "", .doc = "x + n*i"},
-    {.name = "draw", .type = NM_O_I64, .ndims = 0, .unit = "",
-     .doc = "floor(1e6 * U[0,1)) from stream data, which depends on seed only"},
+static const nm_output outputs[NOUTPUTS] = {
+    [O_VALUE] = NM_OUTPUT_SCALAR("value", NM_O_F64, "",
+                                 "x*n + (1000 if mode is b) + U[0,1) from stream noise"),
+    [O_TRACE] = NM_OUTPUT_ARRAY("trace", NM_O_F64, "trace_i", trace_extent, "", "x + n*i"),
+    [O_DRAW] = NM_OUTPUT_SCALAR("draw", NM_O_I64, "",
+                                "floor(1e6 * U[0,1)) from stream data, which depends on seed only"),
 };
 
-static double probe_cost(const nm_point *p) { return nm_get_f(p, "work") + 1e-6; }
+static double probe_cost(const nm_point *p) { return nm_get_f_at(p, P_WORK) + 1e-6; }
 
 static double thread_cpu_seconds(void)
 {
@@ -82,26 +83,26 @@ static bool burn(nm_task *t, double seconds)
 
 static int probe_run(const nm_point *p, nm_task *t, nm_result *res)
 {
-    double x = nm_get_f(p, "x");
-    int64_t n = nm_get_i(p, "n");
-    int64_t len = nm_get_i(p, "length");
+    double x = nm_get_f_at(p, P_X);
+    int64_t n = nm_get_i_at(p, P_N);
+    int64_t len = nm_get_i_at(p, P_LENGTH);
 
-    if (!burn(t, nm_get_f(p, "work")))
+    if (!burn(t, nm_get_f_at(p, P_WORK)))
         return nm_task_fail(t, "probe: stopped before the end of its work");
-    if (n == nm_get_i(p, "fail_n"))
+    if (n == nm_get_i_at(p, P_FAIL_N))
         return nm_task_fail(t, "probe: asked to fail at n=%lld", (long long)n);
 
     gsl_rng *noise = nm_task_rng(t, "noise", NULL);
     static const char *const data_deps[] = {"seed", NULL};
     gsl_rng *data = nm_task_rng(t, "data", data_deps);
-    if (!noise || !data)
-        return nm_task_fail(t, "probe: out of memory");
+    double *value = nm_out_f64(res, O_VALUE, "value");
+    double *trace = nm_out_f64(res, O_TRACE, "trace");
+    int64_t *draw = nm_out_i64(res, O_DRAW, "draw");
+    if (!noise || !data || !value || !trace || !draw)
+        return nm_task_fail(t, "probe: no random stream or output");
 
-    double *value = res->out[0];
-    double *trace = res->out[1];
-    int64_t *draw = res->out[2];
-    double offset = nm_get_s(p, "mode")[0] == 'b' ? 1000.0 : 0.0;
-    value[0] = n == nm_get_i(p, "nan_n") ? NAN : x * (double)n + offset + gsl_rng_uniform(noise);
+    double offset = nm_get_s_at(p, P_MODE)[0] == 'b' ? 1000.0 : 0.0;
+    value[0] = n == nm_get_i_at(p, P_NAN_N) ? NAN : x * (double)n + offset + gsl_rng_uniform(noise);
     for (int64_t i = 0; i < len; i++)
         trace[i] = x + (double)n * (double)i;
     draw[0] = (int64_t)floor(1e6 * gsl_rng_uniform(data));
@@ -113,9 +114,9 @@ const nm_kernel nm_kernel_probe = {
     .version = "1",
     .doc = "engine test kernel: known outputs, CPU burn, failures on request",
     .params = params,
-    .nparams = sizeof params / sizeof params[0],
+    .nparams = NPARAMS,
     .outputs = outputs,
-    .noutputs = sizeof outputs / sizeof outputs[0],
+    .noutputs = NOUTPUTS,
     .cost = probe_cost,
     .run = probe_run,
 };
