@@ -58,7 +58,9 @@ def test_params_analysis_marginals(mc_result):
     assert f"| model | shallow | {want:.4f} |" in out.getvalue()
 
 
-def test_missing_idx_file_fails_the_task_naming_it(tmp_path):
+def test_missing_idx_file_stops_the_run_naming_it(tmp_path):
+    # The data files are read once per rank by the kernel's prepare(),
+    # before any task: a missing one is bad input (2), and no file is made.
     env_dir = tmp_path / "nowhere"
     os.environ["NEUROMIC_IDX_DIR"] = str(env_dir)
     try:
@@ -66,5 +68,26 @@ def test_missing_idx_file_fails_the_task_naming_it(tmp_path):
                          tmp_path / "x.h5", "--quiet", check=False)
     finally:
         del os.environ["NEUROMIC_IDX_DIR"]
-    assert r.returncode == 4, r.stderr
+    assert r.returncode == 2, r.stderr
     assert f"{env_dir}/train-images-idx3-ubyte.gz: cannot open" in r.stderr
+    assert not (tmp_path / "x.h5").exists()
+
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION), reason="dataset-fashion-mnist not installed")
+def test_data_files_and_their_sha256_are_in_the_provenance(tmp_path):
+    import hashlib
+    import h5py
+    out = tmp_path / "c.h5"
+    run_neuromic("run", "tests/data/sweeps/mc_classify_missing.yaml", "-o", out, "--quiet")
+    with h5py.File(out, "r") as f:
+        lines = f.attrs["data_files"]
+    lines = (lines.decode() if isinstance(lines, bytes) else str(lines)).splitlines()
+    assert len(lines) == 4
+    for line in lines:
+        digest, path = line.split("  ", 1)
+        assert path.startswith(FASHION + "/")
+        with open(path, "rb") as fh:
+            assert hashlib.sha256(fh.read()).hexdigest() == digest

@@ -276,6 +276,15 @@ static void idx_reads_small_file_and_rejects_bad_ones(void **state)
         assert_int_equal(x->count, 3);
         assert_int_equal(x->data[11], 110);
         mc_idx_free(x);
+        /* A damaged compressed file names the file and says so. */
+        FILE *f = fopen(gz, "r+b");
+        assert_non_null(f);
+        assert_int_equal(fseek(f, 2, SEEK_SET), 0);
+        fputc(0x07, f); /* compression method: not deflate */
+        fclose(f);
+        assert_null(mc_idx_read(gz, 100, why, sizeof why));
+        assert_contains(why, gz);
+        assert_contains(why, "corrupt or unreadable");
         unlink(gz);
     }
     unlink(good), unlink(bad), unlink(shortf);

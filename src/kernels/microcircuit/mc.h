@@ -4,7 +4,7 @@
  * mc_model.c   network state, Euler step, the four plasticity rules, LE,
  *              self-predicting initialisation (mc_net_*)
  * mc_tasks.c   the data of the tasks self_predict, teacher, bars, classify
- * mc_idx.c     the IDX reader (MNIST family, optionally gzip-compressed)
+ * mc_idx.c     the IDX reader (MNIST family, plain or gzip, through zlib)
  * mc_baselines.c  the `shallow` and `backprop` references (plain MLP, SGD)
  * microcircuit.c  the kernel: parameters, outputs, training schedule
  *
@@ -122,9 +122,10 @@ typedef struct {
     uint8_t *data;     /* count * item_size bytes */
 } mc_idx;
 
-/* Reads at most max_items items of an IDX ubyte file (gzip-compressed when
- * the name ends in .gz). On error returns NULL and writes a message naming
- * the file into why. */
+/* Reads at most max_items items of an IDX ubyte file, plain or
+ * gzip-compressed (zlib tells them apart by content). On error returns NULL
+ * and writes a message naming the file into why: missing, not IDX,
+ * truncated, or corrupt compressed data. */
 mc_idx *mc_idx_read(const char *path, size_t max_items, char *why, size_t whylen);
 void mc_idx_free(mc_idx *x);
 
@@ -159,10 +160,11 @@ void mc_data_fill_random(mc_data *d, gsl_rng *rng, double lo, double hi,
 /* The 9 bars patterns (3x3: vertical, horizontal, diagonal) with one-hot
  * targets lo/hi. */
 mc_data *mc_data_bars(double lo, double hi);
-/* Images (scaled to [0,1]) and one-hot targets lo/hi from IDX image and label
- * files; at most max items. NULL with why set on error. */
-mc_data *mc_data_idx(const char *images, const char *labels, size_t max, double lo, double hi,
-                     char *why, size_t whylen);
+/* Images (scaled to [0,1]) and one-hot targets lo/hi from IDX images and
+ * labels read with mc_idx_read (whose file names go into messages); at most
+ * max items. NULL with why set on error. In mc_idx.c. */
+mc_data *mc_data_idx(const mc_idx *im, const mc_idx *lb, const char *images, const char *labels,
+                     size_t max, double lo, double hi, char *why, size_t whylen);
 
 /* ---- baselines (mc_baselines.c) ---- */
 

@@ -215,42 +215,115 @@ static double cost(const nm_point *p)
 
 /* ---- data ---- */
 
-static int idx_path(const nm_point *p, const char *stem, char *buf, size_t len)
+/* The IDX files of one data set, read once per rank by prepare() and shared
+ * by every task of that rank (read-only). */
+enum { F_TRAIN_IM, F_TRAIN_LB, F_TEST_IM, F_TEST_LB, NFILES };
+static const char *const idx_stems[NFILES] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+
+typedef struct {
+    const char *dataset;  /* the choice string (lives as long as the kernel) */
+    size_t max_train, max_test; /* most items any task of the sweep uses */
+    char path[NFILES][1024];
+    mc_idx *idx[NFILES];
+} mc_dataset;
+
+typedef struct {
+    mc_dataset set[NM_MAX_CHOICES];
+    size_t n;
+} mc_shared;
+
+/* Where the files of a data set are: $NEUROMIC_IDX_DIR, or Debian's
+ * /usr/share/datasets/<dataset>; the uncompressed file when both exist.
+ * The paths read go into the result file (data_files). */
+static void idx_path(const char *dataset, const char *stem, char *buf, size_t len)
 {
     const char *dir = getenv("NEUROMIC_IDX_DIR");
     char def[256];
     if (!dir || !*dir) {
-        snprintf(def, sizeof def, "/usr/share/datasets/%s", nm_get_s(p, "dataset"));
+        snprintf(def, sizeof def, "/usr/share/datasets/%s", dataset);
         dir = def;
     }
-    /* Prefer the uncompressed file when both exist. */
     snprintf(buf, len, "%s/%s", dir, stem);
     FILE *f = fopen(buf, "rb");
     if (f) {
         fclose(f);
-        return 0;
+        return;
     }
     snprintf(buf, len, "%s/%s.gz", dir, stem);
+}
+
+static void mc_release(void *data)
+{
+    mc_shared *sh = data;
+    for (size_t i = 0; i < sh->n; i++)
+        for (int f = 0; f < NFILES; f++)
+            mc_idx_free(sh->set[i].idx[f]);
+    free(sh);
+}
+
+/* Reads, once per rank, the data sets that the sweep's classify points use,
+ * as many items as the largest n_train / n_test asks for. */
+static int mc_prepare(nm_shared *nsh)
+{
+    mc_shared *sh = calloc(1, sizeof *sh);
+    if (!sh)
+        return nm_shared_fail(nsh, "out of memory");
+    nm_shared_set(nsh, sh);
+    const nm_point *p;
+    while (nm_shared_next(nsh, &p)) {
+        if (task_kind(nm_get_s(p, "task")) != MC_TASK_CLASSIFY)
+            continue;
+        const char *name = nm_get_s(p, "dataset");
+        size_t i = 0;
+        while (i < sh->n && strcmp(sh->set[i].dataset, name) != 0)
+            i++;
+        if (i == sh->n)
+            sh->set[sh->n++].dataset = name;
+        mc_dataset *d = &sh->set[i];
+        size_t ntr = (size_t)nm_get_i(p, "n_train"), nte = (size_t)nm_get_i(p, "n_test");
+        d->max_train = ntr > d->max_train ? ntr : d->max_train;
+        d->max_test = nte > d->max_test ? nte : d->max_test;
+    }
+    for (size_t i = 0; i < sh->n; i++) {
+        mc_dataset *d = &sh->set[i];
+        for (int f = 0; f < NFILES; f++) {
+            char why[1400];
+            idx_path(d->dataset, idx_stems[f], d->path[f], sizeof d->path[f]);
+            size_t max = f < F_TEST_IM ? d->max_train : d->max_test;
+            if (!(d->idx[f] = mc_idx_read(d->path[f], max, why, sizeof why)))
+                return nm_shared_fail(nsh, "%s (data set '%s'; NEUROMIC_IDX_DIR selects another "
+                                           "directory)", why, d->dataset);
+            if (nm_shared_file(nsh, d->path[f]) != 0)
+                return 1;
+        }
+    }
     return 0;
 }
 
 static int load_classify(const nm_point *p, nm_task *t, mc_run *r)
 {
-    char im[1024], lb[1024], why[1400];
+    const mc_shared *sh = nm_task_shared(t);
+    const char *name = nm_get_s(p, "dataset");
+    const mc_dataset *d = NULL;
+    for (size_t i = 0; sh && i < sh->n && !d; i++)
+        if (!strcmp(sh->set[i].dataset, name))
+            d = &sh->set[i];
+    if (!d)
+        return nm_task_fail(t, "microcircuit: data set '%s' was not prepared on this rank", name);
+    char why[1400];
     double lo = nm_get_f(p, "target_lo"), hi = nm_get_f(p, "target_hi");
-    idx_path(p, "train-images-idx3-ubyte", im, sizeof im);
-    idx_path(p, "train-labels-idx1-ubyte", lb, sizeof lb);
-    r->train = mc_data_idx(im, lb, r->n_train, lo, hi, why, sizeof why);
+    r->train = mc_data_idx(d->idx[F_TRAIN_IM], d->idx[F_TRAIN_LB], d->path[F_TRAIN_IM],
+                           d->path[F_TRAIN_LB], r->n_train, lo, hi, why, sizeof why);
     if (!r->train)
         return nm_task_fail(t, "microcircuit: %s", why);
-    idx_path(p, "t10k-images-idx3-ubyte", im, sizeof im);
-    idx_path(p, "t10k-labels-idx1-ubyte", lb, sizeof lb);
-    r->test = mc_data_idx(im, lb, r->n_test, lo, hi, why, sizeof why);
+    r->test = mc_data_idx(d->idx[F_TEST_IM], d->idx[F_TEST_LB], d->path[F_TEST_IM],
+                          d->path[F_TEST_LB], r->n_test, lo, hi, why, sizeof why);
     if (!r->test)
         return nm_task_fail(t, "microcircuit: %s", why);
     if (r->train->nx != r->n[0] || r->test->nx != r->n[0])
-        return nm_task_fail(t, "microcircuit: %s: images of %zu pixels, expected %zu", im,
-                            r->test->nx, r->n[0]);
+        return nm_task_fail(t, "microcircuit: %s: images of %zu pixels, expected %zu",
+                            d->path[F_TEST_IM], r->test->nx, r->n[0]);
     /* Fewer images in the files than asked for: train on what there is. */
     r->n_train = r->train->count, r->n_test = r->test->count;
     return 0;
@@ -540,4 +613,6 @@ const nm_kernel nm_kernel_microcircuit = {
     .noutputs = sizeof outputs / sizeof outputs[0],
     .cost = cost,
     .run = run,
+    .prepare = mc_prepare,
+    .release = mc_release,
 };
