@@ -61,13 +61,15 @@ static int run(int argc, char **argv, const nm_sweep_opts *o)
     if (st == NM_OK) /* the kernel's data, read once per rank before any file is touched */
         st = nm_run_agree_all(nm_shared_prepare(sw, rank == 0, &shared, &err), &err);
     if (st == NM_OK) {
-        nm_prov_collect(&prov, sw, argc, argv, MPI_COMM_WORLD);
-        if (rank == 0 && sw->kernel->prepare) {
+        st = nm_prov_collect(&prov, sw, argc, argv, MPI_COMM_WORLD);
+        if (st == NM_OK && rank == 0 && sw->kernel->prepare) {
             char *files = nm_shared_files(shared);
-            nm_prov_set_s(&prov, "data_files", files ? files : "");
+            st = files ? nm_prov_set_s(&prov, "data_files", files) : NM_ERR_RUNTIME;
             free(files);
         }
-        if (rank == 0) {
+        if (st != NM_OK)
+            nm_err_set(&err, st, "out of memory for the provenance");
+        if (st == NM_OK && rank == 0) {
             nm_run_make_parent_dir(o->output);
             st = nm_run_lock(o->output, &lk, &err);
             if (st == NM_OK)

@@ -41,28 +41,39 @@ static nm_attr *slot(nm_prov *p, const char *key)
         size_t cap = p->cap ? 2 * p->cap : 32;
         nm_attr *a = realloc(p->a, cap * sizeof *a);
         if (!a)
-            abort(); /* a few hundred bytes at start-up */
+            return NULL;
         p->a = a;
         p->cap = cap;
     }
-    nm_attr *a = &p->a[p->n++];
+    nm_attr *a = &p->a[p->n];
     memset(a, 0, sizeof *a);
-    a->key = strdup(key);
+    if (!(a->key = strdup(key)))
+        return NULL;
+    p->n++;
     return a;
 }
 
-void nm_prov_set_s(nm_prov *p, const char *key, const char *val)
+nm_status nm_prov_set_s(nm_prov *p, const char *key, const char *val)
 {
     nm_attr *a = slot(p, key);
+    if (!a)
+        return NM_ERR_RUNTIME;
     a->is_int = false;
-    a->sval = strdup(val ? val : "");
+    if (!(a->sval = strdup(val ? val : ""))) {
+        a->is_int = true; /* an int needs no storage: the entry stays valid */
+        return NM_ERR_RUNTIME;
+    }
+    return NM_OK;
 }
 
-void nm_prov_set_i(nm_prov *p, const char *key, int64_t val)
+nm_status nm_prov_set_i(nm_prov *p, const char *key, int64_t val)
 {
     nm_attr *a = slot(p, key);
+    if (!a)
+        return NM_ERR_RUNTIME;
     a->is_int = true;
     a->ival = val;
+    return NM_OK;
 }
 
 const nm_attr *nm_prov_get(const nm_prov *p, const char *key)
@@ -107,8 +118,14 @@ static char *command_line(int argc, char **argv)
     return s;
 }
 
-void nm_prov_collect(nm_prov *p, const nm_sweep *sw, int argc, char **argv, MPI_Comm comm)
+/* Inside nm_prov_collect every set counts its failure in `bad` (the macro
+ * calls the function of the same name: a macro does not expand itself). */
+#define nm_prov_set_s(...) (bad += nm_prov_set_s(__VA_ARGS__) != NM_OK)
+#define nm_prov_set_i(...) (bad += nm_prov_set_i(__VA_ARGS__) != NM_OK)
+
+nm_status nm_prov_collect(nm_prov *p, const nm_sweep *sw, int argc, char **argv, MPI_Comm comm)
 {
+    int bad = 0;
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
@@ -137,12 +154,14 @@ void nm_prov_collect(nm_prov *p, const nm_sweep *sw, int argc, char **argv, MPI_
     MPI_Gather(host, sizeof host, MPI_CHAR, all, sizeof host, MPI_CHAR, 0, comm);
     if (rank == 0) {
         size_t cap = (size_t)size * (sizeof host + 16), n = 0;
-        char *lines = malloc(cap);
-        lines[0] = 0;
-        for (int r = 0; r < size; r++)
+        char *lines = all ? malloc(cap) : NULL;
+        if (!lines)
+            bad++;
+        for (int r = 0; lines && r < size; r++)
             n += (size_t)snprintf(lines + n, cap - n, "%s%d %s", r ? "\n" : "", r,
                                   all + (size_t)r * sizeof host);
-        nm_prov_set_s(p, "hosts", lines);
+        if (lines)
+            nm_prov_set_s(p, "hosts", lines);
         free(lines);
         free(all);
     }
@@ -180,4 +199,7 @@ void nm_prov_collect(nm_prov *p, const nm_sweep *sw, int argc, char **argv, MPI_
     nm_prov_set_s(p, "overrides", ov ? ov : "(out of memory)");
     free(ov);
     nm_prov_set_i(p, "tasks", (int64_t)sw->ntasks);
+    return bad ? NM_ERR_RUNTIME : NM_OK;
 }
+#undef nm_prov_set_s
+#undef nm_prov_set_i

@@ -344,7 +344,7 @@ typedef struct {
     dimscale *dim; /* distinct output dims */
     size_t ndim;
     hid_t *out;
-    hid_t tasks, tscale, tset[5];
+    hid_t tasks, tscale, tset[NM_TCOL_N];
 } layout;
 
 /* n identifiers, all H5I_INVALID_HID (NULL if out of memory). */
@@ -366,7 +366,7 @@ static void layout_close(layout *l, size_t naxes, size_t nout)
         close_id(&l->dim[i].id);
     for (size_t i = 0; l->out && i < nout; i++)
         close_id(&l->out[i]);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < NM_TCOL_N; i++)
         close_id(&l->tset[i]);
     close_id(&l->tscale);
     close_id(&l->tasks);
@@ -574,31 +574,37 @@ static nm_status build(const char *tmp, const nm_sweep *sw, const nm_prov *prov,
                                attr_doc(l->tscale, NULL, "task id: the row-major index into the "
                                                           "grid axes") < 0))
             close_id(&l->tscale);
-        l->tset[0] = task_dset(l->tasks, "status", H5T_STD_I8LE, H5T_NATIVE_INT8, &pending, nt,
-                               0, "0 pending, 1 done, 2 failed", NULL);
-        l->tset[1] = task_dset(l->tasks, "rank", H5T_STD_I32LE, H5T_NATIVE_INT32, &norank, nt, 0,
-                               "MPI rank that ran the task (-1 if none)", NULL);
-        l->tset[2] = task_dset(l->tasks, "seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &fnan, nt,
-                               0, "wall-clock time of the task", "s");
+        hid_t *ts = l->tset;
+        const char *const *tn = nm_task_columns;
+        ts[NM_TCOL_STATUS] = task_dset(l->tasks, tn[NM_TCOL_STATUS], H5T_STD_I8LE,
+                                       H5T_NATIVE_INT8, &pending, nt, 0,
+                                       "0 pending, 1 done, 2 failed", NULL);
+        ts[NM_TCOL_RANK] = task_dset(l->tasks, tn[NM_TCOL_RANK], H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                     &norank, nt, 0, "MPI rank that ran the task (-1 if none)",
+                                     NULL);
+        ts[NM_TCOL_SECONDS] = task_dset(l->tasks, tn[NM_TCOL_SECONDS], H5T_IEEE_F64LE,
+                                        H5T_NATIVE_DOUBLE, &fnan, nt, 0,
+                                        "wall-clock time of the task", "s");
         /* Strings: the default fill (all NUL, i.e. ""), because netCDF-C
          * 4.9 (ncdump -h) crashes on fixed-length strings with an explicit
          * fill value. */
-        l->tset[3] = task_dset(l->tasks, "host", hs, hs, NULL, nt, NM_TASK_STRING_CHUNK,
-                               "host that ran the task", NULL);
-        l->tset[4] = task_dset(l->tasks, "error", es, es, NULL, nt, NM_TASK_STRING_CHUNK,
-                               "why the task failed", NULL);
+        ts[NM_TCOL_HOST] = task_dset(l->tasks, tn[NM_TCOL_HOST], hs, hs, NULL, nt,
+                                     NM_TASK_STRING_CHUNK, "host that ran the task", NULL);
+        ts[NM_TCOL_ERROR] = task_dset(l->tasks, tn[NM_TCOL_ERROR], es, es, NULL, nt,
+                                      NM_TASK_STRING_CHUNK, "why the task failed", NULL);
     }
     if (hs >= 0)
         H5Tclose(hs);
     if (es >= 0)
         H5Tclose(es);
     bool ok = l->tasks >= 0 && l->tscale >= 0;
-    for (int i = 0; i < 5 && ok; i++)
+    for (int i = 0; i < NM_TCOL_N && ok; i++)
         ok = l->tset[i] >= 0 && H5DSattach_scale(l->tset[i], l->tscale, 0) >= 0;
     if (ok) {
         static const int8_t flags[] = {NM_TASK_PENDING, NM_TASK_DONE, NM_TASK_FAILED};
-        ok = attr_write(l->tset[0], "flag_values", H5T_STD_I8LE, H5T_NATIVE_INT8, 3, flags) >= 0 &&
-             attr_s(l->tset[0], "flag_meanings", "pending done failed") >= 0;
+        ok = attr_write(l->tset[NM_TCOL_STATUS], "flag_values", H5T_STD_I8LE, H5T_NATIVE_INT8,
+                        3, flags) >= 0 &&
+             attr_s(l->tset[NM_TCOL_STATUS], "flag_meanings", "pending done failed") >= 0;
     }
     if (!ok) {
         st = nm_h5_fail(err, "cannot create the task table in %s", tmp);
@@ -723,7 +729,7 @@ nm_status nm_store_create(const char *path, const nm_sweep *sw, const nm_prov *p
     nm_h5_quiet q;
     nm_h5_quiet_on(&q);
     layout l = {.file = H5I_INVALID_HID, .tasks = H5I_INVALID_HID, .tscale = H5I_INVALID_HID};
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < NM_TCOL_N; i++)
         l.tset[i] = H5I_INVALID_HID;
     size_t *ext = calloc(sw->kernel->noutputs * NM_MAX_DIMS + 1, sizeof *ext);
     if (st == NM_OK && !ext)

@@ -216,11 +216,7 @@ static nm_status agree(MPI_Comm comm, nm_status st, nm_err *err)
 
 /* ---- the parallel file ---- */
 
-/* The task table in the order a checkpoint writes it: status last, so that
- * a job killed in the middle never leaves a task marked done whose other
- * columns were not written. */
-enum { T_RANK, T_SECONDS, T_HOST, T_ERROR, T_STATUS, T_N };
-static const char *const task_names[T_N] = {"rank", "seconds", "host", "error", "status"};
+const char *const nm_task_columns[NM_TCOL_N] = {"rank", "seconds", "host", "error", "status"};
 
 struct nm_store {
     const nm_sweep *sw;
@@ -233,7 +229,7 @@ struct nm_store {
     size_t *rowlen;     /* elements per task of output k */
     int *ndims;         /* output dims of output k */
     hsize_t *ext;       /* NM_MAX_DIMS per output */
-    hid_t tset[T_N];
+    hid_t tset[NM_TCOL_N];
     hid_t hostt, errt;  /* fixed-length string types of host and error */
     char host[NM_HOST_LEN];
 };
@@ -259,7 +255,7 @@ static bool store_close_ids(nm_store *s)
     for (size_t o = 0; s->dset && o < s->nout; o++)
         if (s->dset[o] >= 0 && H5Dclose(s->dset[o]) < 0)
             ok = false;
-    for (int i = 0; i < T_N; i++)
+    for (int i = 0; i < NM_TCOL_N; i++)
         if (s->tset[i] >= 0 && H5Dclose(s->tset[i]) < 0)
             ok = false;
     if (s->hostt >= 0)
@@ -344,8 +340,8 @@ static nm_status open_file(nm_store *s, nm_err *err)
     hid_t g = H5I_INVALID_HID;
     if (st == NM_OK && (g = H5Gopen2(s->file, "tasks", H5P_DEFAULT)) < 0)
         st = nm_h5_fail(err, "%s: cannot open group /tasks", s->path);
-    for (int i = 0; i < T_N && st == NM_OK; i++)
-        st = open_dset(s, g, task_names[i], (hssize_t)sw->ntasks, &s->tset[i], err);
+    for (int i = 0; i < NM_TCOL_N && st == NM_OK; i++)
+        st = open_dset(s, g, nm_task_columns[i], (hssize_t)sw->ntasks, &s->tset[i], err);
     if (g >= 0)
         H5Gclose(g);
     return st;
@@ -366,7 +362,7 @@ nm_status nm_store_open(const char *path, const nm_sweep *sw, MPI_Comm comm, nm_
     }
     s->comm = MPI_COMM_NULL;
     s->file = s->dxpl = s->hostt = s->errt = H5I_INVALID_HID;
-    for (int i = 0; i < T_N; i++)
+    for (int i = 0; i < NM_TCOL_N; i++)
         s->tset[i] = H5I_INVALID_HID;
     s->sw = sw;
     /* Our own communicator: our collectives never mix with the caller's. */
@@ -810,11 +806,11 @@ nm_status nm_store_checkpoint(nm_store *s, nm_rowbuf *b, nm_err *err)
     }
     if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0 && !wst)
         wst = nm_h5_fail(err, "%s: cannot flush results", s->path);
-    const void *tbuf[T_N] = {c.rank, c.seconds, c.host, c.error, c.status};
-    hid_t tmt[T_N] = {H5T_NATIVE_INT32, H5T_NATIVE_DOUBLE, s->hostt, s->errt, H5T_NATIVE_INT8};
-    for (int i = 0; i < T_N; i++)
+    const void *tbuf[NM_TCOL_N] = {c.rank, c.seconds, c.host, c.error, c.status};
+    hid_t tmt[NM_TCOL_N] = {H5T_NATIVE_INT32, H5T_NATIVE_DOUBLE, s->hostt, s->errt, H5T_NATIVE_INT8};
+    for (int i = 0; i < NM_TCOL_N; i++)
         if (H5Dwrite(s->tset[i], tmt[i], c.tmspace, c.tspace, s->dxpl, tbuf[i]) < 0 && !wst)
-            wst = nm_h5_fail(err, "%s: cannot write /tasks/%s", s->path, task_names[i]);
+            wst = nm_h5_fail(err, "%s: cannot write /tasks/%s", s->path, nm_task_columns[i]);
     if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0 && !wst)
         wst = nm_h5_fail(err, "%s: cannot flush the task table", s->path);
     st = agree(s->comm, wst, err);

@@ -27,9 +27,10 @@ typedef struct {
 
 void nm_prov_init(nm_prov *p);
 void nm_prov_free(nm_prov *p);
-/* Adds or replaces an attribute. */
-void nm_prov_set_s(nm_prov *p, const char *key, const char *val);
-void nm_prov_set_i(nm_prov *p, const char *key, int64_t val);
+/* Adds or replaces an attribute. NM_ERR_RUNTIME on out of memory (the
+ * attribute is then missing or holds the integer 0). */
+nm_status nm_prov_set_s(nm_prov *p, const char *key, const char *val);
+nm_status nm_prov_set_i(nm_prov *p, const char *key, int64_t val);
 const nm_attr *nm_prov_get(const nm_prov *p, const char *key);
 
 /* Collective over comm. Fills: neuromic_version, git_commit, compiler,
@@ -37,7 +38,7 @@ const nm_attr *nm_prov_get(const nm_prov *p, const char *key);
  * per rank: "RANK HOST"), command_line, working_directory, user, start_time,
  * SLURM_* variables present in the environment, rng_type, base_seed,
  * kernel, kernel_version, spec_path, spec_text, spec_sha256, overrides. */
-void nm_prov_collect(nm_prov *p, const nm_sweep *sw, int argc, char **argv, MPI_Comm comm);
+nm_status nm_prov_collect(nm_prov *p, const nm_sweep *sw, int argc, char **argv, MPI_Comm comm);
 
 /* Current UTC time as ISO 8601 ("2026-11-22T08:12:28Z"). */
 void nm_utc_now(char buf[32]);

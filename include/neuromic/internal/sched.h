@@ -35,7 +35,12 @@ typedef struct {
 } nm_sched_stats;
 
 /* Collective over comm (which must be the communicator the store was opened
- * with, or a congruent one). */
+ * with, or a congruent one). Errors come back as status codes, except in
+ * three places where the ranks can no longer agree on what comes next, and
+ * which call MPI_Abort(comm, 1) after printing why: rank 0 cannot start
+ * its dispatcher thread (the other ranks wait for it), a collective
+ * checkpoint write fails on some rank (the ranks are out of step), or the
+ * runner itself fails (out of memory inside a batch). */
 nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
                        const nm_sched_opts *opts, nm_sched_stats *stats, nm_err *err);
 

@@ -30,6 +30,12 @@
 #include "neuromic/internal/prov.h"
 
 enum { NM_TASK_PENDING = 0, NM_TASK_DONE = 1, NM_TASK_FAILED = 2 };
+
+/* The columns of /tasks, defined here once, in the order a checkpoint
+ * writes them: status last, so that a job killed in the middle never
+ * leaves a task marked done whose other columns were not written. */
+enum { NM_TCOL_RANK, NM_TCOL_SECONDS, NM_TCOL_HOST, NM_TCOL_ERROR, NM_TCOL_STATUS, NM_TCOL_N };
+extern const char *const nm_task_columns[NM_TCOL_N]; /* dataset names under /tasks */
 #define NM_HOST_LEN 64  /* bytes of /tasks/host entries, NUL included */
 #define NM_ERROR_LEN 256 /* bytes of /tasks/error entries, NUL included */
 
