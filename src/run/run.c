@@ -4,6 +4,7 @@
  * command that strings them together is src/cli/run.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,25 +23,19 @@ nm_status nm_run_load_spec(const nm_sweep_opts *o, int rank, nm_sweep **sw, nm_e
     long len = -1;
     char *text = NULL;
     if (rank == 0) {
-        FILE *f = fopen(o->spec, "rb");
-        if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-            text = malloc((size_t)len + 1);
-            if (!text || fread(text, 1, (size_t)len, f) != (size_t)len)
-                len = -1;
-        } else
-            len = -1;
-        if (len < 0)
-            nm_err_set(err, NM_ERR_INPUT, "cannot read %s: %s", o->spec, strerror(errno));
-        if (f)
-            fclose(f);
+        size_t n;
+        if (nm_spec_read(o->spec, &text, &n, err) == NM_OK)
+            len = n <= (size_t)INT_MAX ? (long)n : -1; /* one MPI_Bcast below */
+        if (text && len < 0)
+            nm_err_set(err, NM_ERR_INPUT, "%s: a spec file of %zu bytes is too large", o->spec, n);
     }
     MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD);
     if (len < 0) {
         free(text);
         return NM_ERR_INPUT;
     }
-    if (rank != 0)
-        text = malloc((size_t)len + 1);
+    if (rank != 0 && !(text = malloc((size_t)len + 1)))
+        MPI_Abort(MPI_COMM_WORLD, NM_ERR_RUNTIME); /* the other ranks are in the broadcast */
     MPI_Bcast(text, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD);
     text[len] = 0;
     nm_status st = nm_spec_parse(o->spec, text, (size_t)len, o->sets, o->nsets, sw, err);

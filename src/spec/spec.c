@@ -192,17 +192,17 @@ done:
     return NM_OK;
 }
 
-nm_status nm_spec_load(const char *path, char *const *overrides, size_t noverrides,
-                       nm_sweep **out, nm_err *err)
+nm_status nm_spec_read(const char *path, char **text, size_t *len, nm_err *err)
 {
-    *out = NULL;
+    *text = NULL;
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return nm_err_set(err, NM_ERR_INPUT, "cannot read %s: %s", path, strerror(errno));
     char *buf = NULL;
-    size_t len = 0, cap = 0;
+    size_t n = 0, cap = 0;
     for (;;) {
-        if (len == cap) {
+        if (n + 1 >= cap) { /* room for the NUL too */
             cap = cap ? 2 * cap : 8192;
             char *b = realloc(buf, cap);
             if (!b) {
@@ -212,8 +212,8 @@ nm_status nm_spec_load(const char *path, char *const *overrides, size_t noverrid
             }
             buf = b;
         }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
         if (got == 0)
             break;
     }
@@ -224,7 +224,21 @@ nm_status nm_spec_load(const char *path, char *const *overrides, size_t noverrid
         return nm_err_set(err, NM_ERR_INPUT, "cannot read %s: %s", path, strerror(e));
     }
     fclose(f);
-    nm_status st = nm_spec_parse(path, buf, len, overrides, noverrides, out, err);
+    buf[n] = 0;
+    *text = buf;
+    *len = n;
+    return NM_OK;
+}
+
+nm_status nm_spec_load(const char *path, char *const *overrides, size_t noverrides,
+                       nm_sweep **out, nm_err *err)
+{
+    *out = NULL;
+    char *buf;
+    size_t len;
+    nm_status st = nm_spec_read(path, &buf, &len, err);
+    if (st == NM_OK)
+        st = nm_spec_parse(path, buf, len, overrides, noverrides, out, err);
     free(buf);
     return st;
 }

@@ -13,7 +13,9 @@
 #include "neuromic/internal/store.h"
 
 /* Collective. Rank 0 reads the spec file; every rank parses the same bytes
- * (with o->sets applied), so all ranks hold the same sweep. */
+ * (with o->sets applied), so all ranks hold the same sweep. A rank other
+ * than 0 that cannot allocate the bytes calls MPI_Abort: the others are
+ * already inside the broadcast. */
 nm_status nm_run_load_spec(const nm_sweep_opts *o, int rank, nm_sweep **sw, nm_err *err);
 
 /* Collective. Every rank returns rank 0's status, and its message. */

@@ -18,7 +18,11 @@
 nm_status nm_spec_load(const char *path, char *const *overrides, size_t noverrides,
                        nm_sweep **out, nm_err *err);
 
-/* Same, from text in memory (path is only used in messages). */
+/* The spec file's bytes, NUL-terminated (*text malloc'd; NULL on error).
+ * The one reader of spec files: nm_spec_load, and rank 0 of a run. */
+nm_status nm_spec_read(const char *path, char **text, size_t *len, nm_err *err);
+
+/* Same as nm_spec_load, from text in memory (path is only used in messages). */
 nm_status nm_spec_parse(const char *path, const char *text, size_t len,
                         char *const *overrides, size_t noverrides,
                         nm_sweep **out, nm_err *err);
