@@ -30,6 +30,44 @@ static void print_summary(const nm_sweep_opts *o, const nm_sched_stats *stats, d
             wmax, o->output);
 }
 
+/* Rank 0, after a run that completed or stopped: the end time into the
+ * root, the summary, how to resume, the first failed tasks. Returns st or
+ * the error that came up on the way. */
+static nm_status finish(const nm_sweep_opts *o, const nm_sweep *sw, nm_prov *prov,
+                        const nm_sched_stats *stats, const nm_run_plan *rp, uint64_t left,
+                        double wmax, int size, nm_status st, nm_err *err)
+{
+    if (st != NM_ERR_INCOMPLETE) {
+        /* Complete: the end of the whole sweep goes into the root too. */
+        char now[32];
+        nm_utc_now(now);
+        nm_prov_set_s(prov, "end_time", now);
+        nm_status as = nm_store_set_attrs(o->output, prov, err);
+        if (as != NM_OK)
+            st = as;
+    }
+    if (!o->quiet)
+        print_summary(o, stats, wmax, size);
+    if (st == NM_ERR_INCOMPLETE)
+        fprintf(stderr,
+                "neuromic: stopped by %s with %llu task%s not run; continue with:\n"
+                "  neuromic run %s -o %s --resume\n",
+                nm_stop_signame(stats->stop_signal), (unsigned long long)left,
+                left == 1 ? "" : "s", o->spec, o->output);
+    if (st == NM_ERR_TASKS || (st == NM_ERR_INCOMPLETE && stats->failed + rp->failed_kept)) {
+        uint64_t counts[3];
+        fprintf(stderr, "neuromic: %llu task%s failed:\n",
+                (unsigned long long)(stats->failed + rp->failed_kept),
+                stats->failed + rp->failed_kept > 1 ? "s" : "");
+        nm_status rs = nm_report_failures(o->output, sw, stderr, 5, counts, err);
+        if (rs != NM_OK)
+            st = rs;
+        else
+            fprintf(stderr, "neuromic: rerun them with --retry-failed\n");
+    }
+    return st;
+}
+
 static int run(int argc, char **argv, const nm_sweep_opts *o)
 {
     int provided, rank, size;
@@ -116,34 +154,7 @@ static int run(int argc, char **argv, const nm_sweep_opts *o)
     double wsec = stats.write_seconds, wmax;
     MPI_Reduce(&wsec, &wmax, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     if (rank == 0 && (st == NM_OK || st == NM_ERR_TASKS || st == NM_ERR_INCOMPLETE)) {
-        if (st != NM_ERR_INCOMPLETE) {
-            /* Complete: the end of the whole sweep goes into the root too. */
-            char now[32];
-            nm_utc_now(now);
-            nm_prov_set_s(&prov, "end_time", now);
-            nm_status as = nm_store_set_attrs(o->output, &prov, &err);
-            if (as != NM_OK)
-                st = as;
-        }
-        if (!o->quiet)
-            print_summary(o, &stats, wmax, size);
-        if (st == NM_ERR_INCOMPLETE)
-            fprintf(stderr,
-                    "neuromic: stopped by %s with %llu task%s not run; continue with:\n"
-                    "  neuromic run %s -o %s --resume\n",
-                    nm_stop_signame(stats.stop_signal), (unsigned long long)left,
-                    left == 1 ? "" : "s", o->spec, o->output);
-        if (st == NM_ERR_TASKS || (st == NM_ERR_INCOMPLETE && stats.failed + rp.failed_kept)) {
-            uint64_t counts[3];
-            fprintf(stderr, "neuromic: %llu task%s failed:\n",
-                    (unsigned long long)(stats.failed + rp.failed_kept),
-                    stats.failed + rp.failed_kept > 1 ? "s" : "");
-            nm_status rs = nm_report_failures(o->output, sw, stderr, 5, counts, &err);
-            if (rs != NM_OK)
-                st = rs;
-            else
-                fprintf(stderr, "neuromic: rerun them with --retry-failed\n");
-        }
+        st = finish(o, sw, &prov, &stats, &rp, left, wmax, size, st, &err);
     }
     if (st != NM_OK && st != NM_ERR_TASKS && st != NM_ERR_INCOMPLETE && rank == 0)
         fprintf(stderr, "neuromic: %s\n", err.msg);
