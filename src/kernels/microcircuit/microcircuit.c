@@ -26,12 +26,9 @@
 #include "mc.h"
 #include "neuromic/kernel.h"
 
-#define FLOAT(nm, d, l, h, u, doc_)                                                        \
-    {.name = nm, .type = NM_T_FLOAT, .def = {.type = NM_T_FLOAT, .v.f = d}, .has_lo = true, \
-     .lo = l, .has_hi = true, .hi = h, .unit = u, .doc = doc_}
-#define INT(nm, d, l, h, doc_)                                                             \
-    {.name = nm, .type = NM_T_INT, .def = {.type = NM_T_INT, .v.i = d}, .has_lo = true,     \
-     .lo = l, .has_hi = true, .hi = h, .unit = "", .doc = doc_}
+/* Short names for the contract's table macros (kernel.h). */
+#define FLOAT NM_PARAM_FLOAT
+#define INT(nm, d, l, h, doc_) NM_PARAM_INT(nm, d, l, h, "", doc_)
 
 static const nm_param params[] = {
     {.name = "task", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "teacher"},
@@ -98,10 +95,8 @@ static size_t record_extent(const nm_point *p, int d)
     return (size_t)nm_get_i(p, "n_record");
 }
 
-#define CURVE(nm, doc_)                                                                      \
-    {.name = nm, .type = NM_O_F64, .ndims = 1, .dims = {"record"}, .extent = record_extent, \
-     .unit = "", .doc = doc_}
-#define SCALAR(nm, doc_) {.name = nm, .type = NM_O_F64, .ndims = 0, .unit = "", .doc = doc_}
+#define CURVE(nm, doc_) NM_OUTPUT_ARRAY(nm, NM_O_F64, "record", record_extent, "", doc_)
+#define SCALAR(nm, doc_) NM_OUTPUT_SCALAR(nm, NM_O_F64, "", doc_)
 
 enum { O_PATTERN, O_TEST_MSE, O_TEST_ACC, O_TRAIN_MSE, O_TRAIN_ACC, O_APICAL, O_INTER, O_ANGLE,
        O_F_TEST_MSE, O_F_TEST_ACC, O_F_TRAIN_MSE, O_F_TRAIN_ACC, O_F_APICAL, O_F_INTER, O_N };
