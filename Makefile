@@ -151,6 +151,11 @@ NK_DEP := $(foreach d,obj san vg fuzz,$(addprefix build/$(d)/src/kernels/nk/,nk.
           build/san/tests/test_nk build/vg/tests/test_nk
 $(NK_DEP): src/kernels/nk/nk.h
 
+# The urbanczik kernel's sources and unit test share a private header.
+UZ_DEP := $(foreach d,obj san vg fuzz,$(addprefix build/$(d)/src/kernels/urbanczik/,urbanczik.o urbanczik_model.o)) \
+          build/san/tests/test_urbanczik build/vg/tests/test_urbanczik
+$(UZ_DEP): src/kernels/urbanczik/urbanczik.h
+
 # Engine benchmarks (bench/engine.py: six figures, bench/results/engine.json,
 # docs/performance.md), then the nk kernel's. BENCH_ARGS passes options, e.g.
 # `make bench BENCH_ARGS="--quick --repeats 1"`. The two run one after the
