@@ -156,6 +156,17 @@ UZ_DEP := $(foreach d,obj san vg fuzz,$(addprefix build/$(d)/src/kernels/urbancz
           build/san/tests/test_urbanczik build/vg/tests/test_urbanczik
 $(UZ_DEP): src/kernels/urbanczik/urbanczik.h
 
+# Benchmark of the urbanczik kernel's neuron: simulated seconds per CPU second,
+# C vs a NumPy version of the same equations (bench/urbanczik/,
+# docs/reproductions/urbanczik.md).
+.PHONY: bench-urbanczik
+build/bench/uz_bench: bench/urbanczik/uz_bench.c src/kernels/urbanczik/urbanczik.h build/libneuromic.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $< build/libneuromic.a $(LIBS) -o $@
+
+bench-urbanczik: build/bench/uz_bench
+	@/usr/bin/python3 bench/urbanczik/bench.py
+
 # Engine benchmarks (bench/engine.py: six figures, bench/results/engine.json,
 # docs/performance.md), then the nk kernel's. BENCH_ARGS passes options, e.g.
 # `make bench BENCH_ARGS="--quick --repeats 1"`. The two run one after the

@@ -10,15 +10,10 @@
 #include "../../src/kernels/urbanczik/urbanczik.h"
 #include "neuromic/kernel.h"
 
-/* NEST's defaults for pp_cond_exp_mc_urbanczik and urbanczik_synapse (and
- * the kernel's defaults). */
+/* NEST's defaults (checked against the kernel's schema below). */
 static uz_params defaults(void)
 {
-    return (uz_params){.C_s = 300, .C_d = 300, .gL_s = 30, .gL_d = 30, .EL_s = -70, .EL_d = -70,
-                       .E_ex = 0, .E_in = -75, .g_sp = 600, .tau_ex = 3, .tau_in = 3, .tau_d = 3,
-                       .I_e = 0, .phi_max = 0.15, .k = 0.5, .beta = 1.0 / 3.0, .theta = -55,
-                       .t_ref = 3, .u_unit = 15, .eta = 0.17, .tau_Delta = 100, .w_min = 0,
-                       .w_max = 1350, .dt = 0.1};
+    return uz_params_nest();
 }
 
 static gsl_rng *rng(unsigned long seed)
@@ -252,11 +247,10 @@ static void rule_sign(void **state)
         uz_neuron_receive(nr, &in);
         for (int s = 0; s < 50; s++)
             uz_neuron_integrate(nr);
-        uz_neuron_learn_pi(nr, spike);
+        uz_neuron_learn(nr, spike);
         for (int s = 0; s < 100; s++) {
             uz_neuron_integrate(nr);
-            uz_neuron_learn_weights(nr);
-            uz_neuron_learn_pi(nr, 0);
+            uz_neuron_learn(nr, 0);
         }
         if (spike)
             assert_true(nr->w[0] > 100.01);
@@ -279,11 +273,10 @@ static void weights_stay_within_bounds(void **state)
         uz_input in = {.syn = &syn, .nsyn = 1};
         uz_neuron_receive(nr, &in);
         uz_neuron_integrate(nr);
-        uz_neuron_learn_pi(nr, spike);
+        uz_neuron_learn(nr, spike);
         for (int s = 0; s < 200; s++) {
             uz_neuron_integrate(nr);
-            uz_neuron_learn_weights(nr);
-            uz_neuron_learn_pi(nr, 0);
+            uz_neuron_learn(nr, 0);
             assert_true(nr->w[0] >= 0 && nr->w[0] <= 1350);
         }
         assert_true(nr->w[0] == (spike ? 1350 : 0));
@@ -392,7 +385,7 @@ static void invalid_parameters_are_named(void **state)
 
 /* The schema refuses negative conductances and any dt above t_ref (dt's
  * range ends where t_ref's begins), so a spec with them fails before a task
- * runs; every parameter has a unit and a doc. */
+ * runs; every parameter has a unit and a doc; the defaults are NEST's. */
 static void schema_refuses_bad_values(void **state)
 {
     const nm_kernel *k = nm_kernel_find("urbanczik");
@@ -407,6 +400,22 @@ static void schema_refuses_bad_values(void **state)
     const nm_param *dt = nm_kernel_param(k, (size_t)nm_kernel_param_index(k, "dt"));
     const nm_param *tr = nm_kernel_param(k, (size_t)nm_kernel_param_index(k, "t_ref"));
     assert_true(dt->has_hi && tr->has_lo && dt->hi <= tr->lo);
+    /* The schema's defaults are NEST's. */
+    uz_params d = defaults();
+    struct { const char *name; double v; } want[] = {
+        {"C_m_soma", d.C_s}, {"C_m_dend", d.C_d}, {"g_L_soma", d.gL_s}, {"g_L_dend", d.gL_d},
+        {"E_L_soma", d.EL_s}, {"E_L_dend", d.EL_d}, {"E_ex", d.E_ex}, {"E_in", d.E_in},
+        {"g_sp", d.g_sp}, {"tau_syn_ex", d.tau_ex}, {"tau_syn_in", d.tau_in},
+        {"tau_syn_dend", d.tau_d}, {"I_e", d.I_e}, {"phi_max", d.phi_max}, {"rate_slope", d.k},
+        {"beta", d.beta}, {"theta", d.theta}, {"t_ref", d.t_ref}, {"u_unit", d.u_unit},
+        {"eta", d.eta}, {"tau_Delta", d.tau_Delta}, {"Wmin", d.w_min}, {"Wmax", d.w_max},
+        {"dt", d.dt}, {"w0", 90}, {"n_inputs", 200}, {"input_rate", 10}, {"pattern_ms", 200},
+        {"teach_gE_amp", 48}, {"teach_gE_offset", 54}, {"teach_gI", 180}, {"teach_freq", 10}};
+    for (size_t q = 0; q < sizeof want / sizeof want[0]; q++) {
+        const nm_param *pp = nm_kernel_param(k, (size_t)nm_kernel_param_index(k, want[q].name));
+        double v = pp->type == NM_T_INT ? (double)pp->def.v.i : pp->def.v.f;
+        assert_near(v, want[q].v, 1e-12);
+    }
     for (size_t i = 0; i < k->nparams; i++) {
         assert_non_null(k->params[i].unit);
         assert_true(k->params[i].doc && strlen(k->params[i].doc) > 5);

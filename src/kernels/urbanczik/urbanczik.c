@@ -77,7 +77,7 @@ static const nm_param params[] = {
     F("w0", 90, -1e9, 1e9, "pA", "initial weight of every dendritic synapse"),
     F("Wmin", 0, -1e9, 1e9, "pA", "lower weight bound"),
     F("Wmax", 1350, -1e9, 1e9, "pA", "upper weight bound"),
-    F("dt", 0.1, 1e-4, 1, "ms", "time step"),
+    F("dt", 0.1, 1e-4, 1, "ms", "time step; at most 1 ms, so never above t_ref (at least 1 ms)"),
     /* task teacher */
     I("n_inputs", 200, 0, 1000000, "dendritic synapses, each with its own input train"),
     F("input_rate", 10, 0, 1000, "Hz", "rate of each input's Poisson train"),
@@ -159,8 +159,14 @@ static size_t trace_extent(const nm_point *p, int d)
     return d == 0 ? N_SNAPS : samples(p);
 }
 
-enum { O_CORR, O_RMS, O_CORR_U, O_SPIKES, O_MEAN_W, O_W_REP, O_W_FINAL, O_SNAP_REP, O_TR_U,
-       O_TR_VSTAR, O_TR_UM, O_TR_SPIKES };
+static size_t sample_extent(const nm_point *p, int d)
+{
+    (void)d;
+    return samples(p);
+}
+
+enum { O_CORR, O_RMS, O_CORR_U, O_SPIKES, O_MEAN_W, O_W_REP, O_W_FINAL, O_SNAP_REP, O_TR_T,
+       O_TR_U, O_TR_VSTAR, O_TR_UM, O_TR_SPIKES };
 
 static const nm_output outputs[] = {
     [O_CORR] = {.name = "corr", .type = NM_O_F64, .ndims = 1, .dims = {"rep"},
@@ -184,6 +190,9 @@ static const nm_output outputs[] = {
     [O_SNAP_REP] = {.name = "snap_rep", .type = NM_O_I64, .ndims = 1, .dims = {"snap"},
                     .extent = snap_extent, .unit = "",
                     .doc = "repetition of each trace snapshot: first, first and last taught, last"},
+    [O_TR_T] = {.name = "trace_t", .type = NM_O_F64, .ndims = 1, .dims = {"sample"},
+                .extent = sample_extent, .unit = "ms",
+                .doc = "time of each trace sample from the start of its repetition"},
     [O_TR_U] = {.name = "trace_U", .type = NM_O_F64, .ndims = 2, .dims = {"snap", "sample"},
                 .extent = trace_extent, .unit = "mV",
                 .doc = "somatic potential every record_every steps of a snapshot repetition"},
@@ -375,6 +384,11 @@ static int teacher_run(const nm_point *p, nm_task *t, nm_result *res)
     int64_t *tr_sp = res->out[O_TR_SPIKES];
     memset(tr_sp, 0, N_SNAPS * nsamp * sizeof *tr_sp);
     snap_reps(p, snap);
+    double *tr_t = res->out[O_TR_T];
+    for (size_t j = 0; j < nsamp; j++) {
+        size_t end = (j + 1) * every < steps ? (j + 1) * every : steps;
+        tr_t[j] = (double)end * up.dt;
+    }
 
     /* The teacher's conductances as they would be without the neuron: from
      * 20 decay times before t = 0, so that U_M starts in its steady state. */

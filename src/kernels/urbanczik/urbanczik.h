@@ -68,6 +68,10 @@ typedef struct {
     double dt;             /* ms */
 } uz_params;
 
+/* NEST's defaults (pp_cond_exp_mc_urbanczik, urbanczik_synapse, and the
+ * example's eta 0.17 and Wmax 1350 pA), which are the kernel's defaults. */
+uz_params uz_params_nest(void);
+
 /* Why a parameter set cannot be simulated (NULL when it can): dt and t_ref
  * not positive or t_ref not a whole number of steps, tau_d equal to C_d/gL_d
  * (the PSP kernel's two time constants must differ), w_min > w_max. */
@@ -82,8 +86,8 @@ typedef struct {
     int refr;               /* dead steps left */
     double *w;              /* n weights, pA */
     double *trL, *trS;      /* n presynaptic traces: sums of e^(-(t-t_s)/tau_L), e^(-(t-t_s)/tau_d) */
-    double *D;              /* n: sum over t' <= t of e^(-(t-t')/tau_Delta) PI(t') */
-    bool plastic;           /* learning on (default) */
+    double *D;              /* n: sum over t' < t of e^(-(t-t')/tau_Delta) PI(t') */
+    double f_prev;          /* PI of the last step is f_prev (trL - trS) (see uz_neuron_learn) */
     /* step constants */
     double aL, aS, aD;      /* e^(-dt/tau_L), e^(-dt/tau_d), e^(-dt/tau_Delta) */
     double aE, aI;          /* e^(-dt/tau_ex), e^(-dt/tau_in) */
@@ -113,21 +117,24 @@ typedef struct {
     double dgE, dgI;
 } uz_input;
 
-/* One step of length dt: the subthreshold dynamics, then the weights, then the
- * input of the step's end, then the spike draw, then PI of the step. Returns
- * the number of somatic spikes of the step (0 or 1). */
+/* One step of length dt ending at time t: uz_neuron_integrate, then the
+ * input of the step's end, then the spike draw, then uz_neuron_learn.
+ * Returns the number of somatic spikes of the step (0 or 1). Afterwards U,
+ * V, the conductances, the traces and w are those at time t. */
 int uz_neuron_step(uz_neuron *nr, const uz_input *in, gsl_rng *r);
 
-/* The parts of a step, for tests: */
-/* advances U, V, gE, gI, I_d and the traces over dt (no input) */
+/* The parts of a step (tests and benchmarks call them directly): */
+/* Advances U, V, gE, gI, I_d over dt, and in one pass over the synapses adds
+ * the previous step's PI into D, decays the traces and updates the weights
+ * (w += eta (1 - aD) D, clipped to [w_min, w_max]). */
 void uz_neuron_integrate(uz_neuron *nr);
-/* adds the step's input (using the current weights) */
+/* Adds the step's input (with the weights just updated). */
 void uz_neuron_receive(uz_neuron *nr, const uz_input *in);
-/* refractoriness and the spike draw (one uniform from r when not refractory) */
+/* Refractoriness and the spike draw (one uniform from r when not refractory). */
 int uz_neuron_fire(uz_neuron *nr, gsl_rng *r);
-/* w += eta (1 - aD) D, clipped; then D = aD D + PI(S) */
-void uz_neuron_learn_weights(uz_neuron *nr);
-void uz_neuron_learn_pi(uz_neuron *nr, int spikes);
+/* PI of the step for the given spike count, from V* now; it enters D at the
+ * next uz_neuron_integrate (with the traces of now). */
+void uz_neuron_learn(uz_neuron *nr, int spikes);
 
 /* Matching potential of somatic conductances: (gE E_ex + gI E_in)/(gE + gI). */
 double uz_matching(const uz_params *p, double gE, double gI);

@@ -6,6 +6,15 @@
 
 #include "urbanczik.h"
 
+uz_params uz_params_nest(void)
+{
+    return (uz_params){.C_s = 300, .C_d = 300, .gL_s = 30, .gL_d = 30, .EL_s = -70, .EL_d = -70,
+                       .E_ex = 0, .E_in = -75, .g_sp = 600, .tau_ex = 3, .tau_in = 3, .tau_d = 3,
+                       .I_e = 0, .phi_max = 0.15, .k = 0.5, .beta = 1.0 / 3.0, .theta = -55,
+                       .t_ref = 3, .u_unit = 15, .eta = 0.17, .tau_Delta = 100, .w_min = 0,
+                       .w_max = 1350, .dt = 0.1};
+}
+
 const char *uz_params_invalid(const uz_params *p)
 {
     if (!(p->dt > 0))
@@ -87,7 +96,6 @@ uz_neuron *uz_neuron_alloc(const uz_params *p, size_t n, double w0)
         nr->w[i] = w0;
     nr->U = p->EL_s;
     nr->V = p->EL_d;
-    nr->plastic = true;
     double tau_L = p->C_d / p->gL_d;
     nr->aL = exp(-p->dt / tau_L);
     nr->aS = exp(-p->dt / p->tau_d);
@@ -127,24 +135,23 @@ void uz_neuron_integrate(uz_neuron *nr)
     nr->U = Uinf + (nr->U - Uinf) * exp(-G * p->dt / p->C_s);
     nr->gE *= nr->aE;
     nr->gI *= nr->aI;
-    double aL = nr->aL, aS = nr->aS;
-    double *trL = nr->trL, *trS = nr->trS;
+    /* One pass over the synapses: PI of the previous step into D (with the
+     * traces as they were then), the traces' decay, and the weight update
+     * w += eta (1 - aD) D, clipped. */
+    const double aL = nr->aL, aS = nr->aS, aD = nr->aD, f = nr->f_prev;
+    const double c = p->eta * (1.0 - aD), lo = p->w_min, hi = p->w_max;
+    double *restrict w = nr->w, *restrict D = nr->D;
+    double *restrict trL = nr->trL, *restrict trS = nr->trS;
     for (size_t i = 0; i < nr->n; i++) {
+        double d = aD * D[i] + f * (trL[i] - trS[i]);
+        D[i] = d;
         trL[i] *= aL;
         trS[i] *= aS;
+        double x = w[i] + c * d;
+        x = x < lo ? lo : x;
+        w[i] = x > hi ? hi : x;
     }
-}
-
-void uz_neuron_learn_weights(uz_neuron *nr)
-{
-    const uz_params *p = &nr->p;
-    double c = p->eta * (1.0 - nr->aD), lo = p->w_min, hi = p->w_max;
-    double *w = nr->w;
-    const double *D = nr->D;
-    for (size_t i = 0; i < nr->n; i++) {
-        double x = w[i] + c * D[i];
-        w[i] = x < lo ? lo : x > hi ? hi : x;
-    }
+    nr->f_prev = 0;
 }
 
 void uz_neuron_receive(uz_neuron *nr, const uz_input *in)
@@ -174,27 +181,21 @@ int uz_neuron_fire(uz_neuron *nr, gsl_rng *r)
     return 0;
 }
 
-void uz_neuron_learn_pi(uz_neuron *nr, int spikes)
+void uz_neuron_learn(uz_neuron *nr, int spikes)
 {
     const uz_params *p = &nr->p;
     double vs = uz_vstar(p, nr->V);
-    /* PI_i = f * (trL_i - trS_i): the factor common to every synapse first. */
-    double f = p->u_unit * p->C_d * ((double)spikes - uz_phi(p, vs) * p->dt) * uz_h(p, vs) *
-               nr->psp_scale;
-    double aD = nr->aD, *D = nr->D;
-    const double *trL = nr->trL, *trS = nr->trS;
-    for (size_t i = 0; i < nr->n; i++)
-        D[i] = aD * D[i] + f * (trL[i] - trS[i]);
+    /* PI_i = f (trL_i - trS_i): the factor common to every synapse; the next
+     * uz_neuron_integrate adds it into D. */
+    nr->f_prev = p->u_unit * p->C_d * ((double)spikes - uz_phi(p, vs) * p->dt) * uz_h(p, vs) *
+                 nr->psp_scale;
 }
 
 int uz_neuron_step(uz_neuron *nr, const uz_input *in, gsl_rng *r)
 {
     uz_neuron_integrate(nr);
-    if (nr->plastic)
-        uz_neuron_learn_weights(nr);
     uz_neuron_receive(nr, in);
     int s = uz_neuron_fire(nr, r);
-    if (nr->plastic)
-        uz_neuron_learn_pi(nr, s);
+    uz_neuron_learn(nr, s);
     return s;
 }
