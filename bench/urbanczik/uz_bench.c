@@ -90,7 +90,8 @@ static int step_with_uniform(uz_neuron *nr, const uz_input *in, double u)
     uz_neuron_integrate(nr);
     uz_neuron_receive(nr, in);
     int s = 0;
-    if (nr->refr > 0)
+    nr->dead = nr->refr > 0;
+    if (nr->dead)
         nr->refr--;
     else if (u < uz_spike_prob(&nr->p, nr->U)) {
         nr->refr = nr->ref_steps;

@@ -261,6 +261,37 @@ static void rule_sign(void **state)
     }
 }
 
+/* In a dead step PI is -phi(V*) dt h PSP (NEST's convention, pi_dead) or
+ * nothing (pi_dead false): the weight falls, or stays. */
+static void dead_steps_and_the_rule(void **state)
+{
+    for (int keep = 0; keep <= 1; keep++) {
+        uz_params p = defaults();
+        p.pi_dead = keep;
+        uz_neuron *nr = uz_neuron_alloc(&p, 1, 100);
+        uint32_t syn = 0;
+        uz_input in = {.syn = &syn, .nsyn = 1};
+        uz_neuron_receive(nr, &in);
+        for (int s = 0; s < 50; s++)
+            uz_neuron_integrate(nr);
+        nr->refr = 30;
+        gsl_rng *r = rng(1);
+        for (int s = 0; s < 30; s++) {
+            uz_neuron_integrate(nr);
+            assert_int_equal(uz_neuron_fire(nr, r), 0);
+            assert_true(nr->dead);
+            uz_neuron_learn(nr, 0);
+        }
+        uz_neuron_integrate(nr);
+        if (keep)
+            assert_true(nr->w[0] < 100);
+        else
+            assert_true(nr->w[0] == 100);
+        gsl_rng_free(r);
+        uz_neuron_free(nr);
+    }
+}
+
 /* Weight bounds: with a huge learning rate one somatic spike drives the weight
  * to Wmax, and silence drives it to Wmin; it never leaves [Wmin, Wmax]. */
 static void weights_stay_within_bounds(void **state)
@@ -433,6 +464,7 @@ int main(void)
         cmocka_unit_test(psp_kernel_shape_integral_and_dendritic_response),
         cmocka_unit_test(spike_probability_and_dead_time),
         cmocka_unit_test(rule_sign),
+        cmocka_unit_test(dead_steps_and_the_rule),
         cmocka_unit_test(weights_stay_within_bounds),
         cmocka_unit_test(exact_weight_check),
         cmocka_unit_test(invalid_parameters_are_named),

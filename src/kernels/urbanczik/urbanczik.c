@@ -46,8 +46,9 @@
  * values, before any task runs. */
 static const nm_param params[] = {
     {.name = "task", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "teacher"},
-     .choices = {"teacher"}, .unit = "",
-     .doc = "teacher: frozen input pattern, somatic teacher in the middle repetitions"},
+     .choices = {"teacher", "rates"}, .unit = "",
+     .doc = "teacher: frozen pattern, sine teacher (NEST's example); rates: learn a teacher "
+            "neuron's weights from patterns of input rates"},
     /* neuron */
     F("C_m_soma", 300, 1e-3, 1e9, "pF", "somatic capacitance"),
     F("C_m_dend", 300, 1e-3, 1e9, "pF", "dendritic capacitance"),
@@ -77,6 +78,8 @@ static const nm_param params[] = {
     F("w0", 90, -1e9, 1e9, "pA", "initial weight of every dendritic synapse"),
     F("Wmin", 0, -1e9, 1e9, "pA", "lower weight bound"),
     F("Wmax", 1350, -1e9, 1e9, "pA", "upper weight bound"),
+    {.name = "pi_dead", .type = NM_T_BOOL, .def = {.type = NM_T_BOOL, .v.b = true}, .unit = "",
+     .doc = "the rule's PI also in the dead steps after a spike (NEST); false: not there"},
     F("dt", 0.1, 1e-4, 1, "ms", "time step; at most 1 ms, so never above t_ref (at least 1 ms)"),
     /* task teacher */
     I("n_inputs", 200, 0, 1000000, "dendritic synapses, each with its own input train"),
@@ -90,6 +93,11 @@ static const nm_param params[] = {
     F("teach_gE_offset", 54, 0, 1e9, "nS/ms", "offset of the teacher's excitatory conductance input"),
     F("teach_freq", 10, 0, 1e6, "Hz", "frequency of the teacher's sine"),
     F("teach_gI", 180, 0, 1e9, "nS/ms", "the teacher's inhibitory conductance input"),
+    /* task rates */
+    I("n_patterns", 10, 1, 1000000, "rates: input rate patterns, each shown pattern_ms per repetition"),
+    F("teach_w", 90, 0, 1e9, "pA", "rates: the teacher neuron's weights are U[0, 2 teach_w)"),
+    F("teach_g", 600, 0, 1e9, "nS",
+      "rates: total somatic conductance of the teacher, split so that U_M is the teacher's V*"),
     I("record_every", 5, 1, 1000000, "steps between trace samples"),
 };
 
@@ -106,7 +114,7 @@ static uz_params params_of(const nm_point *p)
         .beta = nm_get_f(p, "beta"), .theta = nm_get_f(p, "theta"), .t_ref = nm_get_f(p, "t_ref"),
         .u_unit = nm_get_f(p, "u_unit"), .eta = nm_get_f(p, "eta"),
         .tau_Delta = nm_get_f(p, "tau_Delta"), .w_min = nm_get_f(p, "Wmin"),
-        .w_max = nm_get_f(p, "Wmax"), .dt = nm_get_f(p, "dt"),
+        .w_max = nm_get_f(p, "Wmax"), .dt = nm_get_f(p, "dt"), .pi_dead = nm_get_b(p, "pi_dead"),
     };
 }
 
@@ -117,6 +125,13 @@ enum { N_SNAPS = 4 };
 static size_t pattern_steps(const nm_point *p)
 {
     return (size_t)llround(nm_get_f(p, "pattern_ms") / nm_get_f(p, "dt"));
+}
+
+/* Steps of one repetition: one pattern (teacher), every pattern once (rates). */
+static size_t rep_steps(const nm_point *p)
+{
+    size_t np = strcmp(nm_get_s(p, "task"), "rates") == 0 ? (size_t)nm_get_i(p, "n_patterns") : 1;
+    return np * pattern_steps(p);
 }
 
 static size_t reps(const nm_point *p)
@@ -165,8 +180,8 @@ static size_t sample_extent(const nm_point *p, int d)
     return samples(p);
 }
 
-enum { O_CORR, O_RMS, O_CORR_U, O_SPIKES, O_MEAN_W, O_W_REP, O_W_FINAL, O_SNAP_REP, O_TR_T,
-       O_TR_U, O_TR_VSTAR, O_TR_UM, O_TR_SPIKES };
+enum { O_CORR, O_RMS, O_CORR_U, O_SPIKES, O_MEAN_W, O_W_REP, O_W_FINAL, O_ANGLE, O_W_ERROR,
+       O_W_TEACHER, O_SNAP_REP, O_TR_T, O_TR_U, O_TR_VSTAR, O_TR_UM, O_TR_SPIKES };
 
 static const nm_output outputs[] = {
     [O_CORR] = {.name = "corr", .type = NM_O_F64, .ndims = 1, .dims = {"rep"},
@@ -187,6 +202,16 @@ static const nm_output outputs[] = {
                  .doc = "every weight at the end of every repetition"},
     [O_W_FINAL] = {.name = "w_final", .type = NM_O_F64, .ndims = 1, .dims = {"input"},
                    .extent = input_extent, .unit = "pA", .doc = "final weights"},
+    [O_ANGLE] = {.name = "angle", .type = NM_O_F64, .ndims = 1, .dims = {"rep"},
+                 .extent = rep_extent, .unit = "deg",
+                 .doc = "rates: angle between the weights and the teacher's after a repetition "
+                        "(-1: teacher task)"},
+    [O_W_ERROR] = {.name = "w_error", .type = NM_O_F64, .ndims = 1, .dims = {"rep"},
+                   .extent = rep_extent, .unit = "",
+                   .doc = "rates: |w - w*| / |w*| after a repetition (-1: teacher task)"},
+    [O_W_TEACHER] = {.name = "w_teacher", .type = NM_O_F64, .ndims = 1, .dims = {"input"},
+                     .extent = input_extent, .unit = "pA",
+                     .doc = "rates: the teacher neuron's weights w* (-1: teacher task)"},
     [O_SNAP_REP] = {.name = "snap_rep", .type = NM_O_I64, .ndims = 1, .dims = {"snap"},
                     .extent = snap_extent, .unit = "",
                     .doc = "repetition of each trace snapshot: first, first and last taught, last"},
@@ -207,10 +232,12 @@ static const nm_output outputs[] = {
                      .doc = "somatic spikes in the record_every steps ending at each sample"},
 };
 
-/* Relative run time: every step touches every synapse a few times. */
+/* Relative run time: every step touches every synapse once (twice in rates:
+ * the teacher neuron too). */
 static double uz_cost(const nm_point *p)
 {
-    return (double)reps(p) * (double)pattern_steps(p) * ((double)nm_get_i(p, "n_inputs") + 20.0);
+    double per = strcmp(nm_get_s(p, "task"), "rates") == 0 ? 2.0 : 1.0;
+    return (double)reps(p) * (double)rep_steps(p) * (per * (double)nm_get_i(p, "n_inputs") + 20.0);
 }
 
 /* A frozen pattern: the synapse indices of each step, steps in order. */
@@ -309,16 +336,135 @@ static void teacher_input(const nm_point *p, double t, double dt, double *dgE, d
 }
 
 static const char *const input_deps[] = {"n_inputs", "input_rate", "pattern_ms", "dt", "seed", NULL};
+static const char *const rate_deps[] = {"n_inputs", "n_patterns", "input_rate", "seed", NULL};
+static const char *const rates_input_deps[] = {"n_inputs", "n_patterns", "input_rate",
+                                               "pattern_ms", "dt", "seed", NULL};
+static const char *const teacher_w_deps[] = {"n_inputs", "teach_w", "seed", NULL};
+
+/* Where a task's input comes from. */
+typedef struct {
+    bool rates;
+    size_t n, pat_steps;
+    /* teacher: the frozen pattern, and the teacher's conductances as they
+     * would be without the neuron (they define U_M) */
+    uz_pattern pt;
+    double sE, sI;
+    /* rates: the teacher neuron (fixed weights w*), the patterns' rates, the
+     * time of each input's next spike (in steps from the pattern's start),
+     * this step's spiking inputs */
+    uz_neuron *tnr;
+    double *rate, *next;
+    uint32_t *syn;
+    gsl_rng *rin;
+    double g_teach;
+} uz_source;
+
+static void source_free(uz_source *src)
+{
+    pattern_free(&src->pt);
+    uz_neuron_free(src->tnr);
+    free(src->rate);
+    free(src->next);
+    free(src->syn);
+}
+
+static int source_make(uz_source *src, const nm_point *p, nm_task *t, const uz_params *up)
+{
+    src->n = (size_t)nm_get_i(p, "n_inputs");
+    src->pat_steps = pattern_steps(p);
+    double rate = nm_get_f(p, "input_rate");
+    if (!src->rates) {
+        gsl_rng *rin = nm_task_rng(t, "urbanczik-input", input_deps);
+        if (!rin)
+            return -1;
+        /* From 20 decay times before t = 0, so that U_M starts in its steady state. */
+        double tau_max = up->tau_ex > up->tau_in ? up->tau_ex : up->tau_in;
+        long warm = (long)ceil(20 * tau_max / up->dt);
+        double aE = exp(-up->dt / up->tau_ex), aI = exp(-up->dt / up->tau_in);
+        for (long q = -warm; q < 0; q++) {
+            double dgE, dgI;
+            teacher_input(p, (double)(q + 1) * up->dt, up->dt, &dgE, &dgI);
+            src->sE = src->sE * aE + dgE;
+            src->sI = src->sI * aI + dgI;
+        }
+        return pattern_make(&src->pt, src->n, rate, up->dt, src->pat_steps, rin);
+    }
+    size_t np = (size_t)nm_get_i(p, "n_patterns"), m = src->n ? src->n : 1;
+    gsl_rng *rr = nm_task_rng(t, "urbanczik-rates", rate_deps);
+    gsl_rng *rw = nm_task_rng(t, "urbanczik-teacher", teacher_w_deps);
+    src->rin = nm_task_rng(t, "urbanczik-rates-input", rates_input_deps);
+    uz_params tp = *up;
+    tp.eta = 0; /* the teacher does not learn */
+    src->tnr = uz_neuron_alloc(&tp, src->n, 0);
+    src->rate = malloc(np * m * sizeof *src->rate);
+    src->next = malloc(m * sizeof *src->next);
+    src->syn = malloc(m * 8 * sizeof *src->syn);
+    if (!rr || !rw || !src->rin || !src->tnr || !src->rate || !src->next || !src->syn)
+        return -1;
+    /* Rates U[0, 2 input_rate) per pattern and input; w* U[0, 2 teach_w). */
+    for (size_t q = 0; q < np * src->n; q++)
+        src->rate[q] = 2 * rate * gsl_rng_uniform(rr);
+    double tw = nm_get_f(p, "teach_w");
+    for (size_t i = 0; i < src->n; i++)
+        src->tnr->w[i] = 2 * tw * gsl_rng_uniform(rw);
+    src->g_teach = nm_get_f(p, "teach_g");
+    return 0;
+}
+
+/* The input of step `step` of a repetition (0-based) for the student nr,
+ * which has just been integrated over the step; *um is the matching potential
+ * of the step's end. */
+static void source_step(uz_source *src, const nm_point *p, const uz_params *up, uz_neuron *nr,
+                        size_t rep_steps, size_t rep, size_t step, bool teach, uz_input *in,
+                        double *um)
+{
+    if (!src->rates) {
+        size_t k = step % src->pat_steps;
+        double dgE, dgI;
+        teacher_input(p, ((double)(rep * rep_steps + step) + 1.0) * up->dt, up->dt, &dgE, &dgI);
+        src->sE = src->sE * nr->aE + dgE;
+        src->sI = src->sI * nr->aI + dgI;
+        *um = uz_matching(up, src->sE, src->sI);
+        *in = (uz_input){.syn = src->pt.syn + src->pt.start[k],
+                         .nsyn = src->pt.start[k + 1] - src->pt.start[k],
+                         .dgE = teach ? dgE : 0, .dgI = teach ? dgI : 0};
+        return;
+    }
+    size_t k = step % src->pat_steps, pat = step / src->pat_steps, m = 0;
+    const double *r = src->rate + pat * src->n;
+    if (k == 0) /* a new pattern: fresh intervals at its rates (Poisson: memoryless) */
+        for (size_t i = 0; i < src->n; i++)
+            src->next[i] = r[i] > 0 ? gsl_ran_exponential(src->rin, 1e3 / (r[i] * up->dt))
+                                    : INFINITY;
+    /* A spike at time x (steps) belongs to step floor(x), at most 8 per input. */
+    for (size_t i = 0; i < src->n; i++)
+        for (int c = 0; src->next[i] < (double)(k + 1); c++) {
+            if (c < 8)
+                src->syn[m++] = (uint32_t)i;
+            src->next[i] += gsl_ran_exponential(src->rin, 1e3 / (r[i] * up->dt));
+        }
+    uz_input tin = {.syn = src->syn, .nsyn = m};
+    uz_neuron_integrate(src->tnr);
+    uz_neuron_receive(src->tnr, &tin);
+    *um = uz_vstar(up, src->tnr->V);
+    *in = tin;
+    if (teach) { /* conductances set, at the step's end, to total g_teach with U_M = V*_teacher */
+        double gE = src->g_teach * (*um - up->E_in) / (up->E_ex - up->E_in);
+        gE = gE < 0 ? 0 : gE > src->g_teach ? src->g_teach : gE;
+        in->dgE = gE - nr->gE;
+        in->dgI = (src->g_teach - gE) - nr->gI;
+    }
+}
 
 typedef struct {
-    uz_pattern pt;
+    uz_source src;
     uz_neuron *nr;
     double *vs, *um, *u; /* one repetition of V*, U_M, U */
 } uz_run_state;
 
 static void run_state_free(uz_run_state *s)
 {
-    pattern_free(&s->pt);
+    source_free(&s->src);
     uz_neuron_free(s->nr);
     free(s->vs);
     free(s->um);
@@ -352,33 +498,44 @@ static void snap_reps(const nm_point *p, int64_t *out)
         out[q] = want[q] < 0 ? 0 : want[q] > last ? last : want[q];
 }
 
-static int teacher_run(const nm_point *p, nm_task *t, nm_result *res)
+/* Angle (degrees) between w and w*, and |w - w*| / |w*|. */
+static void weight_match(const double *w, const double *ws, size_t n, double *angle, double *err)
+{
+    double ww = 0, ss = 0, ws_ = 0, dd = 0;
+    for (size_t i = 0; i < n; i++) {
+        ww += w[i] * w[i], ss += ws[i] * ws[i], ws_ += w[i] * ws[i];
+        dd += (w[i] - ws[i]) * (w[i] - ws[i]);
+    }
+    double c = ww > 0 && ss > 0 ? ws_ / sqrt(ww * ss) : 0.0;
+    *angle = acos(c > 1 ? 1 : c < -1 ? -1 : c) * 180.0 / M_PI;
+    *err = ss > 0 ? sqrt(dd / ss) : 0.0;
+}
+
+/* Both tasks: repetitions without, with and again without the teacher; a
+ * repetition is one pattern (teacher) or every pattern once in order (rates). */
+static int uz_run(const nm_point *p, nm_task *t, nm_result *res)
 {
     uz_params up = params_of(p);
     int rc = check_point(p, t, &up);
     if (rc)
         return rc;
-    size_t n = (size_t)nm_get_i(p, "n_inputs"), steps = pattern_steps(p), nrep = reps(p);
-    size_t every = (size_t)nm_get_i(p, "record_every"), nsamp = samples(p);
+    uz_run_state s = {.src.rates = strcmp(nm_get_s(p, "task"), "rates") == 0};
+    size_t n = (size_t)nm_get_i(p, "n_inputs"), nrep = reps(p), pat = pattern_steps(p);
+    size_t steps = rep_steps(p), every = (size_t)nm_get_i(p, "record_every"), nsamp = samples(p);
     int64_t b = nm_get_i(p, "reps_before"), k = nm_get_i(p, "reps_teach");
-    gsl_rng *rin = nm_task_rng(t, "urbanczik-input", input_deps);
     gsl_rng *rsp = nm_task_rng(t, "urbanczik-spikes", NULL);
-    if (!rin || !rsp)
-        return nm_task_fail(t, "urbanczik: no random stream (out of memory)");
-
-    uz_run_state s = {0};
     s.nr = uz_neuron_alloc(&up, n, nm_get_f(p, "w0"));
     s.vs = malloc(steps * sizeof *s.vs);
     s.um = malloc(steps * sizeof *s.um);
     s.u = malloc(steps * sizeof *s.u);
-    if (!s.nr || !s.vs || !s.um || !s.u ||
-        pattern_make(&s.pt, n, nm_get_f(p, "input_rate"), up.dt, steps, rin)) {
+    if (!rsp || !s.nr || !s.vs || !s.um || !s.u || source_make(&s.src, p, t, &up)) {
         run_state_free(&s);
         return nm_task_fail(t, "urbanczik: out of memory for %zu inputs and %zu steps", n, steps);
     }
 
     double *corr = res->out[O_CORR], *rms = res->out[O_RMS], *corr_u = res->out[O_CORR_U];
     double *mean_w = res->out[O_MEAN_W], *w_rep = res->out[O_W_REP];
+    double *angle = res->out[O_ANGLE], *w_err = res->out[O_W_ERROR];
     int64_t *spikes = res->out[O_SPIKES], *snap = res->out[O_SNAP_REP];
     double *tr_u = res->out[O_TR_U], *tr_vs = res->out[O_TR_VSTAR], *tr_um = res->out[O_TR_UM];
     int64_t *tr_sp = res->out[O_TR_SPIKES];
@@ -386,21 +543,12 @@ static int teacher_run(const nm_point *p, nm_task *t, nm_result *res)
     snap_reps(p, snap);
     double *tr_t = res->out[O_TR_T];
     for (size_t j = 0; j < nsamp; j++) {
-        size_t end = (j + 1) * every < steps ? (j + 1) * every : steps;
+        size_t end = (j + 1) * every < pat ? (j + 1) * every : pat;
         tr_t[j] = (double)end * up.dt;
     }
-
-    /* The teacher's conductances as they would be without the neuron: from
-     * 20 decay times before t = 0, so that U_M starts in its steady state. */
-    double sE = 0, sI = 0, aE = s.nr->aE, aI = s.nr->aI;
-    double tau_max = up.tau_ex > up.tau_in ? up.tau_ex : up.tau_in;
-    long warm = (long)ceil(20 * tau_max / up.dt);
-    for (long q = -warm; q < 0; q++) {
-        double dgE, dgI;
-        teacher_input(p, (double)(q + 1) * up.dt, up.dt, &dgE, &dgI);
-        sE = sE * aE + dgE;
-        sI = sI * aI + dgI;
-    }
+    double *w_teacher = res->out[O_W_TEACHER];
+    for (size_t i = 0; i < n; i++)
+        w_teacher[i] = s.src.rates ? s.src.tnr->w[i] : -1.0;
 
     for (size_t rep = 0; rep < nrep; rep++) {
         if (nm_task_expired(t)) {
@@ -410,29 +558,28 @@ static int teacher_run(const nm_point *p, nm_task *t, nm_result *res)
         bool teach = (int64_t)rep >= b && (int64_t)rep < b + k;
         int64_t count = 0;
         for (size_t step = 0; step < steps; step++) {
-            double time = ((double)(rep * steps + step) + 1.0) * up.dt;
-            double dgE, dgI;
-            teacher_input(p, time, up.dt, &dgE, &dgI);
-            sE = sE * aE + dgE;
-            sI = sI * aI + dgI;
-            uz_input in = {.syn = s.pt.syn + s.pt.start[step],
-                           .nsyn = s.pt.start[step + 1] - s.pt.start[step],
-                           .dgE = teach ? dgE : 0, .dgI = teach ? dgI : 0};
-            int sp = uz_neuron_step(s.nr, &in, rsp);
+            uz_input in;
+            double um;
+            uz_neuron_integrate(s.nr);
+            source_step(&s.src, p, &up, s.nr, steps, rep, step, teach, &in, &um);
+            uz_neuron_receive(s.nr, &in);
+            int sp = uz_neuron_fire(s.nr, rsp);
+            uz_neuron_learn(s.nr, sp);
             count += sp;
             s.vs[step] = uz_vstar(&up, s.nr->V);
-            s.um[step] = uz_matching(&up, sE, sI);
+            s.um[step] = um;
             s.u[step] = s.nr->U;
-            for (int q = 0; q < N_SNAPS; q++)
-                if ((size_t)snap[q] == rep) {
-                    size_t j = q * nsamp + step / every;
-                    tr_sp[j] += sp;
-                    if ((step + 1) % every == 0 || step + 1 == steps) {
-                        tr_u[j] = s.u[step];
-                        tr_vs[j] = s.vs[step];
-                        tr_um[j] = s.um[step];
+            if (step < pat) /* traces: the repetition's first pattern */
+                for (int q = 0; q < N_SNAPS; q++)
+                    if ((size_t)snap[q] == rep) {
+                        size_t j = q * nsamp + step / every;
+                        tr_sp[j] += sp;
+                        if ((step + 1) % every == 0 || step + 1 == pat) {
+                            tr_u[j] = s.u[step];
+                            tr_vs[j] = s.vs[step];
+                            tr_um[j] = s.um[step];
+                        }
                     }
-                }
         }
         double unused;
         compare_series(s.vs, s.um, steps, &corr[rep], &rms[rep]);
@@ -442,15 +589,14 @@ static int teacher_run(const nm_point *p, nm_task *t, nm_result *res)
         for (size_t i = 0; i < n; i++)
             sum += (w_rep[rep * n + i] = s.nr->w[i]);
         mean_w[rep] = n ? sum / (double)n : 0.0;
+        if (s.src.rates)
+            weight_match(s.nr->w, s.src.tnr->w, n, &angle[rep], &w_err[rep]);
+        else
+            angle[rep] = w_err[rep] = -1.0;
     }
     memcpy(res->out[O_W_FINAL], s.nr->w, n * sizeof *s.nr->w);
     run_state_free(&s);
     return 0;
-}
-
-static int uz_run(const nm_point *p, nm_task *t, nm_result *res)
-{
-    return teacher_run(p, t, res);
 }
 
 const nm_kernel nm_kernel_urbanczik = {

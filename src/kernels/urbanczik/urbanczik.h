@@ -26,6 +26,9 @@
  *   (the dendritic potential a 1 pA current jump produces, mV/pA),
  *   and the weight is the low-passed (tau_Delta) PI integrated with rate eta:
  *   w_i(t) = w0 + eta sum over steps t' <= t of [1 - e^(-(t - t')/tau_Delta)] PI_i(t'),
+ *   with PI = 0 in dead steps when pi_dead is false (NEST keeps it there: its
+ *   -phi(V*) dt term then depresses while the soma cannot fire; leaving them
+ *   out makes the rule the likelihood gradient of the process with dead time),
  *   computed exactly by two running sums; the weight is clipped to
  *   [w_min, w_max] after every step. u_unit (15 mV) is the paper's unit of
  *   voltage, by which NEST scales h and the update.
@@ -66,6 +69,7 @@ typedef struct {
     double tau_Delta;      /* low-pass of PI, ms */
     double w_min, w_max;   /* pA */
     double dt;             /* ms */
+    bool pi_dead;          /* PI also in dead steps (NEST); false: PI = 0 there */
 } uz_params;
 
 /* NEST's defaults (pp_cond_exp_mc_urbanczik, urbanczik_synapse, and the
@@ -84,6 +88,7 @@ typedef struct {
     double U, V;            /* somatic, dendritic potential, mV */
     double gE, gI, I_d;     /* somatic conductances nS, dendritic current pA */
     int refr;               /* dead steps left */
+    bool dead;              /* the last uz_neuron_fire was in a dead step */
     double *w;              /* n weights, pA */
     double *trL, *trS;      /* n presynaptic traces: sums of e^(-(t-t_s)/tau_L), e^(-(t-t_s)/tau_d) */
     double *D;              /* n: sum over t' < t of e^(-(t-t')/tau_Delta) PI(t') */
@@ -133,7 +138,8 @@ void uz_neuron_receive(uz_neuron *nr, const uz_input *in);
 /* Refractoriness and the spike draw (one uniform from r when not refractory). */
 int uz_neuron_fire(uz_neuron *nr, gsl_rng *r);
 /* PI of the step for the given spike count, from V* now; it enters D at the
- * next uz_neuron_integrate (with the traces of now). */
+ * next uz_neuron_integrate (with the traces of now). Zero after a dead step
+ * unless pi_dead. */
 void uz_neuron_learn(uz_neuron *nr, int spikes);
 
 /* Matching potential of somatic conductances: (gE E_ex + gI E_in)/(gE + gI). */

@@ -8,7 +8,7 @@
 
 uz_params uz_params_nest(void)
 {
-    return (uz_params){.C_s = 300, .C_d = 300, .gL_s = 30, .gL_d = 30, .EL_s = -70, .EL_d = -70,
+    return (uz_params){.pi_dead = true, .C_s = 300, .C_d = 300, .gL_s = 30, .gL_d = 30, .EL_s = -70, .EL_d = -70,
                        .E_ex = 0, .E_in = -75, .g_sp = 600, .tau_ex = 3, .tau_in = 3, .tau_d = 3,
                        .I_e = 0, .phi_max = 0.15, .k = 0.5, .beta = 1.0 / 3.0, .theta = -55,
                        .t_ref = 3, .u_unit = 15, .eta = 0.17, .tau_Delta = 100, .w_min = 0,
@@ -170,7 +170,8 @@ void uz_neuron_receive(uz_neuron *nr, const uz_input *in)
 
 int uz_neuron_fire(uz_neuron *nr, gsl_rng *r)
 {
-    if (nr->refr > 0) {
+    nr->dead = nr->refr > 0;
+    if (nr->dead) {
         nr->refr--;
         return 0;
     }
@@ -184,6 +185,10 @@ int uz_neuron_fire(uz_neuron *nr, gsl_rng *r)
 void uz_neuron_learn(uz_neuron *nr, int spikes)
 {
     const uz_params *p = &nr->p;
+    if (nr->dead && !p->pi_dead) {
+        nr->f_prev = 0;
+        return;
+    }
     double vs = uz_vstar(p, nr->V);
     /* PI_i = f (trL_i - trS_i): the factor common to every synapse; the next
      * uz_neuron_integrate adds it into D. */
