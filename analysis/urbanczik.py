@@ -86,6 +86,16 @@ def rms_factor(ds):
     return ds["rms"].isel(rep=0) / ds["rms"].isel(rep=after)
 
 
+def _phase_table(ds, ph, columns, out):
+    """One row per phase; columns: (header, output, decimals)."""
+    print("| phase | repetition | " + " | ".join(c[0] for c in columns) + " |", file=out)
+    print("|---|---|" + "---|" * len(columns), file=out)
+    for name, r in ph.items():
+        cells = [_fmt(ds[v].isel(rep=r), nd) for _, v, nd in columns]
+        print(f"| {name} | {r} | " + " | ".join(cells) + " |", file=out)
+    print(file=out)
+
+
 def _axes(ds):
     """Grid axes other than seed."""
     return [d for d in ds["corr"].dims if d not in ("rep", "seed")]
@@ -111,29 +121,27 @@ def _val(v):
     return f"{v:g}" if isinstance(v, (float, np.floating, int, np.integer)) else str(v)
 
 
-def teacher_table(ds, out=None):
+def teacher_table(ds, out=None, at=()):
+    """at: further repetitions to show, between the phases."""
     out = out or sys.stdout  # looked up per call, so that redirection works
     for title, cell in _cells(ds):
         if title:
             print(f"### {title}\n", file=out)
-        _teacher_table(cell, out)
+        _teacher_table(cell, out, at)
         print(file=out)
 
 
-def _teacher_table(ds, out):
+def _teacher_table(ds, out, at=()):
     ph = phases(ds)
+    if at:
+        rows = list(ph.items()) + [(f"repetition {r}", r) for r in at if r not in ph.values()]
+        ph = dict(sorted(rows, key=lambda kv: kv[1]))
     nseed = ds.sizes.get("seed", 1)
     print(f"mean ± sd (min..max) over {nseed} seed(s)", file=out)
     print(file=out)
-    print("| phase | repetition | corr(V*, U_M) | RMS(V* - U_M) (mV) | corr(U, U_M) | spikes | "
-          "mean weight (pA) |", file=out)
-    print("|---|---|---|---|---|---|---|", file=out)
-    for name, r in ph.items():
-        sel = {"rep": r}
-        print(f"| {name} | {r} | {_fmt(ds['corr'].isel(sel))} | {_fmt(ds['rms'].isel(sel), 2)} | "
-              f"{_fmt(ds['corr_U'].isel(sel))} | {_fmt(ds['spikes'].isel(sel), 1)} | "
-              f"{_fmt(ds['mean_w'].isel(sel), 1)} |", file=out)
-    print(file=out)
+    _phase_table(ds, ph, [("corr(V*, U_M)", "corr", 3), ("RMS(V* - U_M) (mV)", "rms", 2),
+                          ("corr(U, U_M)", "corr_U", 3), ("spikes", "spikes", 1),
+                          ("mean weight (pA)", "mean_w", 1)], out)
     print(f"RMS factor (first repetition / first after teaching): {_fmt(rms_factor(ds), 2)}",
           file=out)
     # Where the remaining error sits: the last repetition's traces, split at
@@ -198,15 +206,10 @@ def rates_table(ds, out=None):
     for title, cell in _cells(ds):
         if title:
             print(f"### {title}\n", file=out)
-        print("| phase | repetition | angle(w, w*) (deg) | abs(w - w*) / abs(w*) |"
-              " RMS(V* - V*_teacher) (mV) | mean weight (pA) |", file=out)
-        print("|---|---|---|---|---|---|", file=out)
-        for name, r in ph.items():
-            sel = {"rep": r}
-            print(f"| {name} | {r} | {_fmt(cell['angle'].isel(sel), 2)} |"
-                  f" {_fmt(cell['w_error'].isel(sel))} | {_fmt(cell['rms'].isel(sel), 2)} |"
-                  f" {_fmt(cell['mean_w'].isel(sel), 1)} |", file=out)
-        print(file=out)
+        _phase_table(cell, ph, [("angle(w, w*) (deg)", "angle", 2),
+                                ("abs(w - w*) / abs(w*)", "w_error", 3),
+                                ("RMS(V* - V*_teacher) (mV)", "rms", 2),
+                                ("mean weight (pA)", "mean_w", 1)], out)
     print(f"teacher's mean weight: {float(ds['w_teacher'].mean()):.1f} pA", file=out)
 
 
@@ -331,6 +334,8 @@ def main(argv=None):
     ap.add_argument("-o", "--figure", help="draw the Fig. 1 style figure into this file")
     ap.add_argument("--params", action="store_true", help="table over the grid axes")
     ap.add_argument("--rates", action="store_true", help="the rates task's tables and figure")
+    ap.add_argument("--at", default="", metavar="R,R,...",
+                    help="further repetitions for the teacher table's rows")
     ap.add_argument("--seed-index", type=int, default=0, help="seed of the trace panels")
     ap.add_argument("--sel", action="append", default=[], metavar="AXIS=VALUE",
                     help="value of a grid axis for the figure's single-run panels")
@@ -346,7 +351,7 @@ def main(argv=None):
         elif a.rates:
             rates_table(ds)
         else:
-            teacher_table(ds)
+            teacher_table(ds, at=[int(x) for x in a.at.split(",") if x])
         if a.figure:
             (rates_figure if a.rates else figure)(ds, a.figure, sel=sel, seed_index=a.seed_index)
     except (ValueError, KeyError, OSError) as e:

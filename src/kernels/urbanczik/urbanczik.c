@@ -18,11 +18,25 @@
  * that it is in its steady state), so that V* can be compared with the target
  * before and after teaching. Learning shows as V* following U_M.
  *
+ * Task `rates`: n_patterns patterns of input rates, U[0, 2 input_rate) per
+ * input, each shown for pattern_ms per repetition (in order), with fresh
+ * Poisson spikes every time; a teacher neuron of the same kind with fixed
+ * weights w* U[0, 2 teach_w) receives the same spikes, and while teaching the
+ * student's somatic conductances are set at the end of every step to a total
+ * of teach_g split so that U_M equals the teacher's V*. If V* of the student
+ * equals the teacher's, so do the weights: angle and |w - w*| / |w*| measure
+ * how close they come.
+ *
  * Random streams (nm_task_rng), each keyed on the parameters listed:
  *   urbanczik-input   n_inputs input_rate pattern_ms dt seed
- *                     the frozen pattern: input by input, exponential
+ *                     teacher: the frozen pattern, input by input, exponential
  *                     intervals, each spike in the step its time falls in;
  *                     every condition with the same keys sees the same inputs
+ *   urbanczik-rates   n_inputs n_patterns input_rate seed: the patterns' rates
+ *   urbanczik-teacher n_inputs teach_w seed: the teacher neuron's weights
+ *   urbanczik-rates-input  n_inputs n_patterns input_rate pattern_ms dt seed
+ *                     rates: the input spikes, drawn as the run goes (so a
+ *                     shorter run sees a prefix of a longer one's)
  *   urbanczik-spikes  all parameters: the somatic spike draws */
 #include <math.h>
 #include <stdlib.h>
