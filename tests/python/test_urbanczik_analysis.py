@@ -26,14 +26,18 @@ replicates: 2
 REPS, SAMPLES = 8, 100
 
 
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    d = tmp_path_factory.mktemp("uz")
-    spec = d / "uz.yaml"
-    spec.write_text(SPEC)
-    out = d / "uz.h5"
+def _run(tmp_path_factory, name, text):
+    d = tmp_path_factory.mktemp(name)
+    spec = d / f"{name}.yaml"
+    spec.write_text(text)
+    out = d / f"{name}.h5"
     run_neuromic("run", spec, "-o", out, "--quiet", ranks=2)
     return out
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    return _run(tmp_path_factory, "uz", SPEC)
 
 
 @pytest.fixture(scope="module")
@@ -137,12 +141,7 @@ replicates: 2
 
 @pytest.fixture(scope="module")
 def rates(tmp_path_factory):
-    d = tmp_path_factory.mktemp("uzr")
-    spec = d / "rates.yaml"
-    spec.write_text(RATES_SPEC)
-    out = d / "rates.h5"
-    run_neuromic("run", spec, "-o", out, "--quiet", ranks=2)
-    return out
+    return _run(tmp_path_factory, "rates", RATES_SPEC)
 
 
 def test_rates_task_measures_the_weights_against_the_teachers(rates):
