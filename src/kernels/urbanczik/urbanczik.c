@@ -617,7 +617,7 @@ const nm_kernel nm_kernel_urbanczik = {
     .name = "urbanczik",
     .version = "1",
     .doc = "spiking dendritic prediction learning (Urbanczik & Senn 2014): two-compartment "
-           "Poisson neuron, NEST's teacher example",
+           "Poisson neuron; tasks teacher (NEST's example, Fig. 1) and rates",
     .params = params,
     .nparams = sizeof params / sizeof params[0],
     .outputs = outputs,
