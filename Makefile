@@ -161,6 +161,18 @@ build/bench/nk_bench: bench/nk/nk_bench.c build/obj/libnmcore.a
 bench-nk: build/bench/nk_bench
 	@/usr/bin/python3 bench/nk/bench.py
 
+# Benchmark of the urbanczik kernel's neuron: simulated seconds per CPU second,
+# C vs a NumPy version of the same equations (bench/urbanczik/,
+# docs/reproductions/urbanczik.md).
+.PHONY: bench-urbanczik
+build/bench/uz_bench: bench/urbanczik/uz_bench.c build/obj/libnmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $(CORE_CFLAGS) $< build/obj/libnmcore.a $(CORE_LIBS) -o $@
+-include build/bench/uz_bench.d
+
+bench-urbanczik: build/bench/uz_bench
+	@/usr/bin/python3 bench/urbanczik/bench.py
+
 # Engine benchmarks (bench/engine.py: six figures, bench/results/engine.json,
 # docs/performance.md), then the nk kernel's. BENCH_ARGS passes options, e.g.
 # `make bench BENCH_ARGS="--quick --repeats 1"`. The two run one after the
