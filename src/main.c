@@ -21,6 +21,7 @@
 #include <mpi.h>
 
 #include "buildinfo.h"
+#include "neuromic/input.h"
 #include "neuromic/prov.h"
 #include "neuromic/report.h"
 #include "neuromic/sched.h"
@@ -245,9 +246,14 @@ static int cmd_plan(const options *o)
     }
     printf("tasks:      %llu\n", (unsigned long long)sw->ntasks);
     double sum, max;
-    if (nm_grid_cost(sw, &sum, &max))
+    uint64_t seen = nm_grid_cost_estimate(sw, &sum, &max);
+    if (seen == sw->ntasks)
         printf("cost:       %.4g in all (relative units), mean %.4g, longest %.4g per task\n", sum,
                sum / (double)sw->ntasks, max);
+    else if (seen)
+        printf("cost:       about %.4g in all (relative units), mean %.4g, longest seen %.4g per "
+               "task (estimated from %llu tasks drawn at random)\n", sum, sum / (double)sw->ntasks,
+               max, (unsigned long long)seen);
     else
         printf("cost:       no estimate (kernel '%s' has none; tasks assumed equal)\n", k->name);
     uint64_t show = (uint64_t)o->tasks < sw->ntasks ? (uint64_t)o->tasks : sw->ntasks;
@@ -270,17 +276,9 @@ static nm_status load_everywhere(const options *o, int rank, nm_sweep **sw, nm_e
     long len = -1;
     char *text = NULL;
     if (rank == 0) {
-        FILE *f = fopen(o->spec, "rb");
-        if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-            text = malloc((size_t)len + 1);
-            if (!text || fread(text, 1, (size_t)len, f) != (size_t)len)
-                len = -1;
-        } else
-            len = -1;
-        if (len < 0)
-            nm_err_set(err, NM_ERR_INPUT, "cannot read %s: %s", o->spec, strerror(errno));
-        if (f)
-            fclose(f);
+        size_t n;
+        if (nm_input_read_spec(o->spec, &text, &n, err) == NM_OK) /* regular files only */
+            len = (long)n;
     }
     MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD);
     if (len < 0) {
@@ -304,18 +302,6 @@ static nm_status bcast_status(nm_status st, nm_err *err)
     if (code != NM_OK)
         MPI_Bcast(err->msg, NM_ERR_MSG, MPI_CHAR, 0, MPI_COMM_WORLD);
     return (nm_status)code;
-}
-
-static void make_parent_dir(const char *path)
-{
-    char *dir = strdup(path);
-    for (char *s = dir + 1; s && *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            mkdir(dir, 0777); /* errors show up when the file is created */
-            *s = '/';
-        }
-    free(dir);
 }
 
 /* ---- the output lock ---- */
@@ -393,20 +379,29 @@ typedef struct {
     uint64_t ntodo;
     uint64_t failed_kept; /* failed tasks this run does not retry */
     int attempt;          /* row of /attempts for this run */
+    bool fresh;           /* --resume found no file and starts the sweep */
 } run_plan;
 
 /* Rank 0: creates the file, or checks it and picks the tasks to resume. */
 static nm_status prepare_output(const options *o, const nm_sweep *sw, const nm_prov *prov,
                                 run_plan *rp, nm_err *err)
 {
-    if (!o->resume) {
-        struct stat sb;
-        if (!o->force && stat(o->output, &sb) == 0)
+    struct stat sb;
+    /* --resume of a file that does not exist starts the sweep: a run
+     * stopped or killed before it had created the file left nothing to
+     * continue, and the same command must still do the work. */
+    if (o->resume && stat(o->output, &sb) != 0 && errno == ENOENT) {
+        if (!o->quiet)
+            fprintf(stderr, "neuromic: %s does not exist yet: starting the sweep\n", o->output);
+        rp->fresh = true;
+    }
+    if (!o->resume || rp->fresh) {
+        if (!o->force && !rp->fresh && stat(o->output, &sb) == 0)
             return nm_err_set(err, NM_ERR_INPUT,
                               "%s exists; pass --resume to continue it or --force to overwrite it",
                               o->output);
         rp->ntodo = sw->ntasks;
-        return nm_store_create(o->output, sw, prov, o->force, err);
+        return nm_store_create(o->output, sw, prov, o->force && !rp->fresh, err);
     }
     nm_status st = nm_store_inspect(o->output, sw, &rp->info, err);
     if (st != NM_OK)
@@ -490,15 +485,27 @@ static int cmd_run(int argc, char **argv, const options *o)
         st = load_everywhere(o, rank, &sw, &err);
     if (st == NM_OK && o->task_timeout >= 0)
         sw->task_timeout = o->task_timeout;
+    int made_dirs = 0;
     if (st == NM_OK) {
         nm_prov_collect(&prov, sw, argc, argv, MPI_COMM_WORLD);
-        if (rank == 0) {
-            make_parent_dir(o->output);
-            st = lock_output(o->output, &lk, &err);
+        /* A stop before the file is touched ends the run here (exit 3). */
+        int sig = nm_stop_agree(MPI_COMM_WORLD);
+        if (sig)
+            st = nm_err_set(&err, NM_ERR_INCOMPLETE, "stopped by %s during start-up, before %s "
+                            "was created or changed; run the same command again (--resume "
+                            "starts the sweep when the file does not exist)",
+                            nm_stop_signame(sig), o->output);
+        else if (rank == 0) {
+            st = nm_output_check(o->output, o->spec, &err); /* input.c */
+            if (st == NM_OK)
+                st = nm_output_make_parents(o->output, &made_dirs, &err);
+            if (st == NM_OK)
+                st = lock_output(o->output, &lk, &err);
             if (st == NM_OK)
                 st = prepare_output(o, sw, &prov, &rp, &err);
         }
-        st = bcast_status(st, &err);
+        if (!sig)
+            st = bcast_status(st, &err);
     }
     nm_store *store = NULL;
     nm_sched_stats stats = {0};
@@ -516,7 +523,7 @@ static int cmd_run(int argc, char **argv, const options *o)
             fprintf(stderr, "neuromic: %llu of %llu tasks of kernel %s to run on %d rank%s -> %s%s\n",
                     (unsigned long long)rp.ntodo, (unsigned long long)sw->ntasks,
                     sw->kernel->name, size, size > 1 ? "s" : "", o->output,
-                    o->resume ? " (resumed)" : "");
+                    o->resume && !rp.fresh ? " (resumed)" : "");
         nm_sched_opts so = {.progress_every = o->progress, .quiet = o->quiet,
                             .tasks = o->resume ? rp.todo : NULL, .ntodo = rp.ntodo};
         st = nm_sched_run(sw, store, MPI_COMM_WORLD, &so, &stats, &err);
@@ -538,15 +545,9 @@ static int cmd_run(int argc, char **argv, const options *o)
     double wsec = stats.write_seconds, wmax;
     MPI_Reduce(&wsec, &wmax, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     if (rank == 0 && (st == NM_OK || st == NM_ERR_TASKS || st == NM_ERR_INCOMPLETE)) {
-        if (st != NM_ERR_INCOMPLETE) {
-            /* Complete: the end of the whole sweep goes into the root too. */
-            char now[32];
-            nm_utc_now(now);
-            nm_prov_set_s(&prov, "end_time", now);
-            nm_status as = nm_store_set_attrs(o->output, &prov, &err);
-            if (as != NM_OK)
-                st = as;
-        }
+        /* The root attributes stay as the first run wrote them: the end of
+         * each run is its /attempts row (written through the parallel
+         * file, raw data only), never a change of the file's structure. */
         if (!o->quiet)
             print_summary(o, &stats, wmax, size);
         if (st == NM_ERR_INCOMPLETE)
@@ -567,10 +568,14 @@ static int cmd_run(int argc, char **argv, const options *o)
                 fprintf(stderr, "neuromic: rerun them with --retry-failed\n");
         }
     }
-    if (st != NM_OK && st != NM_ERR_TASKS && st != NM_ERR_INCOMPLETE && rank == 0)
+    if (st != NM_OK && st != NM_ERR_TASKS && (st != NM_ERR_INCOMPLETE || !store) && rank == 0)
         fprintf(stderr, "neuromic: %s\n", err.msg);
-    if (rank == 0)
+    if (rank == 0) {
         unlock_output(&lk);
+        struct stat sb;
+        if (made_dirs && o->output && stat(o->output, &sb) != 0)
+            nm_output_unmake_parents(o->output, made_dirs); /* refused: leave nothing behind */
+    }
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     free(rp.todo);
@@ -583,6 +588,9 @@ static int cmd_run(int argc, char **argv, const options *o)
 
 int main(int argc, char **argv)
 {
+    nm_stop_install(); /* stop.h: from the first instruction, no signal is lost */
+    if (argc < 2 || strcmp(argv[1], "run") != 0)
+        nm_stop_uninstall();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         fputs(usage, argc < 2 ? stderr : stdout);

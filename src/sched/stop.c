@@ -59,6 +59,17 @@ void nm_stop_install(void)
         sigaction(stop_signals[i], &sa, NULL);
 }
 
+void nm_stop_uninstall(void)
+{
+    for (size_t i = 0; i < NSTOP; i++)
+        signal(stop_signals[i], SIG_DFL);
+    /* A signal that came while the handlers were in place now does what
+     * it would have done without them. */
+    int sig = atomic_load(&requested);
+    if (sig)
+        raise(sig);
+}
+
 void nm_stop_ignore(void)
 {
     for (size_t i = 0; i < NSTOP; i++)

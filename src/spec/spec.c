@@ -104,6 +104,7 @@
 #include "neuromic/grid.h"
 #include "neuromic/kernel.h"
 #include "neuromic/sha256.h"
+#include "neuromic/input.h"
 #include "neuromic/spec.h"
 
 /* The fuzz build (build/fuzz/, Makefile) lowers the size limits: an axis of
@@ -1760,7 +1761,9 @@ nm_status nm_spec_parse(const char *path, const char *text, size_t len, char *co
     char **names = calloc(noverrides ? noverrides : 1, sizeof *names);
     ynode *root = NULL;
     ycount cnt = {0, 0};
-    nm_status st = NM_OK;
+    nm_status st = nm_input_check_text(path, text, len, err); /* input.c: UTF-8 only */
+    if (st != NM_OK)
+        goto done;
     if (!sw || !names || !(sw->path = strdup(path)) || !(sw->text = malloc(len + 1)) ||
         !(sw->overrides = calloc(noverrides ? noverrides : 1, sizeof *sw->overrides))) {
         st = oom(err);
@@ -1820,34 +1823,11 @@ nm_status nm_spec_load(const char *path, char *const *overrides, size_t noverrid
                        nm_sweep **out, nm_err *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nm_err_set(err, NM_ERR_INPUT, "cannot read %s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 8192;
-            char *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                return oom(err);
-            }
-            buf = b;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        free(buf);
-        fclose(f);
-        return nm_err_set(err, NM_ERR_INPUT, "cannot read %s: %s", path, strerror(e));
-    }
-    fclose(f);
+    char *buf;
+    size_t len;
+    nm_status rs = nm_input_read_spec(path, &buf, &len, err); /* input.c: regular files only */
+    if (rs != NM_OK)
+        return rs;
     nm_status st = nm_spec_parse(path, buf, len, overrides, noverrides, out, err);
     free(buf);
     return st;

@@ -3,16 +3,33 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+/* The innermost HDF5 message. The file drivers put the OS error into a
+ * long description ("file write failed: time = ..., errno = 28, error
+ * message = 'No space left on device', buf = ..."); of that, only what
+ * failed and the OS's words are kept. */
 static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
 {
     char *why = data;
-    if (n == 0) {
-        if (e->desc && e->desc[0])
-            snprintf(why, 256, "%s", e->desc);
-        else
-            H5Eget_msg(e->min_num, NULL, why, 256);
-    }
+    if (n != 0)
+        return 0;
+    char desc[256] = "";
+    if (e->desc && e->desc[0])
+        snprintf(desc, sizeof desc, "%s", e->desc);
+    else
+        H5Eget_msg(e->min_num, NULL, desc, sizeof desc);
+    const char *en = strstr(desc, "errno = "), *msg = strstr(desc, "error message = '");
+    if (en && msg) {
+        int code = atoi(en + 8);
+        msg += strlen("error message = '");
+        const char *end = strchr(msg, '\'');
+        size_t head = strcspn(desc, ":");
+        snprintf(why, 256, "%.*s: %.*s (errno %d)", (int)head, desc,
+                 (int)(end ? (size_t)(end - msg) : strlen(msg)), msg, code);
+    } else
+        snprintf(why, 256, "%s", desc);
     return 0;
 }
 
