@@ -37,7 +37,7 @@ static const char usage[] =
     "  neuromic describe KERNEL              parameters and outputs of KERNEL\n"
     "  neuromic plan SPEC [--set K=V]... [--tasks N]\n"
     "                                        axes, task count, cost estimate, first tasks\n"
-    "  neuromic run SPEC -o FILE [--force | --resume [--retry-failed]] [--set K=V]...\n"
+    "  neuromic run SPEC -o FILE [--force | --resume [--retry-failed] [--repair]] [--set K=V]...\n"
     "               [--task-timeout SEC] [--progress SEC] [--quiet]\n"
     "                                        run the sweep; start it with mpirun for many ranks\n"
     "  neuromic submit SPEC -o FILE [--nodes N] [--ntasks-per-node N] [--time T] [--dry-run]\n"
@@ -48,7 +48,8 @@ static const char usage[] =
     "output.checkpoint_every, output.task_timeout, or a bare parameter NAME (pins it to V);\n"
     "V is YAML.\n"
     "--resume continues FILE: runs the tasks still pending (with --retry-failed also the\n"
-    "failed ones); SPEC and --set must be those the file was made with.\n"
+    "failed ones, with --repair also those whose results fail their checksum); SPEC and\n"
+    "--set must be those the file was made with.\n"
     "SIGTERM, SIGINT or SIGUSR1 stop a run cleanly (checkpoint, exit 3); a second one exits\n"
     "at once, keeping every task up to the last checkpoint.\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad input, 3 stopped early (resume\n"
@@ -58,7 +59,7 @@ typedef struct {
     const char *spec, *output;
     char **sets;
     size_t nsets;
-    bool force, quiet, resume, retry_failed;
+    bool force, quiet, resume, retry_failed, repair;
     double progress, task_timeout; /* task_timeout < 0: the spec's */
     long tasks;
 } options;
@@ -91,6 +92,8 @@ static nm_status parse_options(int argc, char **argv, int first, options *o, nm_
             o->resume = true;
         else if (!strcmp(a, "--retry-failed"))
             o->resume = o->retry_failed = true;
+        else if (!strcmp(a, "--repair"))
+            o->resume = o->repair = true;
         else if ((!strcmp(a, "--progress") || !strcmp(a, "--tasks") ||
                   !strcmp(a, "--task-timeout")) && more) {
             char *end;
@@ -403,9 +406,12 @@ static nm_status prepare_output(const options *o, const nm_sweep *sw, const nm_p
         rp->ntodo = sw->ntasks;
         return nm_store_create(o->output, sw, prov, o->force && !rp->fresh, err);
     }
-    nm_status st = nm_store_inspect(o->output, sw, &rp->info, err);
+    nm_status st = nm_store_inspect(o->output, sw, o->repair, &rp->info, err);
     if (st != NM_OK)
         return st;
+    if (rp->info.damaged && !o->quiet)
+        fprintf(stderr, "neuromic: --repair: %llu damaged task%s of %s will be run again\n",
+                (unsigned long long)rp->info.damaged, rp->info.damaged == 1 ? "" : "s", o->output);
     rp->attempt = rp->info.attempts;
     uint64_t n = rp->info.count[NM_TASK_PENDING] + (o->retry_failed ? rp->info.count[NM_TASK_FAILED] : 0);
     rp->failed_kept = o->retry_failed ? 0 : rp->info.count[NM_TASK_FAILED];
@@ -444,6 +450,7 @@ static void attempt_begin(nm_attempt *a, const nm_prov *prov, int size)
     const char *job = getenv("SLURM_JOB_ID"), *arr = getenv("SLURM_ARRAY_TASK_ID");
     if (job)
         snprintf(a->job_id, sizeof a->job_id, "%s%s%s", job, arr ? "_" : "", arr ? arr : "");
+    nm_prov_slurm(a->slurm, sizeof a->slurm); /* this run's, not the first run's */
 }
 
 static void print_summary(const options *o, const nm_sched_stats *stats, double wmax, int size)
@@ -517,6 +524,11 @@ static int cmd_run(int argc, char **argv, const options *o)
         MPI_Bcast(&rp.attempt, 1, MPI_INT, 0, MPI_COMM_WORLD);
         attempt_begin(&at, &prov, size);
         st = nm_store_attempt(store, rp.attempt, &at, &err);
+        if (st != NM_OK) {
+            nm_err ignored;
+            nm_store_close(store, &ignored); /* an open file would be closed at MPI_Finalize */
+            store = NULL;
+        }
     }
     if (st == NM_OK) {
         if (rank == 0 && !o->quiet)
@@ -582,6 +594,15 @@ static int cmd_run(int argc, char **argv, const options *o)
     nm_store_info_free(&rp.info);
     nm_sweep_free(sw);
     nm_prov_free(&prov);
+    /* HDF5 keeps a file it could not close (a full disk, an I/O error) and
+     * would crash on it while shutting down inside MPI_Finalize: then every
+     * rank leaves without it, with the status already decided. */
+    int unclean = nm_store_unclean(), any_unclean = unclean;
+    MPI_Allreduce(&unclean, &any_unclean, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (any_unclean) {
+        fflush(NULL);
+        _exit(code);
+    }
     MPI_Finalize();
     return code;
 }

@@ -29,7 +29,10 @@
 #include "h5util.h"
 #include "neuromic/store.h"
 
-#define NM_FORMAT 1
+/* 2: /tasks/checksum, /attempts/slurm; the root attributes are written
+ * once, at creation. */
+#define NM_FORMAT 2
+#define NM_TASK_COLUMNS 6
 
 /* /tasks/host and /tasks/error: rows per chunk if chunked and deflated, 0
  * for contiguous (the default). Deflate makes them ~20x smaller (100k tasks:
@@ -345,7 +348,7 @@ typedef struct {
     dimscale *dim; /* distinct output dims */
     size_t ndim;
     hid_t *out;
-    hid_t tasks, tscale, tset[5];
+    hid_t tasks, tscale, tset[NM_TASK_COLUMNS];
 } layout;
 
 /* n identifiers, all H5I_INVALID_HID (NULL if out of memory). */
@@ -367,7 +370,7 @@ static void layout_close(layout *l, size_t naxes, size_t nout)
         close_id(&l->dim[i].id);
     for (size_t i = 0; l->out && i < nout; i++)
         close_id(&l->out[i]);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < NM_TASK_COLUMNS; i++)
         close_id(&l->tset[i]);
     close_id(&l->tscale);
     close_id(&l->tasks);
@@ -598,13 +601,17 @@ static nm_status build(const char *tmp, const nm_sweep *sw, const nm_prov *prov,
                                "host that ran the task", NULL);
         l->tset[4] = task_dset(l->tasks, "error", es, es, NULL, nt, NM_TASK_STRING_CHUNK,
                                "why the task failed", NULL);
+        uint64_t nosum = 0;
+        l->tset[5] = task_dset(l->tasks, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &nosum, nt,
+                               0, "checksum of a done task's results, written with them and "
+                               "verified by --resume (0: no results)", NULL);
     }
     if (hs >= 0)
         H5Tclose(hs);
     if (es >= 0)
         H5Tclose(es);
     bool ok = l->tasks >= 0 && l->tscale >= 0;
-    for (int i = 0; i < 5 && ok; i++)
+    for (int i = 0; i < NM_TASK_COLUMNS && ok; i++)
         ok = l->tset[i] >= 0 && H5DSattach_scale(l->tset[i], l->tscale, 0) >= 0;
     if (ok) {
         static const int8_t flags[] = {NM_TASK_PENDING, NM_TASK_DONE, NM_TASK_FAILED};
@@ -637,11 +644,12 @@ done:
         if (st != NM_OK && truncate(tmp, 0) != 0) {
             /* the close below reports what went wrong */
         }
-        herr_t r = H5Fclose(l->file);
-        if (r < 0 && st == NM_OK)
-            st = nm_h5_fail(err, "cannot close %s", tmp);
-        if (r < 0 && truncate(tmp, 0) == 0)
-            H5Fclose(l->file);
+        /* Never a second H5Fclose: after a failed one it crashes. */
+        if (H5Fclose(l->file) < 0) {
+            nm_h5_unclean();
+            if (st == NM_OK)
+                st = nm_h5_fail(err, "cannot close %s", tmp);
+        }
     }
     l->file = H5I_INVALID_HID;
     return st;
@@ -802,7 +810,7 @@ nm_status nm_store_create(const char *path, const nm_sweep *sw, const nm_prov *p
     nm_h5_quiet q;
     nm_h5_quiet_on(&q);
     layout l = {.file = H5I_INVALID_HID, .tasks = H5I_INVALID_HID, .tscale = H5I_INVALID_HID};
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < NM_TASK_COLUMNS; i++)
         l.tset[i] = H5I_INVALID_HID;
     size_t *ext = calloc(sw->kernel->noutputs * NM_MAX_DIMS + 1, sizeof *ext);
     if (st == NM_OK && !ext)
@@ -854,7 +862,7 @@ nm_status nm_store_set_attrs(const char *path, const nm_prov *prov, nm_err *err)
         st = nm_h5_fail(err, "cannot open %s", path);
     else
         st = write_prov(file, prov, err);
-    if (file >= 0 && H5Fclose(file) < 0 && st == NM_OK)
+    if (file >= 0 && H5Fclose(file) < 0 && (nm_h5_unclean(), st == NM_OK))
         st = nm_h5_fail(err, "cannot close %s", path);
     if (fapl >= 0)
         H5Pclose(fapl);

@@ -1,5 +1,6 @@
 /* h5util.c: HDF5 error messages, silencing and string types for the store. */
 #include "h5util.h"
+#include "neuromic/store.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +47,12 @@ nm_status nm_h5_fail(nm_err *err, const char *fmt, ...)
         return nm_err_set(err, NM_ERR_RUNTIME, "%s: HDF5: %s", what, why);
     return nm_err_set(err, NM_ERR_RUNTIME, "%s", what);
 }
+
+static bool unclean;
+
+void nm_h5_unclean(void) { unclean = true; }
+
+bool nm_store_unclean(void) { return unclean; }
 
 void nm_h5_quiet_on(nm_h5_quiet *q)
 {

@@ -81,6 +81,33 @@ secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     pass "plan of 10^12 tasks estimates the cost from a sample ($secs s)" ||
     fail "plan of 10^12 tasks estimates the cost from a sample" "status $rc" "$(tail -4 "$TMP/out")"
 
+# ---- Memory per rank bounded for any row size ----
+# Rows of 2.4 MB (length 300000): a rank may buffer 8 MiB, counting each row
+# twice (buffer and the checkpoint's copy), so every row is checkpointed
+# alone, and the peak memory does not grow with the number of tasks.
+cat >"$cd_tmp/rows.yaml" <<'YAML'
+kernel: probe
+fixed: {length: 300000, work: 0}
+grid:
+  n: {from: 0, to: 3, step: 1}
+output:
+  checkpoint_every: 600
+YAML
+peak() { # TASKS: peak resident kB of a run of that many tasks
+    /usr/bin/time -f "%M" -o "$TMP/rss" "$NM" run "$cd_tmp/rows.yaml" -o "$TMP/rows.h5" --force \
+        --set grid.n="{from: 0, to: $(($1 - 1)), step: 1}" >"$TMP/out" 2>&1 && cat "$TMP/rss"
+}
+if [ -x /usr/bin/time ]; then
+    r4=$(peak 4); r16=$(peak 16)
+    grep -q "16 checkpoints" "$TMP/out" && pass "huge rows: one checkpoint per row (16 tasks, 16 checkpoints)" ||
+        fail "huge rows: one checkpoint per row" "$(tail -2 "$TMP/out")"
+    [ -n "$r4" ] && [ -n "$r16" ] && [ $((r16 - r4)) -lt 8192 ] &&
+        pass "huge rows: peak memory does not grow with the tasks (4 tasks: $r4 kB, 16: $r16 kB)" ||
+        fail "huge rows: peak memory does not grow with the tasks" "4 tasks: $r4 kB, 16 tasks: $r16 kB"
+else
+    echo "SKIP: peak memory (no /usr/bin/time)"
+fi
+
 # ---- A full disk (root: a tmpfs of 300 KiB) ----
 if [ "$(id -u)" != 0 ] || ! mkdir -p "$TMP/tfs" || ! mount -t tmpfs -o size=300k tmpfs "$TMP/tfs" 2>/dev/null; then
     echo "SKIP: full-disk cases (need root and tmpfs)"
