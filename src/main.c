@@ -556,7 +556,7 @@ static int cmd_run(int argc, char **argv, const options *o)
     }
     double wsec = stats.write_seconds, wmax;
     MPI_Reduce(&wsec, &wmax, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
-    if (rank == 0 && (st == NM_OK || st == NM_ERR_TASKS || st == NM_ERR_INCOMPLETE)) {
+    if (rank == 0 && store && (st == NM_OK || st == NM_ERR_TASKS || st == NM_ERR_INCOMPLETE)) {
         /* The root attributes stay as the first run wrote them: the end of
          * each run is its /attempts row (written through the parallel
          * file, raw data only), never a change of the file's structure. */

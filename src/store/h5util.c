@@ -2,6 +2,7 @@
 #include "h5util.h"
 #include "neuromic/store.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +42,15 @@ nm_status nm_h5_fail(nm_err *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    int os = errno;
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, why);
     H5Eclear2(H5E_DEFAULT);
+    /* The stack that held the OS error may be gone (any later HDF5 call
+     * clears it), but errno, cleared by nm_h5_quiet_on, still says it. */
+    if (os && !strstr(why, "(errno ")) {
+        size_t n = strlen(why);
+        snprintf(why + n, sizeof why - n, "%s%s (errno %d)", n ? ": " : "", strerror(os), os);
+    }
     if (why[0])
         return nm_err_set(err, NM_ERR_RUNTIME, "%s: HDF5: %s", what, why);
     return nm_err_set(err, NM_ERR_RUNTIME, "%s", what);
@@ -57,6 +65,7 @@ bool nm_store_unclean(void) { return unclean; }
 void nm_h5_quiet_on(nm_h5_quiet *q)
 {
     H5open();
+    errno = 0; /* nm_h5_fail reports what fails from here on */
     H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }

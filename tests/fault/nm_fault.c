@@ -1,6 +1,7 @@
 /* nm_fault.c: a fault injector for the tests, loaded with LD_PRELOAD.
  *
- * Counts the calls that write to files whose path contains NM_FAULT_MATCH
+ * Counts the calls that write to the file named NM_FAULT_MATCH (a base
+ * name: also NAME.tmp.PID and NAME.lock)
  * (write, pwrite, writev, pwritev and their 64-bit names: what HDF5's
  * sec2 driver and Open MPI's MPI-IO use), and at call NM_FAULT_AT does
  * NM_FAULT_ACTION:
@@ -63,7 +64,13 @@ static int fault_hit(int fd)
     if (n <= 0)
         return 0;
     path[n] = 0;
-    if (!strstr(path, match))
+    /* The file itself, its temporary twin (NAME.tmp.PID) or its lock; not
+     * files that only contain the name (Open MPI's /dev/shm/sem.OMPIO_NAME). */
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t m = strlen(match);
+    if (strncmp(base, match, m) != 0 ||
+        (base[m] && strncmp(base + m, ".tmp.", 5) != 0 && strcmp(base + m, ".lock") != 0))
         return 0;
     long c = __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST);
     if (fault_at <= 0 || c < fault_at)
