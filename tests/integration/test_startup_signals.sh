@@ -45,7 +45,7 @@ os.execv(sys.argv[1], sys.argv[1:])' "$NM" "$@" >"$TMP/sig.out" 2>&1 &
     done
 }
 
-for d in 0 0.005 0.01 0.02 0.04 0.07 0.1 0.15 0.2 0.3 0.4 0.5 0.7 1.0; do
+for d in 0 0.005 0.01 0.02 0.04 0.07 0.1 0.15 0.2 0.3 0.4 0.5 0.7 1.0 1.5 2.5; do
     f=$TMP/one-$d.h5
     start_blocked run "$SP" -o "$f" --quiet
     sleep "$d"
