@@ -108,8 +108,8 @@ else
     echo "SKIP: peak memory (no /usr/bin/time)"
 fi
 
-# ---- A full disk (root: a tmpfs of 300 KiB) ----
-if [ "$(id -u)" != 0 ] || ! mkdir -p "$TMP/tfs" || ! mount -t tmpfs -o size=300k tmpfs "$TMP/tfs" 2>/dev/null; then
+# ---- A full disk (root: a tmpfs of 512 KiB) ----
+if [ "$(id -u)" != 0 ] || ! mkdir -p "$TMP/tfs" || ! mount -t tmpfs -o size=512k tmpfs "$TMP/tfs" 2>/dev/null; then
     echo "SKIP: full-disk cases (need root and tmpfs)"
     exit 0
 fi
@@ -121,7 +121,7 @@ expect_status "full disk: a grid of 10^12 tasks is refused" 1 "$NM" run "$cd_tmp
 grep -q "No space left on device (errno 28)" "$TMP/out" && pass "full disk: the refusal names the OS error" ||
     fail "full disk: the refusal names the OS error" "$(tail -3 "$TMP/out")"
 expect_status "full disk: --force with a file too large fails" 1 "$NM" run "$SMALL" -o "$D/old.h5" --force \
-    --set replicates=40
+    --set replicates=100
 grep -q "No space left on device" "$TMP/out" && ! grep -q "Segmentation\|signal" "$TMP/out" &&
     pass "full disk: --force names the OS error, no crash" ||
     fail "full disk: --force names the OS error, no crash" "$(tail -5 "$TMP/out")"
