@@ -36,11 +36,18 @@ def summary(path, out=None):
     with h5py.File(path, "r") as f:
         attrs = {k: _text(f.attrs[k]) for k in f.attrs}
         status = f["tasks/status"][...]
+        # The sweep's end: the first run that completed it (/attempts status
+        # 0, or 4 with failed tasks); the root attributes describe the first run.
+        ended = None
+        if "attempts" in f:
+            ast, aend = f["attempts/status"][...], f["attempts/end_time"][...]
+            done = [i for i, s in enumerate(ast) if s in (0, 4)]
+            ended = _text(aend[done[0]]) if done else None
     out = out or sys.stdout  # looked up per call, so redirection (and pytest's capsys) works
     p = lambda *a: print(*a, file=out)
     p(f"{path}: kernel {attrs.get('kernel')} (version {attrs.get('kernel_version')}), "
       f"{attrs.get('tasks')} tasks on {attrs.get('ranks')} ranks")
-    p(f"  started {attrs.get('start_time')}, ended {attrs.get('end_time') or '(not finished)'}")
+    p(f"  started {attrs.get('start_time')}, ended {ended or attrs.get('end_time') or '(not finished)'}")
     p("  dimensions: " + ", ".join(f"{k}={v}" for k, v in ds.sizes.items()))
     for name, var in ds.data_vars.items():
         vals = var.values

@@ -14,6 +14,7 @@
 
 #include "buildinfo.h"
 #include "neuromic/internal/cli.h"
+#include "neuromic/internal/stop.h"
 
 static const char usage[] =
     "usage: neuromic COMMAND ...\n"
@@ -22,7 +23,7 @@ static const char usage[] =
     "  neuromic describe KERNEL              parameters and outputs of KERNEL\n"
     "  neuromic plan SPEC [--set K=V]... [--tasks N]\n"
     "                                        axes, task count, cost estimate, first tasks\n"
-    "  neuromic run SPEC -o FILE [--force | --resume [--retry-failed]] [--set K=V]...\n"
+    "  neuromic run SPEC -o FILE [--force | --resume [--retry-failed] [--repair]] [--set K=V]...\n"
     "               [--task-timeout SEC] [--progress SEC] [--quiet]\n"
     "                                        run the sweep; start it with mpirun for many ranks\n"
     "  neuromic submit SPEC -o FILE [--nodes N] [--ntasks-per-node N] [--time T] [--dry-run]\n"
@@ -33,7 +34,8 @@ static const char usage[] =
     "output.checkpoint_every, output.task_timeout, or a bare parameter NAME (pins it to V);\n"
     "V is YAML.\n"
     "--resume continues FILE: runs the tasks still pending (with --retry-failed also the\n"
-    "failed ones); SPEC and --set must be those the file was made with.\n"
+    "failed ones, with --repair also those whose results fail their checksum); SPEC and\n"
+    "--set must be those the file was made with.\n"
     "SIGTERM, SIGINT or SIGUSR1 stop a run cleanly (checkpoint, exit 3); a second one exits\n"
     "at once, keeping every task up to the last checkpoint.\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad input, 3 stopped early (resume\n"
@@ -49,6 +51,9 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+    nm_stop_install(); /* stop.h: from the first instruction, no signal is lost */
+    if (argc < 2 || strcmp(argv[1], "run") != 0)
+        nm_stop_uninstall();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         fputs(usage, argc < 2 ? stderr : stdout);

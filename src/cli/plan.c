@@ -62,9 +62,14 @@ static int plan(int argc, char **argv, const nm_sweep_opts *o)
     }
     printf("tasks:      %llu\n", (unsigned long long)sw->ntasks);
     double sum, max;
-    if (nm_grid_cost(sw, &sum, &max))
+    uint64_t seen = nm_grid_cost_estimate(sw, &sum, &max);
+    if (seen == sw->ntasks)
         printf("cost:       %.4g in all (relative units), mean %.4g, longest %.4g per task\n", sum,
                sum / (double)sw->ntasks, max);
+    else if (seen)
+        printf("cost:       about %.4g in all (relative units), mean %.4g, longest seen %.4g per "
+               "task (estimated from %llu tasks drawn at random)\n", sum, sum / (double)sw->ntasks,
+               max, (unsigned long long)seen);
     else
         printf("cost:       no estimate (kernel '%s' has none; tasks assumed equal)\n", k->name);
     uint64_t show = (uint64_t)o->tasks < sw->ntasks ? (uint64_t)o->tasks : sw->ntasks;

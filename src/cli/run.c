@@ -3,10 +3,13 @@
  * all ranks, the summary, MPI down. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
 #include "neuromic/internal/cli.h"
+#include "neuromic/internal/input.h"
 #include "neuromic/internal/report.h"
 #include "neuromic/internal/run.h"
 #include "neuromic/internal/sched.h"
@@ -30,22 +33,15 @@ static void print_summary(const nm_sweep_opts *o, const nm_sched_stats *stats, d
             wmax, o->output);
 }
 
-/* Rank 0, after a run that completed or stopped: the end time into the
- * root, the summary, how to resume, the first failed tasks. Returns st or
- * the error that came up on the way. */
-static nm_status finish(const nm_sweep_opts *o, const nm_sweep *sw, nm_prov *prov,
-                        const nm_sched_stats *stats, const nm_run_plan *rp, uint64_t left,
-                        double wmax, int size, nm_status st, nm_err *err)
+/* Rank 0, after a run that completed or stopped: the summary, how to
+ * resume, the first failed tasks. The root attributes stay as the first
+ * run wrote them: the end of each run is its /attempts row (written through
+ * the parallel file, raw data only), never a change of the file's
+ * structure. Returns st or the error that came up on the way. */
+static nm_status finish(const nm_sweep_opts *o, const nm_sweep *sw, const nm_sched_stats *stats,
+                        const nm_run_plan *rp, uint64_t left, double wmax, int size, nm_status st,
+                        nm_err *err)
 {
-    if (st != NM_ERR_INCOMPLETE) {
-        /* Complete: the end of the whole sweep goes into the root too. */
-        char now[32];
-        nm_utc_now(now);
-        nm_prov_set_s(prov, "end_time", now);
-        nm_status as = nm_store_set_attrs(o->output, prov, err);
-        if (as != NM_OK)
-            st = as;
-    }
     if (!o->quiet)
         print_summary(o, stats, wmax, size);
     if (st == NM_ERR_INCOMPLETE)
@@ -96,6 +92,7 @@ static int run(int argc, char **argv, const nm_sweep_opts *o)
     if (st == NM_OK && o->task_timeout >= 0)
         sw->task_timeout = o->task_timeout;
     nm_shared *shared = NULL;
+    int made_dirs = 0; /* rank 0: directories made for the output */
     if (st == NM_OK) /* the kernel's data, read once per rank before any file is touched */
         st = nm_run_agree_all(nm_shared_prepare(sw, rank == 0, &shared, &err), &err);
     if (st == NM_OK) {
@@ -107,13 +104,24 @@ static int run(int argc, char **argv, const nm_sweep_opts *o)
         }
         if (st != NM_OK)
             nm_err_set(&err, st, "out of memory for the provenance");
-        if (st == NM_OK && rank == 0) {
-            nm_run_make_parent_dir(o->output);
-            st = nm_run_lock(o->output, &lk, &err);
+        /* A stop before the file is touched ends the run here (exit 3). */
+        int sig = nm_stop_agree(MPI_COMM_WORLD);
+        if (sig)
+            st = nm_err_set(&err, NM_ERR_INCOMPLETE, "stopped by %s during start-up, before %s "
+                            "was created or changed; run the same command again (--resume "
+                            "starts the sweep when the file does not exist)",
+                            nm_stop_signame(sig), o->output);
+        else if (st == NM_OK && rank == 0) {
+            st = nm_output_check(o->output, o->spec, &err); /* input.c */
+            if (st == NM_OK)
+                st = nm_output_make_parents(o->output, &made_dirs, &err);
+            if (st == NM_OK)
+                st = nm_run_lock(o->output, &lk, &err);
             if (st == NM_OK)
                 st = nm_run_prepare(o, sw, &prov, &rp, &err);
         }
-        st = nm_run_agree(st, &err);
+        if (!sig)
+            st = nm_run_agree(st, &err);
     }
     nm_store *store = NULL;
     nm_sched_stats stats = {0};
@@ -125,13 +133,18 @@ static int run(int argc, char **argv, const nm_sweep_opts *o)
         MPI_Bcast(&rp.attempt, 1, MPI_INT, 0, MPI_COMM_WORLD);
         nm_run_attempt_begin(&at, &prov, size);
         st = nm_store_attempt(store, rp.attempt, &at, &err);
+        if (st != NM_OK) {
+            nm_err ignored;
+            nm_store_close(store, &ignored); /* an open file would be closed at MPI_Finalize */
+            store = NULL;
+        }
     }
     if (st == NM_OK) {
         if (rank == 0 && !o->quiet)
             fprintf(stderr, "neuromic: %llu of %llu tasks of kernel %s to run on %d rank%s -> %s%s\n",
                     (unsigned long long)rp.ntodo, (unsigned long long)sw->ntasks,
                     sw->kernel->name, size, size > 1 ? "s" : "", o->output,
-                    o->resume ? " (resumed)" : "");
+                    o->resume && !rp.fresh ? " (resumed)" : "");
         nm_sched_opts so = {.progress_every = o->progress, .quiet = o->quiet,
                             .tasks = o->resume ? rp.todo : NULL, .ntodo = rp.ntodo,
                             .shared = nm_shared_data(shared)};
@@ -153,19 +166,31 @@ static int run(int argc, char **argv, const nm_sweep_opts *o)
     }
     double wsec = stats.write_seconds, wmax;
     MPI_Reduce(&wsec, &wmax, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
-    if (rank == 0 && (st == NM_OK || st == NM_ERR_TASKS || st == NM_ERR_INCOMPLETE)) {
-        st = finish(o, sw, &prov, &stats, &rp, left, wmax, size, st, &err);
-    }
-    if (st != NM_OK && st != NM_ERR_TASKS && st != NM_ERR_INCOMPLETE && rank == 0)
+    if (rank == 0 && store && (st == NM_OK || st == NM_ERR_TASKS || st == NM_ERR_INCOMPLETE))
+        st = finish(o, sw, &stats, &rp, left, wmax, size, st, &err);
+    if (st != NM_OK && st != NM_ERR_TASKS && (st != NM_ERR_INCOMPLETE || !store) && rank == 0)
         fprintf(stderr, "neuromic: %s\n", err.msg);
-    if (rank == 0)
+    if (rank == 0) {
         nm_run_unlock(&lk);
+        struct stat sb;
+        if (made_dirs && o->output && stat(o->output, &sb) != 0)
+            nm_output_unmake_parents(o->output, made_dirs); /* refused: leave nothing behind */
+    }
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     nm_run_plan_free(&rp);
     nm_shared_free(shared);
     nm_sweep_free(sw);
     nm_prov_free(&prov);
+    /* HDF5 keeps a file it could not close (a full disk, an I/O error) and
+     * would crash on it while shutting down inside MPI_Finalize: then every
+     * rank leaves without it, with the status already decided. */
+    int unclean = nm_store_unclean(), any_unclean = unclean;
+    MPI_Allreduce(&unclean, &any_unclean, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (any_unclean) {
+        fflush(NULL);
+        _exit(code);
+    }
     MPI_Finalize();
     return code;
 }

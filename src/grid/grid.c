@@ -155,22 +155,43 @@ nm_status nm_grid_check_outputs(const nm_sweep *sw, nm_err *err)
     return st;
 }
 
-bool nm_grid_cost(const nm_sweep *sw, double *sum, double *max)
+/* splitmix64: the sample of tasks nm_grid_cost_estimate looks at (fixed
+ * seed, so plan prints the same estimate every time). */
+static uint64_t next_sample(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint64_t nm_grid_cost_estimate(const nm_sweep *sw, double *sum, double *max)
 {
     *sum = *max = 0;
-    if (!sw->kernel->cost)
-        return false;
+    if (!sw->kernel->cost || sw->ntasks == 0)
+        return 0;
     nm_point *p = nm_point_alloc(sw);
     if (!p)
-        return false;
-    for (uint64_t t = 0; t < sw->ntasks; t++) {
-        nm_grid_point(sw, t, p);
+        return 0;
+    /* Up to NM_COST_EXACT_TASKS every task; beyond, a uniform random
+     * sample of that many, scaled up (the maximum is the sample's). */
+    bool all = sw->ntasks <= NM_COST_EXACT_TASKS;
+    uint64_t n = all ? sw->ntasks : NM_COST_EXACT_TASKS, seed = 20261129;
+    for (uint64_t i = 0; i < n; i++) {
+        nm_grid_point(sw, all ? i : next_sample(&seed) % sw->ntasks, p);
         double c = sw->kernel->cost(p);
         *sum += c;
         *max = c > *max ? c : *max;
     }
+    if (!all)
+        *sum *= (double)sw->ntasks / (double)n;
     nm_point_free(p);
-    return true;
+    return n;
+}
+
+bool nm_grid_cost(const nm_sweep *sw, double *sum, double *max)
+{
+    return nm_grid_cost_estimate(sw, sum, max) > 0;
 }
 
 char *nm_sweep_overrides(const nm_sweep *sw)

@@ -118,6 +118,21 @@ static char *command_line(int argc, char **argv)
     return s;
 }
 
+void nm_prov_slurm(char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (char **e = environ; *e && n + 1 < len; e++)
+        if (strncmp(*e, "SLURM_", 6) == 0) {
+            int w = snprintf(buf + n, len - n, "%s%s", n ? "; " : "", *e);
+            if (w < 0 || (size_t)w >= len - n) {
+                buf[n] = 0; /* a variable that does not fit is left out whole */
+                break;
+            }
+            n += (size_t)w;
+        }
+}
+
 /* Inside nm_prov_collect every set counts its failure in `bad` (the macro
  * calls the function of the same name: a macro does not expand itself). */
 #define nm_prov_set_s(...) (bad += nm_prov_set_s(__VA_ARGS__) != NM_OK)

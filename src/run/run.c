@@ -69,18 +69,6 @@ nm_status nm_run_agree_all(nm_status st, nm_err *err)
     return (nm_status)code;
 }
 
-void nm_run_make_parent_dir(const char *path)
-{
-    char *dir = strdup(path);
-    for (char *s = dir + 1; s && *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            mkdir(dir, 0777); /* errors show up when the file is created */
-            *s = '/';
-        }
-    free(dir);
-}
-
 /* ---- the output lock ---- */
 
 nm_status nm_run_lock(const char *output, nm_run_lock_t *lk, nm_err *err)
@@ -137,18 +125,29 @@ void nm_run_unlock(nm_run_lock_t *lk)
 nm_status nm_run_prepare(const nm_sweep_opts *o, const nm_sweep *sw, const nm_prov *prov,
                          nm_run_plan *rp, nm_err *err)
 {
-    if (!o->resume) {
-        struct stat sb;
-        if (!o->force && stat(o->output, &sb) == 0)
+    struct stat sb;
+    /* --resume of a file that does not exist starts the sweep: a run
+     * stopped or killed before it had created the file left nothing to
+     * continue, and the same command must still do the work. */
+    if (o->resume && stat(o->output, &sb) != 0 && errno == ENOENT) {
+        if (!o->quiet)
+            fprintf(stderr, "neuromic: %s does not exist yet: starting the sweep\n", o->output);
+        rp->fresh = true;
+    }
+    if (!o->resume || rp->fresh) {
+        if (!o->force && !rp->fresh && stat(o->output, &sb) == 0)
             return nm_err_set(err, NM_ERR_INPUT,
                               "%s exists; pass --resume to continue it or --force to overwrite it",
                               o->output);
         rp->ntodo = sw->ntasks;
-        return nm_store_create(o->output, sw, prov, o->force, err);
+        return nm_store_create(o->output, sw, prov, o->force && !rp->fresh, err);
     }
-    nm_status st = nm_store_inspect(o->output, sw, &rp->info, err);
+    nm_status st = nm_store_inspect(o->output, sw, o->repair, &rp->info, err);
     if (st != NM_OK)
         return st;
+    if (rp->info.damaged && !o->quiet)
+        fprintf(stderr, "neuromic: --repair: %llu damaged task%s of %s will be run again\n",
+                (unsigned long long)rp->info.damaged, rp->info.damaged == 1 ? "" : "s", o->output);
     rp->attempt = rp->info.attempts;
     uint64_t n = rp->info.count[NM_TASK_PENDING] + (o->retry_failed ? rp->info.count[NM_TASK_FAILED] : 0);
     rp->failed_kept = o->retry_failed ? 0 : rp->info.count[NM_TASK_FAILED];
@@ -187,6 +186,7 @@ void nm_run_attempt_begin(nm_attempt *a, const nm_prov *prov, int size)
     const char *job = getenv("SLURM_JOB_ID"), *arr = getenv("SLURM_ARRAY_TASK_ID");
     if (job)
         snprintf(a->job_id, sizeof a->job_id, "%s%s%s", job, arr ? "_" : "", arr ? arr : "");
+    nm_prov_slurm(a->slurm, sizeof a->slurm); /* this run's, not the first run's */
 }
 
 void nm_run_plan_free(nm_run_plan *rp)

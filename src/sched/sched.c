@@ -34,9 +34,12 @@ enum { CTRL_CKPT = 1, CTRL_FINAL = 2, CTRL_STOP = 3 };
 /* Memory a rank may fill with finished rows before a checkpoint is forced,
  * whatever checkpoint_every says: without a bound, a million tiny tasks
  * between two checkpoints cost each rank hundreds of MB. A row costs its
- * outputs plus ROW_OVERHEAD bytes: the buffer's bookkeeping (about 25) and
- * the checkpoint's staging of the task-table columns (store.c: host and
- * error strings, sort order, runs; about 370). */
+ * outputs twice (the buffer, and the checkpoint's copy in task order) plus
+ * ROW_OVERHEAD bytes: the buffer's bookkeeping (about 35) and the
+ * checkpoint's staging of the task-table columns (store.c: host and error
+ * strings, sort order, runs; about 380). A rank whose buffer is full runs
+ * no further task until the checkpoint, so the bound holds for any row
+ * size: with rows larger than the limit, every row is checkpointed alone. */
 #define CKPT_BUFFER_BYTES (8.0 * 1024 * 1024)
 #define ROW_OVERHEAD 400
 
@@ -137,15 +140,14 @@ static nm_status queue_init(disp *d, nm_err *err)
 }
 
 /* Rows a rank may buffer before a checkpoint is forced (the outputs' sizes
- * do not change across the grid, so point 0 tells them); at least 256, so
- * that a kernel with huge rows still checkpoints in reasonable blocks. */
+ * do not change across the grid, so point 0 tells them); at least one. */
 static uint64_t rows_per_checkpoint(const nm_sweep *sw)
 {
     double bytes = ROW_OVERHEAD;
     for (size_t o = 0; o < sw->kernel->noutputs; o++)
-        bytes += 8.0 * (double)sw->layout[o].size;
+        bytes += 2 * 8.0 * (double)sw->layout[o].size;
     double rows = CKPT_BUFFER_BYTES / bytes;
-    return rows < 256 ? 256 : (uint64_t)rows;
+    return rows < 1 ? 1 : (uint64_t)rows;
 }
 
 /* Seconds between checkpoints: checkpoint_every, but at least
@@ -300,6 +302,8 @@ typedef struct {
     int ckpt_seen;   /* rank 0: CKPTs handled */
     uint64_t done, failed; /* since the last report */
     double last_report;
+    uint64_t max_rows;     /* rows this rank may buffer (rows_per_checkpoint) */
+    bool full;             /* buffer full: reported, waiting for a checkpoint */
 } loop;
 
 /* A pending control message: CTRL_CKPT, CTRL_FINAL or 0. */
@@ -387,7 +391,7 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
     MPI_Comm sc;
     MPI_Comm_dup(comm, &sc);
     disp d = {.sw = sw, .opts = opts, .comm = sc, .nranks = size, .t0 = t0};
-    loop l = {.comm = sc, .rank = rank};
+    loop l = {.comm = sc, .rank = rank, .max_rows = rows_per_checkpoint(sw)};
     nm_status st = NM_OK;
     pthread_t thread;
     bool thread_started = false;
@@ -396,7 +400,7 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
         pthread_mutex_init(&d.mu, NULL);
         d.idle = calloc((size_t)size, sizeof *d.idle);
         d.buffered = calloc((size_t)size, sizeof *d.buffered);
-        d.ckpt_rows = rows_per_checkpoint(sw);
+        d.ckpt_rows = l.max_rows;
         d.tty = isatty(2);
         d.last_print = t0;
         d.ckpt_end = t0;
@@ -453,6 +457,7 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
                 fprintf(stderr, "neuromic: rank %d: %s\n", rank, err->msg);
                 MPI_Abort(comm, NM_ERR_RUNTIME);
             }
+            l.full = false;
             if (kind == CTRL_FINAL)
                 break;
             if (l.d) {
@@ -461,6 +466,15 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
                 d.ckpt_end = nm_now();
                 pthread_mutex_unlock(&d.mu);
             }
+            continue;
+        }
+        if (l.pos < l.nbatch && nm_rowbuf_count(buf) >= l.max_rows) {
+            /* Full: tell rank 0 (whose dispatcher then calls a checkpoint)
+             * and wait for it instead of buffering more. */
+            if (!l.full)
+                report(&l, MSG_PROG);
+            l.full = true;
+            sleep_us(200);
             continue;
         }
         if (l.pos < l.nbatch) {

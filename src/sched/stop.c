@@ -55,8 +55,26 @@ void nm_stop_install(void)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    for (size_t i = 0; i < NSTOP; i++)
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < NSTOP; i++) {
         sigaction(stop_signals[i], &sa, NULL);
+        sigaddset(&set, stop_signals[i]);
+    }
+    /* A launcher may have blocked them: a signal that arrived since (even
+     * before main) is pending and is handled now. */
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void nm_stop_uninstall(void)
+{
+    for (size_t i = 0; i < NSTOP; i++)
+        signal(stop_signals[i], SIG_DFL);
+    /* A signal that came while the handlers were in place now does what
+     * it would have done without them. */
+    int sig = atomic_load(&requested);
+    if (sig)
+        raise(sig);
 }
 
 void nm_stop_ignore(void)

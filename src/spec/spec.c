@@ -95,6 +95,7 @@
 #include <string.h>
 
 #include "neuromic/internal/sha256.h"
+#include "neuromic/internal/input.h"
 #include "neuromic/internal/spec.h"
 #include "spec_internal.h"
 
@@ -136,7 +137,9 @@ nm_status nm_spec_parse(const char *path, const char *text, size_t len, char *co
     char **names = calloc(noverrides ? noverrides : 1, sizeof *names);
     ynode *root = NULL;
     ycount cnt = {0, 0};
-    nm_status st = NM_OK;
+    nm_status st = nm_input_check_text(path, text, len, err); /* input.c: UTF-8 only */
+    if (st != NM_OK)
+        goto done;
     if (!sw || !names || !(sw->path = strdup(path)) || !(sw->text = malloc(len + 1)) ||
         !(sw->overrides = calloc(noverrides ? noverrides : 1, sizeof *sw->overrides))) {
         st = spec_oom(err);
@@ -194,40 +197,8 @@ done:
 
 nm_status nm_spec_read(const char *path, char **text, size_t *len, nm_err *err)
 {
-    *text = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nm_err_set(err, NM_ERR_INPUT, "cannot read %s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 1 >= cap) { /* room for the NUL too */
-            cap = cap ? 2 * cap : 8192;
-            char *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                return spec_oom(err);
-            }
-            buf = b;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        free(buf);
-        fclose(f);
-        return nm_err_set(err, NM_ERR_INPUT, "cannot read %s: %s", path, strerror(e));
-    }
-    fclose(f);
-    buf[n] = 0;
-    *text = buf;
-    *len = n;
-    return NM_OK;
+    /* Regular files of at most NM_SPEC_MAX_BYTES only (input.c). */
+    return nm_input_read_spec(path, text, len, err);
 }
 
 nm_status nm_spec_load(const char *path, char *const *overrides, size_t noverrides,

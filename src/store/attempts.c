@@ -32,6 +32,9 @@ nm_attempt_col nm_attempt_column(int i)
     case A_CMD:
         return (nm_attempt_col){"command_line", NM_ATTEMPT_CMD_LEN, 0,
                                 offsetof(nm_attempt, command_line), "command line of the run"};
+    case A_SLURM:
+        return (nm_attempt_col){"slurm", NM_ATTEMPT_SLURM_LEN, 0, offsetof(nm_attempt, slurm),
+                                "the run's SLURM_* variables: \"NAME=VALUE; NAME=VALUE; ...\""};
     default:
         return (nm_attempt_col){"job_id", NM_ATTEMPT_JOB_LEN, 0, offsetof(nm_attempt, job_id),
                                 "batch job id (SLURM_JOB_ID), empty outside a job"};

@@ -9,7 +9,7 @@
 
 #include "neuromic/internal/store.h"
 
-enum { A_START, A_END, A_STATUS, A_RANKS, A_TASKS, A_HOSTS, A_CMD, A_JOB, A_N };
+enum { A_START, A_END, A_STATUS, A_RANKS, A_TASKS, A_HOSTS, A_CMD, A_JOB, A_SLURM, A_N };
 
 typedef struct {
     const char *name;

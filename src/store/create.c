@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <hdf5.h>
@@ -28,7 +29,9 @@
 #include "h5util.h"
 #include "neuromic/internal/store.h"
 
-#define NM_FORMAT 1
+/* 2: /tasks/checksum, /attempts/slurm; the root attributes are written
+ * once, at creation. */
+#define NM_FORMAT 2
 
 /* /tasks/host and /tasks/error: rows per chunk if chunked and deflated, 0
  * for contiguous (the default). Deflate makes them ~20x smaller (100k tasks:
@@ -532,12 +535,18 @@ static nm_status build(const char *tmp, const nm_sweep *sw, const nm_prov *prov,
         hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
         if (dcpl >= 0 && space >= 0)
             l->out[o] = H5Dcreate2(l->file, out->name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        /* Before any other HDF5 call, which would clear the error stack
+         * that says why (ENOSPC writing the fill values, typically). */
+        if (l->out[o] < 0)
+            st = nm_h5_fail(err, "cannot create dataset '%s' in %s", out->name, tmp);
         if (dcpl >= 0)
             H5Pclose(dcpl);
         if (space >= 0)
             H5Sclose(space);
         hid_t d = l->out[o];
-        if (d < 0 || attr_doc(d, out->unit, out->doc) < 0 ||
+        if (st != NM_OK)
+            goto done;
+        if (attr_doc(d, out->unit, out->doc) < 0 ||
             attr_write(d, "_FillValue", ftype, mtype, 0, fill) < 0 ||
             (clen > 0 && attr_s(d, "coordinates", coords) < 0)) {
             st = nm_h5_fail(err, "cannot create dataset '%s' in %s", out->name, tmp);
@@ -592,6 +601,11 @@ static nm_status build(const char *tmp, const nm_sweep *sw, const nm_prov *prov,
                                      NM_TASK_STRING_CHUNK, "host that ran the task", NULL);
         ts[NM_TCOL_ERROR] = task_dset(l->tasks, tn[NM_TCOL_ERROR], es, es, NULL, nt,
                                       NM_TASK_STRING_CHUNK, "why the task failed", NULL);
+        uint64_t nosum = 0;
+        ts[NM_TCOL_CHECKSUM] = task_dset(l->tasks, tn[NM_TCOL_CHECKSUM], H5T_STD_U64LE,
+                                         H5T_NATIVE_UINT64, &nosum, nt, 0,
+                                         "checksum of a done task's results, written with them "
+                                         "and verified by --resume (0: no results)", NULL);
     }
     if (hs >= 0)
         H5Tclose(hs);
@@ -623,10 +637,79 @@ done:
     if (gcpl >= 0)
         H5Pclose(gcpl);
     layout_close(l, sw->naxes, k->noutputs);
-    if (l->file >= 0 && H5Fclose(l->file) < 0 && st == NM_OK)
-        st = nm_h5_fail(err, "cannot close %s", tmp);
+    if (l->file >= 0) {
+        /* A failed build (a full disk, typically) is thrown away: emptying
+         * the file first frees its space, so that HDF5 can write the
+         * metadata it still holds and close the file. A file that cannot
+         * be closed would stay open in the library and crash it at exit
+         * (H5F__close_cb inside MPI_Finalize). */
+        if (st != NM_OK && truncate(tmp, 0) != 0) {
+            /* the close below reports what went wrong */
+        }
+        /* Never a second H5Fclose: after a failed one it crashes. */
+        if (H5Fclose(l->file) < 0) {
+            nm_h5_unclean();
+            if (st == NM_OK)
+                st = nm_h5_fail(err, "cannot close %s", tmp);
+        }
+    }
     l->file = H5I_INVALID_HID;
     return st;
+}
+
+/* At least how many bytes the file will take: the outputs, the task
+ * table, the /attempts table, the attributes and 16 KiB of HDF5's own
+ * structures (a lower bound: the build itself catches the rest). */
+static double file_bytes(const nm_sweep *sw, const nm_prov *prov, const size_t *ext)
+{
+    const nm_kernel *k = sw->kernel;
+    double per_task = 1 + 4 + 8 + NM_HOST_LEN + NM_ERROR_LEN + 8 + 8;
+    for (size_t o = 0; o < k->noutputs; o++) {
+        double n = 8;
+        for (int d = 0; d < k->outputs[o].ndims; d++)
+            n *= (double)ext[o * NM_MAX_DIMS + (size_t)d];
+        per_task += n;
+    }
+    double bytes = per_task * (double)sw->ntasks + 16.0 * 1024 +
+                   NM_MAX_ATTEMPTS * (double)sizeof(nm_attempt);
+    for (size_t i = 0; prov && i < prov->n; i++)
+        bytes += prov->a[i].sval ? (double)strlen(prov->a[i].sval) + 64 : 72;
+    return bytes;
+}
+
+/* Refuses up front a file that cannot fit: HDF5 failing half-way through
+ * the build on a full disk is slower and says less. */
+static nm_status check_space(const char *path, const char *dir, const nm_sweep *sw,
+                             const nm_prov *prov, const size_t *ext, nm_err *err)
+{
+    struct statvfs vs;
+    if (statvfs(dir, &vs) != 0)
+        return NM_OK; /* no figures: the build itself will tell */
+    double need = file_bytes(sw, prov, ext);
+    double avail = (double)vs.f_bavail * (double)vs.f_frsize;
+    if (need > avail)
+        return nm_err_set(err, NM_ERR_RUNTIME, "cannot create %s: %s (errno %d): the file needs "
+                          "about %.3g bytes, %s has %.3g available", path, strerror(ENOSPC),
+                          ENOSPC, need, dir, avail);
+    return NM_OK;
+}
+
+/* Reserves every block of the built file (HDF5 leaves never-written
+ * ranges as holes), so that a full disk shows up now, as a failed create,
+ * and never as a failed checkpoint in the middle of the run. */
+static nm_status reserve(const char *tmp, nm_err *err)
+{
+    int fd = open(tmp, O_RDWR | O_CLOEXEC);
+    struct stat sb;
+    int e = fd < 0 ? errno : fstat(fd, &sb) != 0 ? errno : posix_fallocate(fd, 0, sb.st_size);
+    if (fd >= 0)
+        close(fd);
+    if (e == EOPNOTSUPP || e == EINVAL)
+        return NM_OK; /* a file system that cannot reserve space */
+    if (e != 0)
+        return nm_err_set(err, NM_ERR_RUNTIME, "cannot reserve the space of %s: %s (errno %d)",
+                          tmp, strerror(e), e);
+    return NM_OK;
 }
 
 static nm_status sync_path(const char *path, int flags, nm_err *err)
@@ -736,6 +819,8 @@ nm_status nm_store_create(const char *path, const nm_sweep *sw, const nm_prov *p
         st = nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
     if (st == NM_OK)
         st = plan(sw, &l, ext, err);
+    if (st == NM_OK)
+        st = check_space(path, dir, sw, prov, ext, err);
     bool made = false;
     if (st == NM_OK) {
         made = true;
@@ -743,6 +828,8 @@ nm_status nm_store_create(const char *path, const nm_sweep *sw, const nm_prov *p
     } else {
         free(l.dim);
     }
+    if (st == NM_OK)
+        st = reserve(tmp, err);
     if (st == NM_OK)
         st = sync_path(tmp, O_RDONLY, err);
     if (st == NM_OK)
@@ -777,7 +864,7 @@ nm_status nm_store_set_attrs(const char *path, const nm_prov *prov, nm_err *err)
         st = nm_h5_fail(err, "cannot open %s", path);
     else
         st = write_prov(file, prov, err);
-    if (file >= 0 && H5Fclose(file) < 0 && st == NM_OK)
+    if (file >= 0 && H5Fclose(file) < 0 && (nm_h5_unclean(), st == NM_OK))
         st = nm_h5_fail(err, "cannot close %s", path);
     if (fapl >= 0)
         H5Pclose(fapl);

@@ -11,6 +11,9 @@
  * error stack. */
 nm_status nm_h5_fail(nm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Records that H5Fclose failed (nm_store_unclean). */
+void nm_h5_unclean(void);
+
 /* HDF5 prints its error stack by default; the store reports errors itself.
  * quiet_on saves the current handler and silences it, quiet_off restores it. */
 typedef struct {

@@ -24,6 +24,7 @@
 
 #include "attempts.h"
 #include "h5util.h"
+#include "integrity.h"
 #include "neuromic/internal/store.h"
 
 /* ---- rows ---- */
@@ -37,6 +38,7 @@ struct nm_rowbuf {
     uint64_t *task;
     int8_t *status;
     double *seconds;
+    uint64_t *sum;      /* checksum of a done row's results (integrity.c), else 0 */
     char **error;       /* NULL, malloc'd or oom_msg */
     size_t n;           /* finished rows */
     size_t cap;
@@ -82,6 +84,7 @@ void nm_rowbuf_free(nm_rowbuf *b)
     free(b->task);
     free(b->status);
     free(b->seconds);
+    free(b->sum);
     free(b->error);
     free(b);
 }
@@ -106,6 +109,9 @@ static bool grow(nm_rowbuf *b, size_t cap)
     if (!(t = realloc(b->seconds, cap * sizeof *b->seconds)))
         return false;
     b->seconds = t;
+    if (!(t = realloc(b->sum, cap * sizeof *b->sum)))
+        return false;
+    b->sum = t;
     if (!(t = realloc(b->error, cap * sizeof *b->error)))
         return false;
     b->error = t;
@@ -121,7 +127,8 @@ nm_status nm_rowbuf_add(nm_rowbuf *b, uint64_t task, nm_result *res, nm_err *err
         return nm_err_set(err, NM_ERR_RUNTIME,
                           "internal: result array of %zu outputs where the kernel has %zu",
                           res->nout, b->nout);
-    if (b->n == b->cap && !grow(b, b->cap ? 2 * b->cap : 64))
+    /* From 4 rows up: rows may be large (sched.c keeps their number down). */
+    if (b->n == b->cap && !grow(b, b->cap ? 2 * b->cap : 4))
         return nm_err_set(err, NM_ERR_RUNTIME, "out of memory buffering results");
     size_t r = b->n;
     b->task[r] = task;
@@ -155,6 +162,17 @@ void nm_rowbuf_finish(nm_rowbuf *b, int8_t status, double seconds, const char *e
     size_t r = b->n;
     b->status[r] = status;
     b->seconds[r] = seconds;
+    b->sum[r] = 0;
+    if (status == NM_TASK_DONE) {
+        /* The rows hold the file's bytes (little-endian float64/int64). */
+        const unsigned char *rows[b->nout + 1];
+        size_t bytes[b->nout + 1];
+        for (size_t o = 0; o < b->nout; o++) {
+            rows[o] = b->data[o] + r * b->rowlen[o] * 8;
+            bytes[o] = b->rowlen[o] * 8;
+        }
+        b->sum[r] = nm_integrity_row(b->task[r], b->nout, rows, bytes);
+    }
     b->error[r] = NULL;
     if (error && error[0]) {
         /* Truncate to fit, at a UTF-8 character boundary. */
@@ -216,7 +234,8 @@ static nm_status agree(MPI_Comm comm, nm_status st, nm_err *err)
 
 /* ---- the parallel file ---- */
 
-const char *const nm_task_columns[NM_TCOL_N] = {"rank", "seconds", "host", "error", "status"};
+const char *const nm_task_columns[NM_TCOL_N] = {"rank", "seconds", "host", "error", "checksum",
+                                                "status"};
 
 struct nm_store {
     const nm_sweep *sw;
@@ -264,8 +283,10 @@ static bool store_close_ids(nm_store *s)
         H5Tclose(s->errt);
     if (s->dxpl >= 0)
         H5Pclose(s->dxpl);
-    if (s->file >= 0 && H5Fclose(s->file) < 0)
+    if (s->file >= 0 && H5Fclose(s->file) < 0) {
+        nm_h5_unclean();
         ok = false;
+    }
     return ok;
 }
 
@@ -525,6 +546,7 @@ typedef struct {
     int8_t *status;
     int32_t *rank;
     double *seconds;
+    uint64_t *sum;
     char *host, *error;
 } ckpt;
 
@@ -554,6 +576,7 @@ static void ckpt_free(ckpt *c)
     free(c->status);
     free(c->rank);
     free(c->seconds);
+    free(c->sum);
     free(c->host);
     free(c->error);
 }
@@ -763,15 +786,17 @@ static nm_status prepare(nm_store *s, const nm_rowbuf *b, ckpt *c, nm_err *err)
     c->status = malloc(n + 1);
     c->rank = malloc((n + 1) * sizeof *c->rank);
     c->seconds = malloc((n + 1) * sizeof *c->seconds);
+    c->sum = malloc((n + 1) * sizeof *c->sum);
     c->host = calloc(n + 1, NM_HOST_LEN);
     c->error = calloc(n + 1, NM_ERROR_LEN);
-    if (!c->status || !c->rank || !c->seconds || !c->host || !c->error)
+    if (!c->status || !c->rank || !c->seconds || !c->sum || !c->host || !c->error)
         return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
     for (size_t i = 0; i < n; i++) {
         size_t row = c->ord[i].row;
         c->status[i] = b->status[row];
         c->rank[i] = s->rank;
         c->seconds[i] = b->seconds[row];
+        c->sum[i] = b->sum[row];
         memcpy(c->host + i * NM_HOST_LEN, s->host, NM_HOST_LEN);
         if (b->error[row])
             memcpy(c->error + i * NM_ERROR_LEN, b->error[row], strlen(b->error[row]));
@@ -806,8 +831,9 @@ nm_status nm_store_checkpoint(nm_store *s, nm_rowbuf *b, nm_err *err)
     }
     if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0 && !wst)
         wst = nm_h5_fail(err, "%s: cannot flush results", s->path);
-    const void *tbuf[NM_TCOL_N] = {c.rank, c.seconds, c.host, c.error, c.status};
-    hid_t tmt[NM_TCOL_N] = {H5T_NATIVE_INT32, H5T_NATIVE_DOUBLE, s->hostt, s->errt, H5T_NATIVE_INT8};
+    const void *tbuf[NM_TCOL_N] = {c.rank, c.seconds, c.host, c.error, c.sum, c.status};
+    hid_t tmt[NM_TCOL_N] = {H5T_NATIVE_INT32, H5T_NATIVE_DOUBLE, s->hostt, s->errt,
+                            H5T_NATIVE_UINT64, H5T_NATIVE_INT8};
     for (int i = 0; i < NM_TCOL_N; i++)
         if (H5Dwrite(s->tset[i], tmt[i], c.tmspace, c.tspace, s->dxpl, tbuf[i]) < 0 && !wst)
             wst = nm_h5_fail(err, "%s: cannot write /tasks/%s", s->path, nm_task_columns[i]);

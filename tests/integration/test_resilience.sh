@@ -52,6 +52,7 @@ done1=$(count_status "$TMP/sig.h5" 1)
 [ "$done1" -gt 0 ] && [ "$done1" -lt 96 ] && pass "SIGTERM: checkpoint kept $done1 finished tasks" ||
     fail "SIGTERM: checkpoint kept the finished tasks" "done: $done1"
 check "SIGTERM: file opens (h5dump -H)" h5dump -H "$TMP/sig.h5" >/dev/null
+cp "$TMP/sig.h5" "$TMP/part.h5" # a partly done file, for the damage cases below
 
 # ---- Resume on another number of ranks: bitwise equal to the reference ----
 expect_status "resume on 2 ranks" 0 "${MPIRUN[@]}" -n 2 "$NM" run "$SLOW" -o "$TMP/sig.h5" --resume
@@ -158,10 +159,60 @@ head -c 30000 "$TMP/ref.h5" >"$TMP/trunc.h5"
 refuse "a truncated file" "$TMP/trunc.h5" "truncated or damaged" "$SLOW"
 /usr/bin/python3 -c "import h5py,sys; h5py.File(sys.argv[1],'w')['x']=[1,2]" "$TMP/foreign.h5"
 refuse "an HDF5 file that is not neuromic's" "$TMP/foreign.h5" "not a neuromic result file" "$SLOW"
-expect_status "resume of a missing file is bad input" 2 "$NM" run "$SLOW" -o "$TMP/none.h5" --resume
-[ ! -e "$TMP/none.h5" ] && pass "resume of a missing file creates nothing" || fail "resume of a missing file creates nothing"
+# A run stopped before it created its file leaves nothing to resume: the
+# same --resume command then starts the sweep (README).
+expect_status "resume of a missing file starts the sweep" 0 "$NM" run "$SLOW" -o "$TMP/none.h5" --resume
+grep -q "does not exist yet: starting the sweep" "$TMP/out" && pass "resume of a missing file says so" ||
+    fail "resume of a missing file says so" "$(head -3 "$TMP/out")"
+same_results "resume of a missing file gives the uninterrupted run" "$TMP/ref.h5" "$TMP/none.h5" "${RESULTS[@]}"
 check "output.* overrides may change on resume" "$NM" run "$SLOW" -o "$TMP/other.h5" --resume --quiet \
     --set output.checkpoint_every=5
+
+# ---- Damaged files: refused before anything is written, naming the task ----
+# damage NAME PYTHON: a copy of the partly done file, changed by h5py (f is
+# the open file, done/pending the task ids with that status).
+damage() {
+    cp "$TMP/part.h5" "$TMP/dmg.h5"
+    /usr/bin/python3 - "$TMP/dmg.h5" "$2" <<'PY' || fail "damage $1: made"
+import sys, numpy as np, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    st = f["tasks/status"][...]
+    done, pending = np.flatnonzero(st == 1), np.flatnonzero(st == 0)
+    def flip(name, task, byte=3):
+        d = f[name]; v = d[...]
+        row = v.reshape(len(st), -1)[task].copy().view(np.uint8)
+        row[byte] ^= 0x10
+        v.reshape(len(st), -1)[task] = row.view(v.dtype); d[...] = v
+    exec(sys.argv[2])
+PY
+}
+refuse_damage() { # NAME EXPECTED-MESSAGE PYTHON
+    damage "$1" "$3"
+    local before
+    before=$(sha256sum "$TMP/dmg.h5" | cut -c1-64)
+    expect_status "damaged file refused: $1" 2 "$NM" run "$SLOW" -o "$TMP/dmg.h5" --resume
+    grep -q "$2" "$TMP/out" && pass "damaged file refused: $1: says which" ||
+        fail "damaged file refused: $1: says which" "$(cat "$TMP/out")"
+    [ "$(sha256sum "$TMP/dmg.h5" | cut -c1-64)" = "$before" ] && pass "damaged file refused: $1: not written to" ||
+        fail "damaged file refused: $1: not written to"
+}
+refuse_damage "a pending task's status set to done" "task [0-9]* (.*): its results do not match" \
+    'st[pending[0]] = 1; f["tasks/status"][...] = st'
+refuse_damage "one byte of a done task's value" "damaged: task [0-9]* (.*): its results do not match" 'flip("value", done[0])'
+refuse_damage "one byte of a done task's trace" "its results do not match" 'flip("trace", done[-1], 9)'
+refuse_damage "one byte of a done task's draw" "its results do not match" 'flip("draw", done[1], 0)'
+refuse_damage "a checksum changed" "its results do not match" 'c = f["tasks/checksum"][...]; c[done[2]] += 1; f["tasks/checksum"][...] = c'
+refuse_damage "a status out of range" "its status is not one of" 'st[pending[1]] = 5; f["tasks/status"][...] = st'
+refuse_damage "axis values changed (x)" "values of axis 'x' are not this spec's" 'f["x"][1] = 0.5'
+refuse_damage "axis values changed (n)" "values of axis 'n' are not this spec's" 'f["n"][0] = 7'
+refuse_damage "axis values changed (seed)" "values of axis 'seed' are not this spec's" 'f["seed"][1] = 3'
+refuse_damage "value stored as float32" "'value' is not stored as float64" \
+    'v = f["value"][...]; a = dict(f["value"].attrs); del f["value"]; f.create_dataset("value", data=v.astype("f4"))'
+damage "repair" 'flip("value", done[0]); flip("trace", done[3]); st[pending[0]] = 1; f["tasks/status"][...] = st'
+expect_status "--repair reruns the damaged tasks and the pending ones" 0 "$NM" run "$SLOW" -o "$TMP/dmg.h5" --repair
+grep -q "3 damaged tasks of .* will be run again" "$TMP/out" && pass "--repair says how many tasks it reruns" ||
+    fail "--repair says how many tasks it reruns" "$(head -3 "$TMP/out")"
+same_results "--repair gives the uninterrupted run's bytes" "$TMP/ref.h5" "$TMP/dmg.h5" "${RESULTS[@]}" /tasks/status
 
 # ---- Two runs, one file ----
 "${MPIRUN[@]}" -n 2 "$NM" run "$SLOW" -o "$TMP/busy.h5" >"$TMP/busy.out" 2>&1 &

@@ -84,3 +84,4 @@ def test_summary_module(small_result, capsys):
     summary(str(small_result))
     out = capsys.readouterr().out
     assert "kernel probe" in out and "72 done" in out
+    assert "ended 20" in out  # from /attempts: the run that completed the sweep

@@ -363,7 +363,7 @@ static void layout_dims_and_attributes(void **state)
     assert_int_equal(attr_int(f, "draw", "_FillValue"), INT64_MIN);
 
     /* Root attributes: format, title, provenance. */
-    assert_int_equal(attr_int(f, ".", "neuromic_format"), 1);
+    assert_int_equal(attr_int(f, ".", "neuromic_format"), 2);
     char *title = attr_str(f, ".", "title");
     assert_contains(title, "probe");
     assert_contains(title, "24 tasks");
@@ -588,7 +588,7 @@ static void attributes_over_64k_and_set_attrs(void **state)
     got = attr_str(f, ".", "another");
     assert_int_equal(strlen(got), big / 2);
     free(got);
-    assert_int_equal(attr_int(f, ".", "neuromic_format"), 1);
+    assert_int_equal(attr_int(f, ".", "neuromic_format"), 2);
     H5Fclose(f);
 
     assert_int_equal(nm_store_set_attrs(path_in_dir("missing.h5"), &q, &err), NM_ERR_RUNTIME);

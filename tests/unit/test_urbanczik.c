@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include "../../src/kernels/urbanczik/urbanczik.h"
+#include "neuromic/internal/registry.h"
 #include "neuromic/kernel.h"
 
 /* NEST's defaults (checked against the kernel's schema below). */

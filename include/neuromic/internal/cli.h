@@ -40,7 +40,7 @@ typedef struct {
     const char *spec, *output;
     char **sets; /* the --set values in order (owned array, borrowed strings) */
     size_t nsets;
-    bool force, quiet, resume, retry_failed;
+    bool force, quiet, resume, retry_failed, repair;
     double progress, task_timeout; /* task_timeout < 0: the spec's */
     long tasks;                    /* plan: how many tasks to list */
 } nm_sweep_opts;

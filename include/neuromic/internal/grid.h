@@ -69,8 +69,16 @@ int nm_grid_axis_of(const nm_sweep *sw, int param);
 size_t nm_grid_boxes(const nm_sweep *sw, uint64_t first, uint64_t count,
                      size_t *start, size_t *len);
 
-/* The kernel's cost estimate summed over every task, and its largest value.
- * False when the kernel has no estimate (or out of memory). */
+/* Tasks whose costs nm_grid_cost_estimate computes one by one at most;
+ * a larger grid is estimated from a random sample of this many tasks, so
+ * that `plan` on a 10^12-task grid answers in a second. */
+#define NM_COST_EXACT_TASKS 1000000
+/* Like nm_grid_cost; returns how many tasks it looked at (all of them, or
+ * the sample), 0 when the kernel has no cost estimate. */
+uint64_t nm_grid_cost_estimate(const nm_sweep *sw, double *sum, double *max);
+/* The kernel's cost estimate summed over every task (estimated from a
+ * sample beyond NM_COST_EXACT_TASKS), and its largest value. False when the
+ * kernel has no estimate (or out of memory). */
 bool nm_grid_cost(const nm_sweep *sw, double *sum, double *max);
 
 /* The --set arguments, one per line, without a trailing newline ("" when

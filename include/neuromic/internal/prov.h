@@ -40,6 +40,10 @@ const nm_attr *nm_prov_get(const nm_prov *p, const char *key);
  * kernel, kernel_version, spec_path, spec_text, spec_sha256, overrides. */
 nm_status nm_prov_collect(nm_prov *p, const nm_sweep *sw, int argc, char **argv, MPI_Comm comm);
 
+/* This process's SLURM_* variables as "NAME=VALUE; NAME=VALUE" (cut
+ * before the first that does not fit in len bytes). */
+void nm_prov_slurm(char *buf, size_t len);
+
 /* Current UTC time as ISO 8601 ("2026-11-22T08:12:28Z"). */
 void nm_utc_now(char buf[32]);
 

@@ -5,6 +5,7 @@
 #ifndef NEUROMIC_RUN_H
 #define NEUROMIC_RUN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "neuromic/internal/cli.h"
@@ -24,9 +25,6 @@ nm_status nm_run_agree(nm_status st, nm_err *err);
 /* Collective. Each rank has its own status; all return the status and
  * message of the lowest rank that failed (NM_OK if none did). */
 nm_status nm_run_agree_all(nm_status st, nm_err *err);
-
-/* Creates the directories above path (errors show up when the file is). */
-void nm_run_make_parent_dir(const char *path);
 
 /* Rank 0 holds an flock on FILE.lock for the whole run, so that a second
  * run on the same output (with --force or --resume) refuses instead of
@@ -50,6 +48,7 @@ typedef struct {
     uint64_t ntodo;
     uint64_t failed_kept; /* failed tasks this run does not retry */
     int attempt;          /* row of /attempts for this run */
+    bool fresh;           /* --resume found no file and starts the sweep */
 } nm_run_plan;
 
 /* Rank 0: creates the file, or checks it and picks the tasks to resume. */

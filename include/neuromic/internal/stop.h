@@ -10,8 +10,18 @@
 #ifndef NEUROMIC_STOP_H
 #define NEUROMIC_STOP_H
 
-/* Installs the handlers (idempotent). */
+#include <mpi.h>
+
+/* Installs the handlers (idempotent; a request already seen is kept).
+ * main() calls it first thing, so that no moment of a run's start-up
+ * loses a signal or dies of it. */
 void nm_stop_install(void);
+/* Back to the default actions, for commands that do not run a sweep; a
+ * signal that arrived in between is raised again. */
+void nm_stop_uninstall(void);
+/* Collective over comm: the stop signal any rank has seen, or 0; every
+ * rank returns the same value (a start-up step is skipped by all or none). */
+int nm_stop_agree(MPI_Comm comm);
 /* Ignores the three signals from now on: once the sweep has ended and the
  * file is being closed, a late signal (mpirun signals the ranks that are
  * still finalizing when another rank has exited with status 3) must not

@@ -8,6 +8,8 @@
  *   /tasks/status      int8 per task: 0 pending, 1 done, 2 failed
  *   /tasks/rank        int32, /tasks/seconds float64, /tasks/host and
  *   /tasks/error       fixed-length strings, all by task id
+ *   /tasks/checksum    uint64 per task: checksum of a done task's results
+ *                      (integrity.c), 0 for the others
  *   /attempts/...      one row per run of the sweep (the first run and every
  *                      --resume): start_time, end_time, status, ranks,
  *                      tasks_run, hosts, command_line, job_id
@@ -34,7 +36,10 @@ enum { NM_TASK_PENDING = 0, NM_TASK_DONE = 1, NM_TASK_FAILED = 2 };
 /* The columns of /tasks, defined here once, in the order a checkpoint
  * writes them: status last, so that a job killed in the middle never
  * leaves a task marked done whose other columns were not written. */
-enum { NM_TCOL_RANK, NM_TCOL_SECONDS, NM_TCOL_HOST, NM_TCOL_ERROR, NM_TCOL_STATUS, NM_TCOL_N };
+enum {
+    NM_TCOL_RANK, NM_TCOL_SECONDS, NM_TCOL_HOST, NM_TCOL_ERROR, NM_TCOL_CHECKSUM, NM_TCOL_STATUS,
+    NM_TCOL_N
+};
 extern const char *const nm_task_columns[NM_TCOL_N]; /* dataset names under /tasks */
 #define NM_HOST_LEN 64  /* bytes of /tasks/host entries, NUL included */
 #define NM_ERROR_LEN 256 /* bytes of /tasks/error entries, NUL included */
@@ -67,6 +72,7 @@ typedef struct nm_store nm_store;
 #define NM_ATTEMPT_HOSTS_LEN 1024
 #define NM_ATTEMPT_CMD_LEN 1024
 #define NM_ATTEMPT_JOB_LEN 64
+#define NM_ATTEMPT_SLURM_LEN 2048
 enum { NM_ATTEMPT_RUNNING = -1 }; /* status until the run ends; stays if killed */
 typedef struct {
     char start_time[NM_ATTEMPT_TIME_LEN], end_time[NM_ATTEMPT_TIME_LEN];
@@ -75,6 +81,7 @@ typedef struct {
     int64_t tasks_run; /* tasks this run finished (done or failed) */
     char hosts[NM_ATTEMPT_HOSTS_LEN], command_line[NM_ATTEMPT_CMD_LEN];
     char job_id[NM_ATTEMPT_JOB_LEN]; /* SLURM_JOB_ID (and array task), or "" */
+    char slurm[NM_ATTEMPT_SLURM_LEN]; /* this run's SLURM_* variables: "K=V; K=V" */
 } nm_attempt;
 
 /* What a result file holds, read serially by rank 0 before --resume. */
@@ -83,14 +90,19 @@ typedef struct {
     uint64_t ntasks;
     uint64_t count[3]; /* pending, done, failed */
     int attempts;     /* rows of /attempts in use */
+    uint64_t damaged; /* done tasks whose results fail their checksum (integrity.c) */
 } nm_store_info;
 
-/* Rank 0 only, no MPI-IO. Checks that path is a complete neuromic result
- * file made from this sweep (same kernel and version, same spec text and
- * --set overrides apart from output.*, same task count) and reads its task
- * statuses. NM_ERR_INPUT with a message that says why when it is not. */
-nm_status nm_store_inspect(const char *path, const nm_sweep *sw, nm_store_info *info,
-                           nm_err *err);
+/* Rank 0 only, no MPI-IO, read-only. Checks that path is a complete
+ * neuromic result file made from this sweep (same kernel and version, same
+ * spec text and --set overrides apart from output.*, same task count, the
+ * datasets' types and shapes and the axes' values), reads its task statuses
+ * and verifies the checksum of every done task's results. NM_ERR_INPUT with
+ * a message that says why when it is not; a damaged task is named, unless
+ * repair, which marks the damaged tasks pending (info->damaged counts them)
+ * so that the run redoes them. */
+nm_status nm_store_inspect(const char *path, const nm_sweep *sw, bool repair,
+                           nm_store_info *info, nm_err *err);
 void nm_store_info_free(nm_store_info *info);
 
 /* Rank 0 only, no MPI-IO. Creates the file with the whole layout and the
@@ -114,6 +126,11 @@ nm_status nm_store_attempt(nm_store *s, int index, const nm_attempt *a, nm_err *
 
 /* Collective. Closes the parallel file (s is freed even on error). */
 nm_status nm_store_close(nm_store *s, nm_err *err);
+
+/* True once HDF5 failed to close a file of this process (a full disk, an
+ * I/O error). The library then holds a half-closed file that crashes its
+ * shutdown (in MPI_Finalize); the caller must exit without finalizing. */
+bool nm_store_unclean(void);
 
 /* Rank 0 only, after nm_store_close: adds or replaces root attributes
  * (end time and the like). */
