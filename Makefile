@@ -146,10 +146,13 @@ build/bench/nk_bench: bench/nk/nk_bench.c src/kernels/nk/nk.h build/libneuromic.
 bench-nk: build/bench/nk_bench
 	@/usr/bin/python3 bench/nk/bench.py
 
-# The nk kernel's sources and unit test share a private header.
-NK_DEP := $(foreach d,obj san vg fuzz,$(addprefix build/$(d)/src/kernels/nk/,nk.o nk_data.o nk_model.o)) \
+# The nk kernel's sources and unit test share a private header; nk_vec.c
+# includes its loops from nk_vec_body.h.
+NK_DEP := $(foreach d,obj san vg fuzz,$(addprefix build/$(d)/src/kernels/nk/,nk.o nk_data.o nk_model.o nk_vec.o)) \
           build/san/tests/test_nk build/vg/tests/test_nk
 $(NK_DEP): src/kernels/nk/nk.h
+$(filter %/nk_vec.o,$(NK_DEP)): src/kernels/nk/nk_vec_body.h
+$(filter %/nk_vec.o,$(NK_DEP)): BASEFLAGS += -Wno-psabi
 
 # Engine benchmarks (bench/engine.py: six figures, bench/results/engine.json,
 # docs/performance.md), then the nk kernel's. BENCH_ARGS passes options, e.g.
