@@ -1,6 +1,6 @@
 # neuromic: build, test, demo.
 #
-#   make            build/neuromic (optimised, -Werror)
+#   make            build/neuromic (optimised, -Werror; NATIVE=1 for -march=native)
 #   make check      every test; sanitizer build (ASan+UBSan) for the unit tests
 #   make demo       install missing packages (as root), build, run sweeps/bull2024-small.yaml
 #   make deps       only the dependency check / install
@@ -15,6 +15,11 @@ CC      ?= gcc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 BASEFLAGS := -std=c17 -D_GNU_SOURCE -g $(WARN) -Iinclude -Ibuild $(PKG_CFLAGS)
 OPTFLAGS := -O2
+# make NATIVE=1: optimise for this machine's CPU (-march=native), for a
+# cluster user who builds where the sweeps run; the default stays portable.
+ifeq ($(NATIVE),1)
+OPTFLAGS += -march=native
+endif
 SANFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # GSL's CBLAS calls go to OpenBLAS.
 LIBS    := $(filter-out -lgslcblas,$(PKG_LIBS)) -lhdf5_hl -lpthread -lm
@@ -141,7 +146,7 @@ endif
 .PHONY: bench-nk
 build/bench/nk_bench: bench/nk/nk_bench.c src/kernels/nk/nk.h build/libneuromic.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(OPTFLAGS) $< build/libneuromic.a $(LIBS) -o $@
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) -Isrc/kernels/nk $< build/libneuromic.a $(LIBS) -o $@
 
 bench-nk: build/bench/nk_bench
 	@/usr/bin/python3 bench/nk/bench.py

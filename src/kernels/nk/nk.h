@@ -60,6 +60,8 @@ void nk_dataset_free(nk_dataset *d);
 
 /* ---- loops over examples (nk_vec.c) ---- */
 
+#define NK_HAVE_VEC 1 /* (bench/nk/nk_bench.c compiles against older versions too) */
+
 typedef enum { NK_ACT_SIGMOID, NK_ACT_TANH } nk_act;
 
 /* One compiled copy of the loops (see nk_vec.c). Every loop takes e values per
