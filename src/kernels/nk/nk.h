@@ -142,7 +142,8 @@ typedef struct {
      * (hmlp decoder moves). A kept move swaps or copies them into `cur`. */
     double *pa, *ph, *po, *py, *ps, *pz;
     double *dh;  /* E: new minus old h_j of an encoder move */
-    double *blk; /* 3 x NK_BLOCK: a, h and o of one block (forward passes) */
+    double *blk; /* (h + 1) x NK_BLOCK: a (then h) per neuron and o of one block
+                  * (forward passes) */
 } nk_net;
 
 /* What one cycle did. */

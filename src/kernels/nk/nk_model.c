@@ -78,16 +78,23 @@ static void fill(double *y, double value, int e)
         y[q] = value;
 }
 
-/* Encoder pre-activations of neuron j for examples q0 .. q0+e-1 of d:
- * bias first, then the inputs in order (the same order everywhere, so full
- * passes agree exactly). */
-static void encode(const nk_net *net, int j, const nk_dataset *d, int q0, double *a, int e)
+/* Encoder pre-activations of every hidden neuron for examples q0 .. q0+e-1
+ * of d, neuron j's in a + j stride: bias first, then the inputs in order
+ * (the same order everywhere, so full passes agree exactly). Inputs in the
+ * outer loop, so that each input's row is read once for all neurons. */
+static void encode(const nk_net *net, const nk_dataset *d, int q0, int e, double *a,
+                   size_t stride)
 {
-    int n = net->cfg.n;
-    const double *wj = net->w + (size_t)j * (size_t)(n + 1);
-    fill(a, wj[n], e);
-    for (int k = 0; k < n; k++)
-        net->vec->axpy(a, a, wj[k], d->xt + (size_t)k * (size_t)d->count + (size_t)q0, e);
+    int n = net->cfg.n, h = net->cfg.h;
+    for (int j = 0; j < h; j++)
+        fill(a + (size_t)j * stride, net->w[(size_t)j * (size_t)(n + 1) + (size_t)n], e);
+    for (int k = 0; k < n; k++) {
+        const double *xk = d->xt + (size_t)k * (size_t)d->count + (size_t)q0;
+        for (int j = 0; j < h; j++) {
+            double *aj = a + (size_t)j * stride;
+            net->vec->axpy(aj, aj, net->w[(size_t)j * (size_t)(n + 1) + (size_t)k], xk, e);
+        }
+    }
 }
 
 static inline double nmlp_bias(const nk_net *net, int j, int i)
@@ -137,11 +144,11 @@ void nk_net_recompute(const nk_net *net, nk_cache *out)
     const nk_vec_ops *vec = net->vec;
     int n = cfg->n, h = cfg->h, e = d->count;
     size_t ue = (size_t)e;
+    encode(net, d, 0, e, out->a, ue);
     fill(out->o, net->v[h], e);
     for (int j = 0; j < h; j++) {
-        double *aj = out->a + (size_t)j * ue, *hj = out->h + (size_t)j * ue;
-        encode(net, j, d, 0, aj, e);
-        vec->decode(NK_ACT_SIGMOID, aj, hj, e);
+        double *hj = out->h + (size_t)j * ue;
+        vec->decode(NK_ACT_SIGMOID, out->a + (size_t)j * ue, hj, e);
         vec->axpy(out->o, out->o, net->v[j], hj, e);
     }
     out->task_sse = output_sse(net, out->o, d->y, out->y, e);
@@ -212,7 +219,7 @@ nk_net *nk_net_alloc(const nk_config *c, const nk_dataset *train)
          (net->po = malloc(e * sizeof(double))) && (net->py = malloc(e * sizeof(double))) &&
          (net->ps = malloc(n * sizeof(double))) && (net->pz = malloc(e * sizeof(double))) &&
          (net->dh = malloc(e * sizeof(double))) &&
-         (net->blk = malloc(3 * NK_BLOCK * sizeof(double)));
+         (net->blk = malloc((h + 1) * NK_BLOCK * sizeof(double)));
     if (!ok) {
         nk_net_free(net);
         return NULL;
@@ -524,17 +531,18 @@ double nk_net_recon_mse(const nk_net *net)
 double nk_net_mse(const nk_net *net, const nk_dataset *d)
 {
     int h = net->cfg.h;
-    double *a = net->blk, *hid = net->blk + NK_BLOCK, *o = net->blk + 2 * NK_BLOCK;
+    double *a = net->blk, *o = net->blk + (size_t)h * NK_BLOCK;
     double lanes[4] = {0, 0, 0, 0};
     for (int q0 = 0; q0 < d->count; q0 += NK_BLOCK) {
         int m = d->count - q0 < NK_BLOCK ? d->count - q0 : NK_BLOCK;
+        encode(net, d, q0, m, a, NK_BLOCK);
         fill(o, net->v[h], m);
         for (int j = 0; j < h; j++) {
-            encode(net, j, d, q0, a, m);
-            net->vec->decode(NK_ACT_SIGMOID, a, hid, m);
-            net->vec->axpy(o, o, net->v[j], hid, m);
+            double *aj = a + (size_t)j * NK_BLOCK;
+            net->vec->decode(NK_ACT_SIGMOID, aj, aj, m); /* h_j over a_j */
+            net->vec->axpy(o, o, net->v[j], aj, m);
         }
-        /* The outputs themselves are not kept: write them over a. */
+        /* The outputs themselves are not kept: write them over a_0. */
         net->vec->output_sse(o, d->y + q0, a, m, lanes);
     }
     return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) / d->count;
