@@ -156,29 +156,30 @@ def sweep_report(path, wall, cpu, ranks, ns, loads):
     sig = sweep_sigmoids(ds)
     ds.close()
     floor = sig * ns * 1e-9
-    print(f"Figure 4 sweep ({path}; kernel version {version}, commit {commit}): "
+    print(f"Sweep {path} (kernel version {version}, commit {commit}): "
           f"{len(status)} tasks, {int((status == 1).sum())} done, on {ranks} ranks")
     if loads:
         print(f"- load average (1, 5, 15 min) before: {loads[0]}, after: {loads[1]}")
     print(f"- wall time: {wall:.0f} s")
     if cpu is not None:
-        print(f"- CPU time of the ranks (user + system): {cpu:.0f} s")
+        print(f"- CPU time of the ranks (user + system): {cpu:.0f} s; / 2 = {cpu / 2:.0f} s")
     print(f"- sum of the tasks' seconds: {task_seconds:.0f} s; / 2 = {task_seconds / 2:.0f} s,"
           f" the wall time on two free cores")
     print(f"- sigmoids evaluated (estimate): {sig:.3g}; x {ns:.3f} ns each = floor {floor:.0f}"
           f" CPU-s, {floor / 2:.0f} s on two cores")
-    print(f"- sum of the tasks' seconds / floor: {task_seconds / floor:.2f}")
+    print(f"- sum of the tasks' seconds / floor: {task_seconds / floor:.2f}"
+          + (f"; CPU time / floor: {cpu / floor:.2f}" if cpu is not None else ""))
 
 
-def run_sweep(ranks, scratch):
-    out = scratch / "fig4.h5"
+def run_sweep(spec, ranks, scratch):
+    out = scratch / "sweep.h5"
     env = dict(os.environ)
     if os.geteuid() == 0:
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     subprocess.run(["mpirun", "-n", str(ranks), str(ROOT / "build/neuromic"), "run",
-                    str(ROOT / "sweeps/bull2024-fig4.yaml"), "-o", str(out), "--quiet"],
+                    str(spec), "-o", str(out), "--quiet"],
                    check=True, env=env)
     wall = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -195,6 +196,8 @@ def main(argv):
     ap.add_argument("--sweep-file", help="report on this finished Figure 4 result file "
                     "instead of running the sweep")
     ap.add_argument("--ranks", type=int, default=os.cpu_count(), help="ranks of the sweep")
+    ap.add_argument("--spec", default=str(ROOT / "sweeps/bull2024-fig4.yaml"),
+                    help="the sweep to time (an nk sweep)")
     args = ap.parse_args(argv)
     after = ROOT / "build/bench/nk_bench"
     with tempfile.TemporaryDirectory(prefix="nk-bench-") as tmp:
@@ -224,7 +227,7 @@ def main(argv):
             sweep_report(args.sweep_file, None, None, None, costs["best"], None)
         else:
             l0 = load()
-            out, wall, cpu = run_sweep(args.ranks, scratch)
+            out, wall, cpu = run_sweep(args.spec, args.ranks, scratch)
             sweep_report(out, wall, cpu, args.ranks, costs["best"], (l0, load()))
 
 
