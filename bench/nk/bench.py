@@ -20,8 +20,8 @@ machine slows everything; CPU-time rates and ratios suffer least.
 
     make bench-nk                                    (builds, runs all of this)
     /usr/bin/python3 bench/nk/bench.py --no-sweep    (parts 1 and 2)
-    /usr/bin/python3 bench/nk/bench.py --sweep-file results/bull2024-fig4.h5
-                                                     (part 3 from an existing run)
+    /usr/bin/python3 bench/nk/bench.py --no-cycles --sweep-file results/bull2024-fig4.h5
+                                                     (parts 1 and 3, from an existing run)
     /usr/bin/python3 bench/nk/bench.py --seconds 3 --n 20 100 --before da51b80
 """
 import argparse
@@ -193,6 +193,7 @@ def main(argv):
     ap.add_argument("--n", type=int, nargs="+", default=[20, 100, 500])
     ap.add_argument("--before", default=BEFORE, help="commit of the 'before' kernel")
     ap.add_argument("--no-sweep", action="store_true", help="skip the Figure 4 sweep")
+    ap.add_argument("--no-cycles", action="store_true", help="skip the cycles per second")
     ap.add_argument("--sweep-file", help="report on this finished Figure 4 result file "
                     "instead of running the sweep")
     ap.add_argument("--ranks", type=int, default=os.cpu_count(), help="ranks of the sweep")
@@ -213,13 +214,14 @@ def main(argv):
         for name, ns in costs.items():
             print(f"- {name}: {ns:.3f}")
         print()
-        l0 = load()
-        print(f"Learning cycles per CPU-second (K=4, H=10, 1000 training examples,"
-              f" ~{args.seconds} s per case, one core):")
-        print()
-        cycles_table(args, after, before)
-        print()
-        print(f"Load average (1, 5, 15 min) before: {l0}, after: {load()}.")
+        if not args.no_cycles:
+            l0 = load()
+            print(f"Learning cycles per CPU-second (K=4, H=10, 1000 training examples,"
+                  f" ~{args.seconds} s per case, one core):")
+            print()
+            cycles_table(args, after, before)
+            print()
+            print(f"Load average (1, 5, 15 min) before: {l0}, after: {load()}.")
         if args.no_sweep:
             return
         print()
