@@ -6,16 +6,16 @@
  * vector, compiled twice (nk_vec_body.h): for the build's target (the
  * portable x86-64 baseline runs each vector as two SSE2 halves) and, with
  * GCC on x86-64, for AVX2; nk_vec_best() picks the AVX2 copy when the CPU
- * has it. The arithmetic per lane is the same IEEE operations
- * in both versions (no FMA: the build is ISO C, so -ffp-contract=off), hence
- * the same results bit for bit on any x86-64; tests/unit/test_nk.c checks
- * the two copies against each other.
+ * has it. The arithmetic per lane is the same IEEE operations in both
+ * copies (no FMA: the build is ISO C, so -ffp-contract=off, also with
+ * make NATIVE=1), hence the same results bit for bit on any x86-64 and either
+ * build; tests/unit/test_nk.c checks the two copies against each other.
  *
  * exp(x) = 2^k e^r, k = round(x / ln 2), |r| <= ln 2 / 2 (Cody-Waite, two-part
  * ln 2), e^r by its [6/6] Pade approximant P(r)/P(-r) (truncation error below
  * 2e-19 on that range, so what remains is rounding), 2^k built from the bits
- * of the rounding sum itself (no float-to-integer conversion, which AVX2 has
- * no instruction for). The sigmoid then needs a single division:
+ * of the rounding sum itself (no conversion to integers, and AVX2 has none
+ * from double to 64-bit integers). The sigmoid then needs a single division:
  * 1/(1 + 2^k P/Q) = Q/(Q + 2^k P). Arguments are clamped to [-700, 700], far
  * beyond where the sigmoid saturates in double precision, so that 2^k stays
  * a normal number.
