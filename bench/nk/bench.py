@@ -1,63 +1,236 @@
-"""Benchmark of the nk kernel: learning cycles per second at N = 20, 100, 500 for
-each model, C with incremental evaluation, C with full re-evaluation, and the
-NumPy version (bench/nk/nk_numpy.py), measured one after the other in one run;
-prints a Markdown table with the ratios. Every rate is one core's.
+"""Benchmark of the nk kernel, in one run:
 
-    make bench-nk                                   (builds build/bench/nk_bench, runs this)
-    /usr/bin/python3 bench/nk/bench.py [SECONDS [N...]]
+1. the cost of one sigmoid in the kernel's innermost loop (the nmlp encoder
+   move's sum of squared reconstruction errors), per compiled copy of the
+   vectorised loops and for the libm form of kernel version 1;
+2. learning cycles per CPU-second at N = 20, 100, 500 for each model: the
+   current kernel ("after") and the one of an older commit ("before", built
+   into a scratch directory outside the tree from `git archive`), each with
+   incremental and with full evaluation, and the NumPy version
+   (bench/nk/nk_numpy.py); the cases alternate per N so that a change of the
+   machine's load hits both builds alike;
+3. a full Figure 4 sweep (sweeps/bull2024-fig4.yaml, 1,920 tasks) on all
+   local cores: wall time, CPU seconds of the ranks, the sum of the tasks'
+   seconds, and the ratio to an estimated floor: the sigmoids the sweep
+   evaluates (counted from its outputs, see sweep_sigmoids) times the
+   measured cost of one sigmoid.
+
+Load averages are printed before and after each part: other work on the
+machine slows everything; CPU-time rates and ratios suffer least.
+
+    make bench-nk                                    (builds, runs all of this)
+    /usr/bin/python3 bench/nk/bench.py --no-sweep    (parts 1 and 2)
+    /usr/bin/python3 bench/nk/bench.py --no-cycles --sweep-file results/bull2024-fig4.h5
+                                                     (parts 1 and 3, from an existing run)
+    /usr/bin/python3 bench/nk/bench.py --seconds 3 --n 20 100 --before da51b80
 """
+import argparse
 import os
 import pathlib
+import resource
+import shlex
 import subprocess
 import sys
+import tempfile
+import time
 
 # One thread for NumPy's BLAS too, as for the C code (one rank per core).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402  (after the thread settings)
-
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-import nk_numpy  # noqa: E402
+import yaml  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+sys.path.insert(0, str(ROOT))
+import nk_numpy  # noqa: E402
+
+# The last commit of kernel version 1 (scalar loops, libm exp).
+BEFORE = "da51b80"
+MODELS = ("mlp", "nmlp", "hmlp")
 
 
-def parse(text):
-    rates = {}
+def load():
+    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def build_before(rev, scratch):
+    """nk_bench against the nk sources of commit rev, in scratch."""
+    src = scratch / "src"
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src/kernels/nk"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(scratch)], input=archive, check=True)
+    nk = src / "kernels" / "nk"
+    gsl = shlex.split(run(["pkg-config", "--cflags", "--libs", "gsl"]))
+    exe = scratch / "nk_bench"
+    run([os.environ.get("CC", "cc"), "-std=c17", "-D_GNU_SOURCE", "-O2", f"-I{nk}",
+         str(ROOT / "bench/nk/nk_bench.c"), str(nk / "nk_model.c"), str(nk / "nk_data.c"),
+         *gsl, "-lm", "-o", str(exe)])
+    return exe
+
+
+def parse_rates(text, build, rates):
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            n, model, mode, cycles, secs, cps = line.split()
-            rates[int(n), model, mode] = float(cps)
-    return rates
+            n, model, mode, _cycles, _secs, cps = line.split()
+            rates[int(n), model, mode, build] = float(cps)
+
+
+def sigmoid_costs(exe, seconds):
+    costs = {}
+    for line in run([str(exe), "sigmoid", str(seconds)]).splitlines():
+        if line and not line.startswith("#"):
+            name, ns = line.split()
+            costs[name] = float(ns)
+    return costs
+
+
+def cycles_table(args, after, before):
+    rates = {}
+    for n in args.n:
+        parse_rates(run([str(after), str(args.seconds), str(n)]), "after", rates)
+        parse_rates(run([str(before), str(args.seconds), str(n)]), "before", rates)
+        x, y = nk_numpy.nk_data(n, 4, 1000, np.random.default_rng(1))
+        for model in MODELS:
+            cycles, t = nk_numpy.rate(model, x, y, args.seconds)
+            rates[n, model, "full", "numpy"] = cycles / t
+    print("| N | model | incremental, after | incremental, before | after / before |"
+          " full, after | full, before | NumPy full | incremental / full (after) |"
+          " incremental (after) / NumPy |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n in args.n:
+        for m in MODELS:
+            ia, ib = rates[n, m, "incremental", "after"], rates[n, m, "incremental", "before"]
+            fa, fb = rates[n, m, "full", "after"], rates[n, m, "full", "before"]
+            npy = rates[n, m, "full", "numpy"]
+            print(f"| {n} | {m} | {ia:,.0f} | {ib:,.0f} | {ia / ib:.2f}x | {fa:,.1f} | {fb:,.1f} |"
+                  f" {npy:,.1f} | {ia / fa:,.0f}x | {ia / npy:,.0f}x |")
+
+
+def sweep_sigmoids(ds):
+    """Sigmoids a Figure 4 sweep evaluated, from its outputs. Per task: every
+    cycle E (the output, or one decoder output per example for decoder
+    moves); an encoder move of nmlp or hmlp adds E (N + 1) (h_j and the N
+    decoder outputs), one of mlp E (h_j); the share of encoder moves among
+    the hidden moves is (N + 1) / (2N + 1) for nmlp and hmlp (no decoder
+    biases: neuron j owns N + 1 encoder and N decoder weights), 1 for mlp; each
+    of the cycles/record_every + 1 curve points is a test pass of E_test
+    (H + 1). Kept encoder moves also update the output (E more each), which
+    is left out, so this is a slight undercount."""
+    fixed = {"cycles": 10000, "train_size": 1000, "test_size": 1000, "H": 10,
+             "record_every": 100}  # the kernel's defaults
+    fixed.update(yaml.safe_load(ds.attrs["spec_text"]).get("fixed", {}))
+    hc = ds["hidden_cycles"]
+    n = hc["N"].astype(float)
+    model = hc["model"].astype(str)
+    e, et, h = fixed["train_size"], fixed["test_size"], fixed["H"]
+    records = fixed["cycles"] // fixed["record_every"] + 1
+    share = ((n + 1) / (2 * n + 1)).where(model != "mlp", 1.0)
+    per_encoder = (e * (n + 1)).where(model != "mlp", float(e))
+    total = (fixed["cycles"] * e + hc * share * per_encoder + records * et * (h + 1))
+    return float(total.sum())
+
+
+def sweep_report(path, wall, cpu, ranks, ns, loads):
+    import h5py
+    from analysis.summary import open_results
+
+    with h5py.File(path, "r") as f:
+        task_seconds = float(np.sum(f["tasks/seconds"][...]))
+        status = f["tasks/status"][...]
+        if wall is None:  # from the file's attempts (one-second resolution)
+            first = [s.decode() for s in f["attempts/start_time"][...] if s]
+            last = [s.decode() for s in f["attempts/end_time"][...] if s]
+            stamp = "%Y-%m-%dT%H:%M:%SZ"
+            wall = (time.mktime(time.strptime(last[-1], stamp))
+                    - time.mktime(time.strptime(first[0], stamp)))
+            ranks = int(f["attempts/ranks"][0])
+        version = f.attrs["kernel_version"].decode()
+        commit = f.attrs["git_commit"].decode()
+    ds = open_results(path)
+    sig = sweep_sigmoids(ds)
+    ds.close()
+    floor = sig * ns * 1e-9
+    print(f"Sweep {path} (kernel version {version}, commit {commit}): "
+          f"{len(status)} tasks, {int((status == 1).sum())} done, on {ranks} ranks")
+    if loads:
+        print(f"- load average (1, 5, 15 min) before: {loads[0]}, after: {loads[1]}")
+    print(f"- wall time: {wall:.0f} s")
+    if cpu is not None:
+        print(f"- CPU time of the ranks (user + system): {cpu:.0f} s; / 2 = {cpu / 2:.0f} s")
+    print(f"- sum of the tasks' seconds: {task_seconds:.0f} s; / 2 = {task_seconds / 2:.0f} s,"
+          f" the wall time on two free cores")
+    print(f"- sigmoids evaluated (estimate): {sig:.3g}; x {ns:.3f} ns each = floor {floor:.0f}"
+          f" CPU-s, {floor / 2:.0f} s on two cores")
+    print(f"- sum of the tasks' seconds / floor: {task_seconds / floor:.2f}"
+          + (f"; CPU time / floor: {cpu / floor:.2f}" if cpu is not None else ""))
+
+
+def run_sweep(spec, ranks, scratch):
+    out = scratch / "sweep.h5"
+    env = dict(os.environ)
+    if os.geteuid() == 0:
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    subprocess.run(["mpirun", "-n", str(ranks), str(ROOT / "build/neuromic"), "run",
+                    str(spec), "-o", str(out), "--quiet"],
+                   check=True, env=env)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return out, wall, cpu
 
 
 def main(argv):
-    seconds = argv[0] if argv else "1.5"
-    ns = argv[1:] or ["20", "100", "500"]
-    load_before = os.getloadavg()[0]
-    c = subprocess.run([str(ROOT / "build/bench/nk_bench"), seconds, *ns], check=True,
-                       capture_output=True, text=True).stdout
-    rates = parse(c)
-    for n in map(int, ns):
-        x, y = nk_numpy.nk_data(n, 4, 1000, np.random.default_rng(1))
-        for model in ("mlp", "nmlp", "hmlp"):
-            cycles, t = nk_numpy.rate(model, x, y, float(seconds))
-            rates[n, model, "numpy"] = cycles / t
-    print(f"nk benchmark: K=4, H=10, 1000 training examples, ~{seconds} s per case, one core; "
-          f"load average (1 min) before: {load_before:.2f}, after: {os.getloadavg()[0]:.2f}")
-    print()
-    print("| N | model | C incremental (cycles/s) | C full (cycles/s) | NumPy full (cycles/s) |"
-          " incremental / full | incremental / NumPy | C full / NumPy |")
-    print("|---|---|---|---|---|---|---|---|")
-    for n in map(int, ns):
-        for model in ("mlp", "nmlp", "hmlp"):
-            inc, full, npy = (rates[n, model, m] for m in ("incremental", "full", "numpy"))
-            print(f"| {n} | {model} | {inc:,.0f} | {full:,.1f} | {npy:,.1f} | {inc / full:,.0f}x |"
-                  f" {inc / npy:,.0f}x | {full / npy:.1f}x |")
-    print()
-    print("Other work on the machine (load above 2 on 2 cores) slows every column; the ratios, "
-          "measured minutes apart in one run, suffer less than the rates.")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=1.5, help="CPU seconds per case")
+    ap.add_argument("--n", type=int, nargs="+", default=[20, 100, 500])
+    ap.add_argument("--before", default=BEFORE, help="commit of the 'before' kernel")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the Figure 4 sweep")
+    ap.add_argument("--no-cycles", action="store_true", help="skip the cycles per second")
+    ap.add_argument("--sweep-file", help="report on this finished Figure 4 result file "
+                    "instead of running the sweep")
+    ap.add_argument("--ranks", type=int, default=os.cpu_count(), help="ranks of the sweep")
+    ap.add_argument("--spec", default=str(ROOT / "sweeps/bull2024-fig4.yaml"),
+                    help="the sweep to time (an nk sweep)")
+    args = ap.parse_args(argv)
+    after = ROOT / "build/bench/nk_bench"
+    with tempfile.TemporaryDirectory(prefix="nk-bench-") as tmp:
+        scratch = pathlib.Path(tmp)
+        before = build_before(args.before, scratch)
+        l0 = load()
+        costs = sigmoid_costs(after, 1.0)
+        print(f"nk benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())};"
+              f" before = kernel of commit {args.before}, after = this tree")
+        print()
+        print("Cost of one sigmoid in the nmlp encoder loop (ns, CPU time; load average before:"
+              f" {l0}, after: {load()}):")
+        for name, ns in costs.items():
+            print(f"- {name}: {ns:.3f}")
+        print()
+        if not args.no_cycles:
+            l0 = load()
+            print(f"Learning cycles per CPU-second (K=4, H=10, 1000 training examples,"
+                  f" ~{args.seconds} s per case, one core):")
+            print()
+            cycles_table(args, after, before)
+            print()
+            print(f"Load average (1, 5, 15 min) before: {l0}, after: {load()}.")
+        if args.no_sweep:
+            return
+        print()
+        if args.sweep_file:
+            sweep_report(args.sweep_file, None, None, None, costs["best"], None)
+        else:
+            l0 = load()
+            out, wall, cpu = run_sweep(args.spec, args.ranks, scratch)
+            sweep_report(out, wall, cpu, args.ranks, costs["best"], (l0, load()))
 
 
 if __name__ == "__main__":

@@ -1,26 +1,36 @@
-/* nk_bench.c: learning cycles per second of the nk kernel's networks, with
- * incremental and with full evaluation, on one core.
+/* nk_bench.c: learning cycles per CPU-second of the nk kernel's networks,
+ * with incremental and with full evaluation, on one core; and the cost of
+ * one sigmoid in the kernel's innermost loop.
  *
- *   build/bench/nk_bench [SECONDS [N...]]     (default 1.5 s per case; N = 20 100 500)
+ *   nk_bench [SECONDS [N...]]    (default 1.5 s per case; N = 20 100 500)
+ *   nk_bench sigmoid [SECONDS]   (ns per sigmoid, each compiled copy and libm)
  *
  * For each N, model (mlp, nmlp, hmlp) and evaluation mode it builds the
  * kernel's default problem (K = 4, H = 10, R = 1, 1000 training examples),
- * climbs from the initial network for about SECONDS of wall-clock time, and
- * prints one line: "N model mode cycles seconds cycles_per_second". Both modes
- * start from the same network with the same search stream, so they walk the
- * same path (tests/unit/test_nk.c checks that) and the ratio of their rates is
- * the speed-up of incremental evaluation alone. bench/nk/bench.py runs this
- * and the NumPy version and prints the ratios. */
+ * climbs from the initial network for about SECONDS of this thread's CPU
+ * time, and prints one line: "N model mode cycles seconds cycles_per_second".
+ * CPU time, not wall-clock time, so that other work on a shared machine
+ * slows the rates less. Both modes start from the same network with the same
+ * search stream, so they walk the same path (tests/unit/test_nk.c checks
+ * that) and the ratio of their rates is the speed-up of incremental
+ * evaluation alone.
+ *
+ * The source compiles against the nk sources of any kernel version (it uses
+ * only the networks' interface), so bench/nk/bench.py builds it against an
+ * older commit too and compares the two in one run. The sigmoid mode needs
+ * the vectorised loops (NK_HAVE_VEC, kernel version 2 on). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
-#include "../../src/kernels/nk/nk.h"
+#include "nk.h"
 
-static double now(void)
+static double cpu_now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -32,7 +42,7 @@ static gsl_rng *rng(unsigned long seed)
     return r;
 }
 
-/* Cycles per second of one case; -1 on out of memory. */
+/* Cycles and CPU seconds of one case; -1 on out of memory. */
 static int bench_case(const nk_dataset *train, nk_config c, double seconds, long *cycles,
                       double *elapsed)
 {
@@ -44,14 +54,14 @@ static int bench_case(const nk_dataset *train, nk_config c, double seconds, long
         return -1;
     }
     nk_net_init(net, w, d);
-    double t0 = now(), t;
+    double t0 = cpu_now(), t;
     long n = 0;
     nk_move mv;
     do { /* time checks every 10 cycles, at least 20 cycles */
         for (int q = 0; q < 10; q++)
             nk_net_cycle(net, s, &mv);
         n += 10;
-        t = now();
+        t = cpu_now();
     } while (t - t0 < seconds || n < 20);
     *cycles = n;
     *elapsed = t - t0;
@@ -60,13 +70,12 @@ static int bench_case(const nk_dataset *train, nk_config c, double seconds, long
     return 0;
 }
 
-int main(int argc, char **argv)
+static int bench_cycles(double seconds, int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 1.5;
     int default_n[] = {20, 100, 500};
     int nn = argc > 2 ? argc - 2 : 3;
     static const char *models[] = {"mlp", "nmlp", "hmlp"};
-    printf("# N model mode cycles seconds cycles_per_second\n");
+    printf("# N model mode cycles cpu_seconds cycles_per_cpu_second\n");
     for (int a = 0; a < nn; a++) {
         int n = argc > 2 ? atoi(argv[a + 2]) : default_n[a];
         gsl_rng *r = rng(1);
@@ -94,4 +103,79 @@ int main(int argc, char **argv)
         gsl_rng_free(r);
     }
     return 0;
+}
+
+#ifdef NK_HAVE_VEC
+/* The nmlp encoder move's loop (E = 1000 examples, 100 decoders): the sum of
+ * (sigmoid(d_i h) - x_i)^2, through one copy of the loops, or written as the
+ * kernel's version 1 had it (a libm exp per example). */
+enum { E = 1000, NDEC = 100 };
+
+static double libm_neuron_sse(double scale, const double *h, const double *x, int e)
+{
+    double s = 0;
+    for (int q = 0; q < e; q++) {
+        double r = 1.0 / (1.0 + exp(-(scale * h[q]))) - x[q];
+        s += r * r;
+    }
+    return s;
+}
+
+/* ns per sigmoid over about `seconds` of CPU time; vec NULL: libm. */
+static double sigmoid_ns(const nk_vec_ops *vec, const double *h, const double *x, const double *d,
+                         double seconds, double *sink)
+{
+    long evals = 0;
+    double t0 = cpu_now(), t;
+    do {
+        for (int i = 0; i < NDEC; i++)
+            *sink += vec ? vec->neuron_sse(NK_ACT_SIGMOID, d[i], 0.0, h, x + (size_t)i * E, E)
+                         : libm_neuron_sse(d[i], h, x + (size_t)i * E, E);
+        evals += (long)NDEC * E;
+        t = cpu_now();
+    } while (t - t0 < seconds);
+    return 1e9 * (t - t0) / (double)evals;
+}
+
+static int bench_sigmoid(double seconds)
+{
+    double *h = malloc(E * sizeof *h), *x = malloc((size_t)NDEC * E * sizeof *x);
+    double d[NDEC], sink = 0;
+    gsl_rng *r = rng(5);
+    if (!h || !x || !r) {
+        fprintf(stderr, "nk_bench: out of memory\n");
+        return 1;
+    }
+    for (int q = 0; q < E; q++)
+        h[q] = gsl_rng_uniform(r);
+    for (int q = 0; q < NDEC * E; q++)
+        x[q] = gsl_rng_uniform(r) < 0.5 ? -1.0 : 1.0;
+    for (int i = 0; i < NDEC; i++)
+        d[i] = 8.0 * gsl_rng_uniform(r) - 4.0;
+    printf("# copy ns_per_sigmoid (the nmlp encoder loop: sigmoid, difference, square, sum)\n");
+    const nk_vec_ops *copies[] = {&nk_vec_generic, nk_vec_avx2(), nk_vec_best()};
+    const char *names[] = {"generic", "avx2", "best"};
+    for (int c = 0; c < 3; c++)
+        if (copies[c])
+            printf("%s %.3f\n", names[c], sigmoid_ns(copies[c], h, x, d, seconds, &sink));
+    printf("libm %.3f\n", sigmoid_ns(NULL, h, x, d, seconds, &sink));
+    printf("# best copy: %s; checksum %.6g\n", nk_vec_best()->name, sink);
+    free(h);
+    free(x);
+    gsl_rng_free(r);
+    return 0;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "sigmoid") == 0) {
+#ifdef NK_HAVE_VEC
+        return bench_sigmoid(argc > 2 ? atof(argv[2]) : 1.0);
+#else
+        fprintf(stderr, "nk_bench: this kernel version has no vectorised loops\n");
+        return 1;
+#endif
+    }
+    return bench_cycles(argc > 1 ? atof(argv[1]) : 1.5, argc, argv);
 }

@@ -1,9 +1,12 @@
 /* test_nk.c: the nk kernel's landscape, data, networks and hill-climber
  * (src/kernels/nk/): fitness against a hand-computed landscape, links and
  * tables, parameter counts, the incremental state against a full
- * recomputation for every model, the tie rule, and which weights each kind
- * of move may change. */
+ * recomputation for every model, the tie rule, which weights each kind of
+ * move may change, and the vectorised loops (accuracy of their exp, sigmoid
+ * and tanh; the same bits from every compiled copy and at every length). */
 #include "testutil.h"
+
+#include <float.h>
 
 #include "../../src/kernels/nk/nk.h"
 #include "neuromic/internal/registry.h"
@@ -423,6 +426,180 @@ static void models_share_initial_weights(void **state)
     free_net(&d);
 }
 
+/* ---- vectorised loops (nk_vec.c) ---- */
+
+static long double sigmoid_ref(long double x) { return 1.0L / (1.0L + expl(-x)); }
+
+/* Max error (relative, or absolute) of f_vec against ref on n points evenly
+ * spread over [lo, hi]. */
+static double max_error(void (*f)(const nk_vec_ops *, const double *, double *, int),
+                        long double (*ref)(long double), double lo, double hi, bool relative)
+{
+    int n = 400001;
+    double *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+    assert_non_null(x);
+    assert_non_null(y);
+    for (int q = 0; q < n; q++)
+        x[q] = lo + (hi - lo) * q / (n - 1);
+    f(nk_vec_best(), x, y, n);
+    double worst = 0;
+    for (int q = 0; q < n; q++) {
+        long double want = ref((long double)x[q]), err = fabsl(y[q] - want);
+        worst = fmax(worst, (double)(relative ? err / fabsl(want) : err));
+    }
+    free(x);
+    free(y);
+    return worst;
+}
+
+static void exp_vec(const nk_vec_ops *v, const double *x, double *y, int n) { v->exp(x, y, n); }
+static void sigmoid_vec(const nk_vec_ops *v, const double *x, double *y, int n)
+{
+    v->decode(NK_ACT_SIGMOID, x, y, n);
+}
+static void tanh_vec(const nk_vec_ops *v, const double *x, double *y, int n)
+{
+    v->decode(NK_ACT_TANH, x, y, n);
+}
+
+/* Max relative error of exp over [-700, 700] and of the sigmoid over
+ * [-700, 40] (beyond 40 it is 1 - tiny), max absolute error of tanh over
+ * [-20, 20], against the C library's long double functions on 400,001
+ * points each. The bounds are 1.8 times the double epsilon (2.2e-16); the
+ * measured values are printed. */
+static void vec_exp_sigmoid_tanh_accuracy(void **state)
+{
+    volatile long double one = 1.0L, tiny = LDBL_EPSILON;
+    if (!(one + tiny > one)) { /* valgrind runs x87 long double as double */
+        print_message("long double has only double precision here: no reference\n");
+        skip();
+    }
+    double e = max_error(exp_vec, expl, -700, 700, true);
+    double s = max_error(sigmoid_vec, sigmoid_ref, -700, 40, true);
+    double t = max_error(tanh_vec, tanhl, -20, 20, false);
+    print_message("max error: exp %.3g (relative), sigmoid %.3g (relative), tanh %.3g (absolute)\n",
+                  e, s, t);
+    assert_true(e < 4e-16);
+    assert_true(s < 4e-16);
+    assert_true(t < 4e-16);
+}
+
+/* Far outside the clamp [-700, 700]: finite, saturated, no NaN. */
+static void vec_saturates_outside_clamp(void **state)
+{
+    double x[6] = {-1e300, -800, -745.5, 745.5, 800, 1e300}, y[6], t[6];
+    const nk_vec_ops *v = nk_vec_best();
+    v->decode(NK_ACT_SIGMOID, x, y, 6);
+    v->decode(NK_ACT_TANH, x, t, 6);
+    for (int q = 0; q < 3; q++) {
+        assert_true(y[q] > 0 && y[q] < 1e-300);
+        assert_true(t[q] == -1.0);
+    }
+    for (int q = 3; q < 6; q++) {
+        assert_true(y[q] == 1.0);
+        assert_true(t[q] == 1.0);
+    }
+    v->exp(x, y, 6);
+    assert_true(y[0] > 0 && y[0] < 1e-300 && y[5] > 1e300 && isfinite(y[5]));
+}
+
+/* Random inputs for the loops: pre-activations, activations in (0,1),
+ * targets +-1, weights. */
+static void random_fill(double *v, int n, double lo, double hi, gsl_rng *r)
+{
+    for (int q = 0; q < n; q++)
+        v[q] = lo + (hi - lo) * gsl_rng_uniform(r);
+}
+
+/* Every loop of two copies on the same inputs, all lengths 0..41: the same
+ * bits. */
+static void check_copies_agree(const nk_vec_ops *a, const nk_vec_ops *b)
+{
+    enum { M = 41 };
+    gsl_rng *r = rng(61);
+    double in[M], h[M], x[M], ya[M], yb[M], pa[M], pb[M];
+    for (int e = 0; e <= M; e++) {
+        random_fill(in, M, -30, 30, r);
+        random_fill(h, M, 0, 1, r);
+        for (int q = 0; q < M; q++)
+            x[q] = gsl_rng_uniform(r) < 0.5 ? -1.0 : 1.0;
+        a->exp(in, ya, e);
+        b->exp(in, yb, e);
+        assert_memory_equal(ya, yb, (size_t)e * sizeof(double));
+        for (nk_act act = NK_ACT_SIGMOID; act <= NK_ACT_TANH; act++) {
+            a->decode(act, in, ya, e);
+            b->decode(act, in, yb, e);
+            assert_memory_equal(ya, yb, (size_t)e * sizeof(double));
+            double sa = a->neuron_sse(act, 3.7, -0.4, h, x, e);
+            double sb = b->neuron_sse(act, 3.7, -0.4, h, x, e);
+            assert_memory_equal(&sa, &sb, sizeof sa);
+            sa = a->layer_sse(act, in, 0.3, h, x, e);
+            sb = b->layer_sse(act, in, 0.3, h, x, e);
+            assert_memory_equal(&sa, &sb, sizeof sa);
+        }
+        a->encoder_step(in, 0.9, x, pa, ya, e);
+        b->encoder_step(in, 0.9, x, pb, yb, e);
+        assert_memory_equal(pa, pb, (size_t)e * sizeof(double));
+        assert_memory_equal(ya, yb, (size_t)e * sizeof(double));
+        double la[4] = {1, 2, 3, 4}, lb[4] = {1, 2, 3, 4};
+        a->output_sse(in, h, ya, e, la);
+        b->output_sse(in, h, yb, e, lb);
+        assert_memory_equal(la, lb, sizeof la);
+        assert_memory_equal(ya, yb, (size_t)e * sizeof(double));
+    }
+    gsl_rng_free(r);
+}
+
+static void vec_copies_agree_bitwise(void **state)
+{
+    const nk_vec_ops *avx2 = nk_vec_avx2();
+    if (!avx2) {
+        print_message("no AVX2 copy on this CPU or compiler: nothing to compare\n");
+        skip();
+    }
+    check_copies_agree(&nk_vec_generic, avx2);
+}
+
+/* The sums take element q into lane q mod 4, lanes added (l0 + l1) + (l2 +
+ * l3), at every length (the last partial vector included). */
+static void vec_sums_follow_lane_order(void **state)
+{
+    enum { M = 23 };
+    gsl_rng *r = rng(62);
+    double h[M], x[M], t[M], y[M];
+    random_fill(h, M, 0, 1, r);
+    for (int q = 0; q < M; q++)
+        x[q] = gsl_rng_uniform(r) < 0.5 ? -1.0 : 1.0;
+    const nk_vec_ops *v = nk_vec_best();
+    for (int e = 0; e <= M; e++) {
+        for (int q = 0; q < e; q++)
+            t[q] = -1.3 * h[q] + 0.2;
+        v->decode(NK_ACT_SIGMOID, t, y, e);
+        double lane[4] = {0, 0, 0, 0};
+        for (int q = 0; q < e; q++)
+            lane[q % 4] += (y[q] - x[q]) * (y[q] - x[q]);
+        double want = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+        double got = v->neuron_sse(NK_ACT_SIGMOID, -1.3, 0.2, h, x, e);
+        assert_memory_equal(&got, &want, sizeof got);
+        got = v->layer_sse(NK_ACT_SIGMOID, t, 0.0, NULL, x, e);
+        assert_memory_equal(&got, &want, sizeof got);
+    }
+    gsl_rng_free(r);
+}
+
+/* The block-wise forward pass on the training set gives the cached task
+ * error bit for bit (more than one block, a partial last vector). */
+static void forward_pass_matches_cached_error(void **state)
+{
+    for (nk_model m = NK_MLP; m <= NK_HMLP; m++) {
+        nk_config c = {.model = m, .n = 7, .h = 5, .r = 1.0};
+        fixture f = make_net(c, 2 * NK_BLOCK + 3, 71);
+        double mse = nk_net_mse(f.net, f.d);
+        assert_memory_equal(&mse, &(double){nk_net_train_mse(f.net)}, sizeof mse);
+        free_net(&f);
+    }
+}
+
 /* The kernel's schema: the parameters the sweep files use. */
 static void kernel_is_registered(void **state)
 {
@@ -455,6 +632,11 @@ int main(void)
         cmocka_unit_test(saturated_hidden_layer_ties),
         cmocka_unit_test(hidden_moves_never_change_output_weights),
         cmocka_unit_test(models_share_initial_weights),
+        cmocka_unit_test(vec_exp_sigmoid_tanh_accuracy),
+        cmocka_unit_test(vec_saturates_outside_clamp),
+        cmocka_unit_test(vec_copies_agree_bitwise),
+        cmocka_unit_test(vec_sums_follow_lane_order),
+        cmocka_unit_test(forward_pass_matches_cached_error),
         cmocka_unit_test(kernel_is_registered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -255,7 +255,7 @@ static int nk_run(const nm_point *p, nm_task *t, nm_result *res)
 
 const nm_kernel nm_kernel_nk = {
     .name = "nk",
-    .version = "1",
+    .version = "2",
     .doc = "neurons as autoencoders on NK regression (Bull 2024): mlp, nmlp, hmlp by hill-climbing",
     .params = params,
     .nparams = NM_COUNT(params),

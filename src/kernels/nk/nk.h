@@ -4,6 +4,7 @@
  *   nk_data.c   the NK landscape (links, tables, fitness) and data sets
  *   nk_model.c  the three networks (mlp, nmlp, hmlp), their caches, and the
  *               random hill-climber with incremental or full evaluation
+ *   nk_vec.c    the loops over examples (sigmoids, error sums), vectorised
  *   nk.c        the kernel: parameters, outputs, cost, run()
  *
  * Nothing here knows about the engine's tasks: every function that draws
@@ -57,10 +58,47 @@ typedef struct {
 nk_dataset *nk_dataset_alloc(const nk_landscape *l, int count, gsl_rng *r);
 void nk_dataset_free(nk_dataset *d);
 
+/* ---- loops over examples (nk_vec.c) ---- */
+
+#define NK_HAVE_VEC 1 /* (bench/nk/nk_bench.c compiles against older versions too) */
+
+typedef enum { NK_ACT_SIGMOID, NK_ACT_TANH } nk_act;
+
+/* One compiled copy of the loops (see nk_vec.c). Every loop takes e values per
+ * array and works for any e >= 0; sums run in four lanes, lane l taking
+ * elements l, l+4, ..., added as (l0 + l1) + (l2 + l3). All copies give the
+ * same results bit for bit. sigmoid(t) = 1/(1 + exp(-t)), tanh t = 2
+ * sigmoid(2t) - 1, both from the kernel's own exp (arguments clamped to
+ * [-700, 700]). */
+typedef struct {
+    const char *name;
+    void (*exp)(const double *x, double *y, int e);              /* y = exp(x) */
+    void (*decode)(nk_act act, const double *a, double *y, int e); /* y = act(a) */
+    /* pa = a + delta xk (xk NULL: + delta), ph = sigmoid(pa) */
+    void (*encoder_step)(const double *a, double delta, const double *xk, double *pa,
+                         double *ph, int e);
+    void (*axpy)(double *out, const double *y, double alpha, const double *x, int e); /* out = y + alpha x */
+    void (*sub)(const double *a, const double *b, double *out, int e);                /* out = a - b */
+    /* y = sigmoid(o); adds (y - target)^2 to lanes (lane l: elements l, l+4, ...) */
+    void (*output_sse)(const double *o, const double *target, double *y, int e, double lanes[4]);
+    /* sum of (act(scale h + shift) - x)^2 */
+    double (*neuron_sse)(nk_act act, double scale, double shift, const double *h,
+                         const double *x, int e);
+    /* sum of (act(z + d dh) - x)^2 (dh NULL: act(z)) */
+    double (*layer_sse)(nk_act act, const double *z, double d, const double *dh, const double *x,
+                        int e);
+} nk_vec_ops;
+
+/* The copy for the build's target instruction set. */
+extern const nk_vec_ops nk_vec_generic;
+/* The AVX2 copy, or NULL when the CPU lacks AVX2 or the compiler made none. */
+const nk_vec_ops *nk_vec_avx2(void);
+/* The fastest copy this CPU runs. */
+const nk_vec_ops *nk_vec_best(void);
+
 /* ---- the networks (nk_model.c) ---- */
 
 typedef enum { NK_MLP, NK_NMLP, NK_HMLP } nk_model;
-typedef enum { NK_ACT_SIGMOID, NK_ACT_TANH } nk_act;
 typedef enum { NK_HIDDEN = 0, NK_OUTPUT = 1 } nk_layer;
 
 typedef struct {
@@ -89,17 +127,23 @@ typedef struct {
  *   d  nmlp: h x n, d[j*n + i] decodes input i from neuron j
  *      hmlp: n x h, d[i*h + j] (the decoder layer's node i reads neuron j)
  *   c  decoder biases (decoder_bias only): nmlp h x n, hmlp n */
+/* Examples per block of a forward pass on a data set (nk_net_mse). */
+#define NK_BLOCK 256
+
 typedef struct {
     nk_config cfg;
     const nk_dataset *train;
+    const nk_vec_ops *vec; /* the loops over examples (nk_vec_best()) */
     double *w, *v, *d, *c;
     nk_cache cur;   /* state of the current network */
     nk_cache trial; /* full mode: state of the proposed network */
     /* Proposals of the incremental moves: one hidden neuron's new a and h,
-     * new o and y, new s (one neuron's or the layer's), new z (hmlp). A
-     * kept move swaps or copies them into `cur`. */
+     * new o and y, new s (one neuron's or the layer's), one new row of z
+     * (hmlp decoder moves). A kept move swaps or copies them into `cur`. */
     double *pa, *ph, *po, *py, *ps, *pz;
-    double *hid; /* h: one example's hidden activations (forward passes) */
+    double *dh;  /* E: new minus old h_j of an encoder move */
+    double *blk; /* (h + 1) x NK_BLOCK: a (then h) per neuron and o of one block
+                  * (forward passes) */
 } nk_net;
 
 /* What one cycle did. */

@@ -16,8 +16,11 @@
  * a move (SSEs) are always summed afresh from per-example values, never
  * updated by differences, so a change that alters nothing is an exact tie.
  * The full mode rebuilds the whole state for every proposal (O(E H N)); the
- * tests check that both agree, the benchmark compares their speed. */
-#include <math.h>
+ * tests check that both agree, the benchmark compares their speed.
+ *
+ * Every loop over examples goes through net->vec (nk_vec.c: SIMD, the
+ * kernel's own exp), so the state is laid out example-minor: one contiguous
+ * row of E values per hidden neuron, decoder node or input. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,11 +53,7 @@ static size_t decoder_bias_count(const nk_config *c)
     return c->model == NK_NMLP ? (size_t)c->n * (size_t)c->h : (size_t)c->n;
 }
 
-/* ---- elementary functions and sums ---- */
-
-static inline double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
-
-static inline double decode(nk_act act, double x) { return act == NK_ACT_TANH ? tanh(x) : sigmoid(x); }
+/* ---- sums ---- */
 
 static double sum(const double *v, int n)
 {
@@ -65,48 +64,37 @@ static double sum(const double *v, int n)
 }
 
 /* y = sigmoid(o); returns sum (y - target)^2. */
-static double output_sse(const double *o, const double *target, double *y, int e)
-{
-    double s = 0;
-    for (int q = 0; q < e; q++) {
-        y[q] = sigmoid(o[q]);
-        double r = y[q] - target[q];
-        s += r * r;
-    }
-    return s;
-}
-
-/* nmlp: sum over examples of (act(scale h + shift) - x)^2. */
-static double neuron_sse(nk_act act, double scale, double shift, const double *h, const double *x,
+static double output_sse(const nk_net *net, const double *o, const double *target, double *y,
                          int e)
 {
-    double s = 0;
-    for (int q = 0; q < e; q++) {
-        double r = decode(act, scale * h[q] + shift) - x[q];
-        s += r * r;
-    }
-    return s;
+    double lanes[4] = {0, 0, 0, 0};
+    net->vec->output_sse(o, target, y, e, lanes);
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 
-/* hmlp: sum over examples of (act(z) - x)^2. */
-static double layer_sse(nk_act act, const double *z, const double *x, int e)
+static void fill(double *y, double value, int e)
 {
-    double s = 0;
-    for (int q = 0; q < e; q++) {
-        double r = decode(act, z[q]) - x[q];
-        s += r * r;
-    }
-    return s;
+    for (int q = 0; q < e; q++)
+        y[q] = value;
 }
 
-/* Encoder pre-activation of one neuron for one example: bias first, then the
- * inputs in order (the same order everywhere, so full passes agree exactly). */
-static inline double encode(const double *wj, const double *x, int n)
+/* Encoder pre-activations of every hidden neuron for examples q0 .. q0+e-1
+ * of d, neuron j's in a + j stride: bias first, then the inputs in order
+ * (the same order everywhere, so full passes agree exactly). Inputs in the
+ * outer loop, so that each input's row is read once for all neurons. */
+static void encode(const nk_net *net, const nk_dataset *d, int q0, int e, double *a,
+                   size_t stride)
 {
-    double a = wj[n];
-    for (int k = 0; k < n; k++)
-        a += wj[k] * x[k];
-    return a;
+    int n = net->cfg.n, h = net->cfg.h;
+    for (int j = 0; j < h; j++)
+        fill(a + (size_t)j * stride, net->w[(size_t)j * (size_t)(n + 1) + (size_t)n], e);
+    for (int k = 0; k < n; k++) {
+        const double *xk = d->xt + (size_t)k * (size_t)d->count + (size_t)q0;
+        for (int j = 0; j < h; j++) {
+            double *aj = a + (size_t)j * stride;
+            net->vec->axpy(aj, aj, net->w[(size_t)j * (size_t)(n + 1) + (size_t)k], xk, e);
+        }
+    }
 }
 
 static inline double nmlp_bias(const nk_net *net, int j, int i)
@@ -153,41 +141,32 @@ void nk_net_recompute(const nk_net *net, nk_cache *out)
 {
     const nk_config *cfg = &net->cfg;
     const nk_dataset *d = net->train;
+    const nk_vec_ops *vec = net->vec;
     int n = cfg->n, h = cfg->h, e = d->count;
     size_t ue = (size_t)e;
-    for (int q = 0; q < e; q++) {
-        const double *xq = d->x + (size_t)q * (size_t)n;
-        double o = net->v[h];
-        for (int j = 0; j < h; j++) {
-            double a = encode(net->w + (size_t)j * (size_t)(n + 1), xq, n);
-            out->a[(size_t)j * ue + (size_t)q] = a;
-            out->h[(size_t)j * ue + (size_t)q] = sigmoid(a);
-        }
-        for (int j = 0; j < h; j++)
-            o += net->v[j] * out->h[(size_t)j * ue + (size_t)q];
-        out->o[q] = o;
+    encode(net, d, 0, e, out->a, ue);
+    fill(out->o, net->v[h], e);
+    for (int j = 0; j < h; j++) {
+        double *hj = out->h + (size_t)j * ue;
+        vec->decode(NK_ACT_SIGMOID, out->a + (size_t)j * ue, hj, e);
+        vec->axpy(out->o, out->o, net->v[j], hj, e);
     }
-    out->task_sse = output_sse(out->o, d->y, out->y, e);
+    out->task_sse = output_sse(net, out->o, d->y, out->y, e);
     if (cfg->model == NK_NMLP) {
         for (int j = 0; j < h; j++)
             for (int i = 0; i < n; i++)
                 out->s[(size_t)j * (size_t)n + (size_t)i] =
-                    neuron_sse(cfg->decoder_act, net->d[(size_t)j * (size_t)n + (size_t)i],
-                               nmlp_bias(net, j, i), out->h + (size_t)j * ue,
-                               d->xt + (size_t)i * ue, e);
+                    vec->neuron_sse(cfg->decoder_act, net->d[(size_t)j * (size_t)n + (size_t)i],
+                                    nmlp_bias(net, j, i), out->h + (size_t)j * ue,
+                                    d->xt + (size_t)i * ue, e);
     } else if (cfg->model == NK_HMLP) {
         for (int i = 0; i < n; i++) {
             double *zi = out->z + (size_t)i * ue;
             const double *di = net->d + (size_t)i * (size_t)h;
-            double bias = net->c ? net->c[i] : 0.0;
-            for (int q = 0; q < e; q++)
-                zi[q] = bias;
-            for (int j = 0; j < h; j++) {
-                const double *hj = out->h + (size_t)j * ue;
-                for (int q = 0; q < e; q++)
-                    zi[q] += di[j] * hj[q];
-            }
-            out->s[i] = layer_sse(cfg->decoder_act, zi, d->xt + (size_t)i * ue, e);
+            fill(zi, net->c ? net->c[i] : 0.0, e);
+            for (int j = 0; j < h; j++)
+                vec->axpy(zi, zi, di[j], out->h + (size_t)j * ue, e);
+            out->s[i] = vec->layer_sse(cfg->decoder_act, zi, 0.0, NULL, d->xt + (size_t)i * ue, e);
         }
     }
 }
@@ -210,7 +189,8 @@ void nk_net_free(nk_net *net)
     free(net->py);
     free(net->ps);
     free(net->pz);
-    free(net->hid);
+    free(net->dh);
+    free(net->blk);
     free(net);
 }
 
@@ -224,6 +204,7 @@ nk_net *nk_net_alloc(const nk_config *c, const nk_dataset *train)
     size_t n = (size_t)c->n, h = (size_t)c->h, e = (size_t)train->count;
     net->cfg = *c;
     net->train = train;
+    net->vec = nk_vec_best();
     net->w = malloc(h * (n + 1) * sizeof *net->w);
     net->v = malloc((h + 1) * sizeof *net->v);
     bool ok = net->w && net->v;
@@ -236,9 +217,9 @@ nk_net *nk_net_alloc(const nk_config *c, const nk_dataset *train)
         ok = ok && nk_cache_alloc(&net->trial, c, train->count) == 0;
     ok = ok && (net->pa = malloc(e * sizeof(double))) && (net->ph = malloc(e * sizeof(double))) &&
          (net->po = malloc(e * sizeof(double))) && (net->py = malloc(e * sizeof(double))) &&
-         (net->ps = malloc(n * sizeof(double))) && (net->hid = malloc(h * sizeof(double)));
-    if (c->model == NK_HMLP)
-        ok = ok && (net->pz = malloc(n * e * sizeof(double)));
+         (net->ps = malloc(n * sizeof(double))) && (net->pz = malloc(e * sizeof(double))) &&
+         (net->dh = malloc(e * sizeof(double))) &&
+         (net->blk = malloc((h + 1) * NK_BLOCK * sizeof(double)));
     if (!ok) {
         nk_net_free(net);
         return NULL;
@@ -371,11 +352,8 @@ static void update_output_after_hidden(nk_net *net, int j)
 {
     nk_cache *c = &net->cur;
     int e = net->train->count;
-    const double *hj = c->h + (size_t)j * (size_t)e;
-    double vj = net->v[j];
-    for (int q = 0; q < e; q++)
-        net->po[q] = c->o[q] + vj * (net->ph[q] - hj[q]);
-    c->task_sse = output_sse(net->po, net->train->y, net->py, e);
+    net->vec->axpy(net->po, c->o, net->v[j], net->dh, e);
+    c->task_sse = output_sse(net, net->po, net->train->y, net->py, e);
     swap_ptr(&c->o, &net->po);
     swap_ptr(&c->y, &net->py);
 }
@@ -384,11 +362,13 @@ static void output_move(nk_net *net, nk_move *mv, gsl_rng *r)
 {
     nk_cache *c = &net->cur;
     int e = net->train->count, j = (int)mv->index;
-    const double *hj = j < net->cfg.h ? c->h + (size_t)j * (size_t)e : NULL;
-    for (int q = 0; q < e; q++)
-        net->po[q] = c->o[q] + mv->delta * (hj ? hj[q] : 1.0);
+    if (j < net->cfg.h)
+        net->vec->axpy(net->po, c->o, mv->delta, c->h + (size_t)j * (size_t)e, e);
+    else
+        for (int q = 0; q < e; q++)
+            net->po[q] = c->o[q] + mv->delta;
     mv->before = c->task_sse;
-    mv->after = output_sse(net->po, net->train->y, net->py, e);
+    mv->after = output_sse(net, net->po, net->train->y, net->py, e);
     mv->accepted = nk_accept(mv->after, mv->before, r, &mv->tie);
     if (mv->accepted) {
         net->v[j] += mv->delta;
@@ -398,34 +378,33 @@ static void output_move(nk_net *net, nk_move *mv, gsl_rng *r)
     }
 }
 
-/* Proposed objective of an encoder move whose new h_j is in ph. */
+/* Proposed objective of an encoder move whose new h_j is in ph and whose
+ * change of h_j is in dh. The hmlp decoder pre-activations z_i + d_ij dh are
+ * not stored: a kept move recomputes them (bit for bit the same), which is
+ * cheaper than writing N x E values for every proposal. */
 static double encoder_proposal(nk_net *net, int j)
 {
     const nk_config *cfg = &net->cfg;
+    const nk_vec_ops *vec = net->vec;
     nk_cache *c = &net->cur;
     int n = cfg->n, e = net->train->count;
     size_t ue = (size_t)e;
-    const double *hj = c->h + (size_t)j * ue;
     if (cfg->model == NK_MLP) {
-        for (int q = 0; q < e; q++)
-            net->po[q] = c->o[q] + net->v[j] * (net->ph[q] - hj[q]);
-        return output_sse(net->po, net->train->y, net->py, e);
+        vec->axpy(net->po, c->o, net->v[j], net->dh, e);
+        return output_sse(net, net->po, net->train->y, net->py, e);
     }
     if (cfg->model == NK_NMLP) {
         for (int i = 0; i < n; i++)
-            net->ps[i] = neuron_sse(cfg->decoder_act, net->d[(size_t)j * (size_t)n + (size_t)i],
-                                    nmlp_bias(net, j, i), net->ph, net->train->xt + (size_t)i * ue,
-                                    e);
+            net->ps[i] = vec->neuron_sse(cfg->decoder_act,
+                                         net->d[(size_t)j * (size_t)n + (size_t)i],
+                                         nmlp_bias(net, j, i), net->ph,
+                                         net->train->xt + (size_t)i * ue, e);
         return sum(net->ps, n);
     }
-    for (int i = 0; i < n; i++) {
-        double dij = net->d[(size_t)i * (size_t)cfg->h + (size_t)j];
-        const double *zi = c->z + (size_t)i * ue;
-        double *pzi = net->pz + (size_t)i * ue;
-        for (int q = 0; q < e; q++)
-            pzi[q] = zi[q] + dij * (net->ph[q] - hj[q]);
-        net->ps[i] = layer_sse(cfg->decoder_act, pzi, net->train->xt + (size_t)i * ue, e);
-    }
+    for (int i = 0; i < n; i++)
+        net->ps[i] = vec->layer_sse(cfg->decoder_act, c->z + (size_t)i * ue,
+                                    net->d[(size_t)i * (size_t)cfg->h + (size_t)j], net->dh,
+                                    net->train->xt + (size_t)i * ue, e);
     return sum(net->ps, n);
 }
 
@@ -437,10 +416,8 @@ static void encoder_move(nk_net *net, hidden_weight hw, nk_move *mv, gsl_rng *r)
     size_t ue = (size_t)e;
     const double *xk = hw.k < n ? net->train->xt + (size_t)hw.k * ue : NULL;
     double *aj = c->a + (size_t)j * ue, *hj = c->h + (size_t)j * ue;
-    for (int q = 0; q < e; q++) {
-        net->pa[q] = aj[q] + mv->delta * (xk ? xk[q] : 1.0);
-        net->ph[q] = sigmoid(net->pa[q]);
-    }
+    net->vec->encoder_step(aj, mv->delta, xk, net->pa, net->ph, e);
+    net->vec->sub(net->ph, hj, net->dh, e);
     mv->before = objective(net, c, NK_HIDDEN, hw);
     mv->after = encoder_proposal(net, j);
     mv->accepted = nk_accept(mv->after, mv->before, r, &mv->tie);
@@ -459,7 +436,10 @@ static void encoder_move(nk_net *net, hidden_weight hw, nk_move *mv, gsl_rng *r)
             memcpy(c->s + (size_t)j * (size_t)n, net->ps, (size_t)n * sizeof *c->s);
         else {
             memcpy(c->s, net->ps, (size_t)n * sizeof *c->s);
-            swap_ptr(&c->z, &net->pz);
+            for (int i = 0; i < n; i++) {
+                double *zi = c->z + (size_t)i * ue;
+                net->vec->axpy(zi, zi, net->d[(size_t)i * (size_t)cfg->h + (size_t)j], net->dh, e);
+            }
         }
     }
     memcpy(aj, net->pa, ue * sizeof *aj);
@@ -483,13 +463,15 @@ static void decoder_move(nk_net *net, hidden_weight hw, nk_move *mv, gsl_rng *r)
             dij += mv->delta;
         else
             cij += mv->delta;
-        snew = neuron_sse(cfg->decoder_act, dij, cij, c->h + (size_t)hw.j * ue, xi, e);
+        snew = net->vec->neuron_sse(cfg->decoder_act, dij, cij, c->h + (size_t)hw.j * ue, xi, e);
     } else {
         const double *zi = c->z + (size_t)i * ue;
-        const double *hj = hw.kind == W_DECODER ? c->h + (size_t)hw.j * ue : NULL;
-        for (int q = 0; q < e; q++)
-            net->pz[q] = zi[q] + mv->delta * (hj ? hj[q] : 1.0);
-        snew = layer_sse(cfg->decoder_act, net->pz, xi, e);
+        if (hw.kind == W_DECODER)
+            net->vec->axpy(net->pz, zi, mv->delta, c->h + (size_t)hw.j * ue, e);
+        else
+            for (int q = 0; q < e; q++)
+                net->pz[q] = zi[q] + mv->delta;
+        snew = net->vec->layer_sse(cfg->decoder_act, net->pz, 0.0, NULL, xi, e);
     }
     memcpy(net->ps, s, (size_t)n * sizeof *s);
     net->ps[i] = snew;
@@ -542,19 +524,26 @@ double nk_net_recon_mse(const nk_net *net)
     return -1.0;
 }
 
+/* A forward pass block by block (NK_BLOCK examples, a multiple of 4, so the
+ * lanes of the error sum take the same elements as in one pass over all):
+ * per hidden neuron the same operations in the same order as
+ * nk_net_recompute(), so on the training set it gives the cached error. */
 double nk_net_mse(const nk_net *net, const nk_dataset *d)
 {
-    int n = net->cfg.n, h = net->cfg.h;
-    double sse = 0;
-    for (int q = 0; q < d->count; q++) {
-        const double *xq = d->x + (size_t)q * (size_t)n;
-        for (int j = 0; j < h; j++)
-            net->hid[j] = sigmoid(encode(net->w + (size_t)j * (size_t)(n + 1), xq, n));
-        double o = net->v[h];
-        for (int j = 0; j < h; j++)
-            o += net->v[j] * net->hid[j];
-        double r = sigmoid(o) - d->y[q];
-        sse += r * r;
+    int h = net->cfg.h;
+    double *a = net->blk, *o = net->blk + (size_t)h * NK_BLOCK;
+    double lanes[4] = {0, 0, 0, 0};
+    for (int q0 = 0; q0 < d->count; q0 += NK_BLOCK) {
+        int m = d->count - q0 < NK_BLOCK ? d->count - q0 : NK_BLOCK;
+        encode(net, d, q0, m, a, NK_BLOCK);
+        fill(o, net->v[h], m);
+        for (int j = 0; j < h; j++) {
+            double *aj = a + (size_t)j * NK_BLOCK;
+            net->vec->decode(NK_ACT_SIGMOID, aj, aj, m); /* h_j over a_j */
+            net->vec->axpy(o, o, net->v[j], aj, m);
+        }
+        /* The outputs themselves are not kept: write them over a_0. */
+        net->vec->output_sse(o, d->y + q0, a, m, lanes);
     }
-    return sse / d->count;
+    return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) / d->count;
 }
