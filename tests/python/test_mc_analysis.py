@@ -68,3 +68,21 @@ def test_missing_idx_file_fails_the_task_naming_it(tmp_path):
         del os.environ["NEUROMIC_IDX_DIR"]
     assert r.returncode == 4, r.stderr
     assert f"{env_dir}/train-images-idx3-ubyte.gz: cannot open" in r.stderr
+
+
+def test_teacher_targets_depend_on_teacher_phi_not_student_phi(tmp_path):
+    # A silent student (zero weights, no learning) answers 0, so its test MSE is the mean
+    # squared target: the task itself. It must not move with the student's phi.
+    spec = tmp_path / "teacher_phi.yaml"
+    spec.write_text("kernel: microcircuit\nbase_seed: 3\nfixed:\n  task: teacher\n"
+                    "  model: shallow\n  w_init: 0\n  eta_bp: 0\n  n_train: 4\n  n_test: 20\n"
+                    "  n_record: 2\ngrid:\n  phi: [logistic, relu]\n"
+                    "  teacher_phi: [softplus, logistic]\n")
+    out = tmp_path / "teacher_phi.h5"
+    run_neuromic("run", spec, "-o", out, "--quiet")
+    mse = open_results(out)["final_test_mse"]
+    for tphi in ("softplus", "logistic"):
+        by_student = mse.sel(teacher_phi=tphi).values.ravel()
+        assert by_student.min() > 0
+        np.testing.assert_array_equal(by_student, by_student[0])
+    assert not np.allclose(mse.sel(teacher_phi="softplus"), mse.sel(teacher_phi="logistic"))

@@ -7,26 +7,39 @@
  *
  *   hidden pyramidal  du/dt = -g_lk u + g_B (v_B - u) + g_A (v_A - u) + i_inj + noise
  *   output pyramidal  du/dt = -g_lk u + g_B (v_B - u) + i_inj [+ g_som (u_tgt - u)] + noise
- *   interneuron       du/dt = -g_lk u + g_D (v_I - u) + g_som (u_(k+1) - u) + i_inj
+ *   interneuron       du/dt = -g_lk u + g_D (v_I - u) + g_som (u_(k+1) - u) + i_I
  *   dendrites         v = I / g_lk_dend,  I = W r (tau_syn = 0) or low-passed with tau_syn
+ *
+ * An interneuron receives i_I = i_inj (g_lk + g_D) / g_(k+1), g_(k+1) the
+ * partner's total conductance without nudging, so that the injected current
+ * shifts both resting potentials equally and the self-predicting state
+ * stays exact with i_inj != 0 (no bias weights are needed).
  *
  * Rates are phi(u), or with latent equilibrium (Haider et al. 2021) phi(u
  * breve), u breve = u + tau_eff du/dt, tau_eff the inverse total conductance:
  * the prospective voltage, which for these leaky integrators is the steady
  * state of the present inputs. Noise enters as sigma * sqrt(dt) * N(0,1) per
  * step and is left out of du/dt used for u breve (a derivative of white noise
- * has no meaning). Plasticity (all Euler, optionally low-passed with tau_w):
+ * has no meaning). Under LE every quantity a neuron sends or is nudged by is
+ * prospective: interneurons are nudged by u breve of the layer above, and
+ * the input low-pass (tau_in) and synaptic filter (tau_syn) are read as
+ * x + tau dx/dt, which for a first-order low-pass is its input (the filters
+ * drop out). Plasticity (all Euler, optionally low-passed with tau_w):
  *
  *   W_up   += eta_up   (phi(u_k) - phi(vhat_B)) r_(k-1)^T
  *   W_IP   += eta_IP   (phi(u_I) - phi(vhat_I)) r_k^T
  *   W_PI   += eta_PI   (-v_A) r_I^T
- *   W_down += eta_down (phi(u_k) - phi(W_down r_(k+1))) r_(k+1)^T
+ *   W_down += eta_down (phi(u_k) - phi(W_down r_(k+1) / g_lk_dend)) r_(k+1)^T
+ *
+ * with the dendritic predictions vhat_B = (g_B v_B + i_inj) / (g_lk + g_B
+ * [+ g_A]) and vhat_I = (g_D v_I + i_I) / (g_lk + g_D), the somatic steady
+ * states without apical input or nudging.
  *
  * Every buffer is allocated in mc_net_alloc; a step allocates nothing. */
 #include <math.h>
 #include <stdlib.h>
 
-#include <gsl/gsl_blas.h>
+#include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
 
 #include "mc.h"
@@ -209,12 +222,18 @@ void mc_net_reset_state(mc_net *net)
 
 /* ---- dynamics ---- */
 
+/* Total conductance of the soma of layer k without nudging (the output's
+ * target conductance is not part of what the network predicts). */
+static double g_tot(const mc_net *net, int k)
+{
+    const mc_config *c = &net->c;
+    return c->g_lk + c->g_B + (k < net->L ? c->g_A : 0.0);
+}
+
 double mc_tau_eff_pyr(const mc_net *net, int k)
 {
     const mc_config *c = &net->c;
-    if (k < net->L)
-        return 1.0 / (c->g_lk + c->g_B + c->g_A);
-    return 1.0 / (c->g_lk + c->g_B + (net->nudge ? c->g_som : 0.0));
+    return 1.0 / (g_tot(net, k) + (k == net->L && net->nudge ? c->g_som : 0.0));
 }
 
 double mc_tau_eff_int(const mc_net *net)
@@ -223,29 +242,67 @@ double mc_tau_eff_int(const mc_net *net)
     return 1.0 / (c->g_lk + c->g_D + c->g_som);
 }
 
-/* v = I / g_lk_dend with I = W pre (+ W2 pre2), instantaneous or low-passed. */
+/* The current injected into the interneurons of hidden layer k. */
+static double i_int(const mc_net *net, int k)
+{
+    const mc_config *c = &net->c;
+    return c->i_inj * (c->g_lk + c->g_D) / g_tot(net, k + 1);
+}
+
+/* Below this many weights a plain loop beats a BLAS call, whose argument
+ * checks and dispatch cost more than the arithmetic (9-30-3: 270 weights). */
+#define MC_SMALL_MV 4096
+
+/* y = W x + beta y (beta 0 or 1). */
+static void matvec(const gsl_matrix *W, const double *x, double beta, double *y)
+{
+    size_t m = W->size1, n = W->size2;
+    if (m * n > MC_SMALL_MV) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, 1.0, W->data, (int)W->tda, x,
+                    1, beta, y, 1);
+        return;
+    }
+    for (size_t i = 0; i < m; i++) {
+        const double *w = W->data + i * W->tda;
+        double s = 0;
+        for (size_t j = 0; j < n; j++)
+            s += w[j] * x[j];
+        y[i] = beta != 0 ? y[i] + s : s;
+    }
+}
+
+/* v = I / g_lk_dend with I = W pre (+ W2 pre2), instantaneous or low-passed.
+ * Under LE the low-pass is read prospectively, I + tau_syn dI/dt = W pre:
+ * the filter drops out. */
 static void dendrite(const mc_config *c, const gsl_matrix *W, const gsl_vector *pre,
                      const gsl_matrix *W2, const gsl_vector *pre2, gsl_vector *I,
                      gsl_vector *scratch, gsl_vector *v)
 {
-    gsl_vector *dst = c->tau_syn > 0 ? scratch : I;
-    gsl_blas_dgemv(CblasNoTrans, 1.0, W, pre, 0.0, dst);
+    bool filt = c->tau_syn > 0 && !c->le;
+    double *dst = filt ? scratch->data : I->data;
+    matvec(W, pre->data, 0.0, dst);
     if (W2)
-        gsl_blas_dgemv(CblasNoTrans, 1.0, W2, pre2, 1.0, dst);
-    if (c->tau_syn > 0) {
+        matvec(W2, pre2->data, 1.0, dst);
+    double g = 1.0 / c->g_lk_dend;
+    if (filt) {
         double a = c->dt / c->tau_syn;
-        gsl_vector_scale(I, 1.0 - a);
-        gsl_blas_daxpy(a, scratch, I);
+        for (size_t i = 0; i < I->size; i++) {
+            I->data[i] += a * (dst[i] - I->data[i]);
+            v->data[i] = g * I->data[i];
+        }
+        return;
     }
-    gsl_vector_memcpy(v, I);
-    gsl_vector_scale(v, 1.0 / c->g_lk_dend);
+    for (size_t i = 0; i < I->size; i++)
+        v->data[i] = g * dst[i];
 }
 
+/* The input rates: the pattern low-passed with tau_in, or under LE the
+ * prospective reading of that low-pass, which is the pattern itself. */
 static void input_step(mc_net *net, const double *x)
 {
     const mc_config *c = &net->c;
     gsl_vector *r = net->layer[0].r;
-    double a = c->tau_in > 0 ? c->dt / c->tau_in : 1.0;
+    double a = c->tau_in > 0 && !c->le ? c->dt / c->tau_in : 1.0;
     if (a > 1.0)
         a = 1.0;
     for (size_t i = 0; i < r->size; i++)
@@ -265,7 +322,9 @@ static void dendrites_step(mc_net *net)
     }
 }
 
-/* du/dt (deterministic part) of every soma, from the state at time t. */
+/* du/dt (deterministic part) of every soma, from the state at time t:
+ * pyramidal neurons first, because the interneurons are nudged by their
+ * partners' potential, under LE the prospective u + tau_eff du/dt at t. */
 static void derivatives(mc_net *net)
 {
     const mc_config *c = &net->c;
@@ -281,13 +340,16 @@ static void derivatives(mc_net *net)
                 d += c->g_som * (net->target->data[i] - u);
             l->du->data[i] = d;
         }
-        if (out)
-            continue;
-        const gsl_vector *up = net->layer[k + 1].u;
+    }
+    for (int k = 1; k < net->L; k++) {
+        mc_layer *l = &net->layer[k];
+        const mc_layer *up = &net->layer[k + 1];
+        double te = c->le ? mc_tau_eff_pyr(net, k + 1) : 0.0, ii = i_int(net, k);
         for (size_t i = 0; i < l->uI->size; i++) {
             double u = l->uI->data[i];
+            double partner = up->u->data[i] + te * up->du->data[i];
             l->duI->data[i] = -c->g_lk * u + c->g_D * (l->vI->data[i] - u) +
-                              c->g_som * (up->data[i] - u) + c->i_inj;
+                              c->g_som * (partner - u) + ii;
         }
     }
 }
@@ -323,29 +385,32 @@ static void advance(mc_net *net, gsl_rng *noise)
 
 /* ---- plasticity ---- */
 
-/* W += dt*eta*post pre^T, through the tau_w low-pass G when there is one. */
+/* W += dt*eta*post pre^T, through the tau_w low-pass G when there is one
+ * (G += a (post pre^T - G), W += dt*eta*G), then |W| <= clip when clip > 0.
+ * One pass over W (and G): the update is memory-bound, and separate scale,
+ * rank-1 and axpy passes each stream the whole matrix again. */
 static void apply_update(const mc_config *c, gsl_matrix *W, gsl_matrix *G, double eta,
-                         const gsl_vector *post, const gsl_vector *pre)
+                         const gsl_vector *post, const gsl_vector *pre, double clip)
 {
+    size_t m = W->size1, n = W->size2;
+    const double *x = pre->data;
+    double s = c->dt * eta, b = clip > 0 ? clip : INFINITY;
     if (!G) {
-        gsl_blas_dger(c->dt * eta, post, pre, W);
+        for (size_t i = 0; i < m; i++) {
+            double *w = W->data + i * W->tda, p = s * post->data[i];
+            for (size_t j = 0; j < n; j++)
+                w[j] = fmin(b, fmax(-b, w[j] + p * x[j]));
+        }
         return;
     }
     double a = c->dt / c->tau_w;
-    gsl_matrix_scale(G, 1.0 - a);
-    gsl_blas_dger(a, post, pre, G);
-    size_t nel = W->size1 * W->size2; /* both allocated whole: tda == size2 */
-    gsl_vector_view w = gsl_vector_view_array(W->data, nel);
-    gsl_vector_view g = gsl_vector_view_array(G->data, nel);
-    gsl_blas_daxpy(c->dt * eta, &g.vector, &w.vector);
-}
-
-static void clip(gsl_matrix *W, double b)
-{
-    if (b <= 0)
-        return;
-    for (size_t i = 0; i < W->size1 * W->size2; i++)
-        W->data[i] = W->data[i] > b ? b : (W->data[i] < -b ? -b : W->data[i]);
+    for (size_t i = 0; i < m; i++) {
+        double *w = W->data + i * W->tda, *g = G->data + i * G->tda, p = a * post->data[i];
+        for (size_t j = 0; j < n; j++) {
+            g[j] += p * x[j] - a * g[j];
+            w[j] = fmin(b, fmax(-b, w[j] + s * g[j]));
+        }
+    }
 }
 
 static void plasticity_forward(mc_net *net, int k)
@@ -356,11 +421,11 @@ static void plasticity_forward(mc_net *net, int k)
     double eta = out ? c->eta_up_out : c->eta_up;
     if (eta == 0)
         return;
-    double a = c->g_B / (c->g_lk + c->g_B + (out ? 0.0 : c->g_A));
+    double g = g_tot(net, k), a = c->g_B / g, b = c->i_inj / g;
     for (size_t i = 0; i < l->n; i++)
-        l->err->data[i] = l->r->data[i] - mc_phi_eval(&c->phi, a * l->vB->data[i]);
-    apply_update(c, l->W_up, l->G_up, eta, l->err, net->layer[k - 1].r);
-    clip(l->W_up, out ? c->w_clip_out : c->w_clip);
+        l->err->data[i] = l->r->data[i] - mc_phi_eval(&c->phi, a * l->vB->data[i] + b);
+    apply_update(c, l->W_up, l->G_up, eta, l->err, net->layer[k - 1].r,
+                 out ? c->w_clip_out : c->w_clip);
 }
 
 static void plasticity_lateral(mc_net *net, int k)
@@ -369,21 +434,23 @@ static void plasticity_lateral(mc_net *net, int k)
     mc_layer *l = &net->layer[k];
     const mc_layer *above = &net->layer[k + 1];
     if (c->eta_IP != 0) {
-        double a = c->g_D / (c->g_lk + c->g_D);
+        double a = c->g_D / (c->g_lk + c->g_D), b = i_int(net, k) / (c->g_lk + c->g_D);
         for (size_t i = 0; i < l->uI->size; i++)
-            l->errI->data[i] = l->rI->data[i] - mc_phi_eval(&c->phi, a * l->vI->data[i]);
-        apply_update(c, l->W_IP, l->G_IP, c->eta_IP, l->errI, l->r);
+            l->errI->data[i] = l->rI->data[i] - mc_phi_eval(&c->phi, a * l->vI->data[i] + b);
+        apply_update(c, l->W_IP, l->G_IP, c->eta_IP, l->errI, l->r, 0);
     }
     if (c->eta_PI != 0) {
         for (size_t i = 0; i < l->n; i++)
             l->err->data[i] = -l->vA->data[i];
-        apply_update(c, l->W_PI, l->G_PI, c->eta_PI, l->err, l->rI);
+        apply_update(c, l->W_PI, l->G_PI, c->eta_PI, l->err, l->rI, 0);
     }
     if (c->eta_down != 0) {
-        gsl_blas_dgemv(CblasNoTrans, 1.0, l->W_down, above->r, 0.0, l->tmp);
+        /* The top-down prediction has v_A's scaling: W_down r / g_lk_dend. */
+        matvec(l->W_down, above->r->data, 0.0, l->tmp->data);
+        double g = 1.0 / c->g_lk_dend;
         for (size_t i = 0; i < l->n; i++)
-            l->err->data[i] = l->r->data[i] - mc_phi_eval(&c->phi, l->tmp->data[i]);
-        apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r);
+            l->err->data[i] = l->r->data[i] - mc_phi_eval(&c->phi, g * l->tmp->data[i]);
+        apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r, 0);
     }
 }
 

@@ -85,6 +85,12 @@ static const nm_param params[] = {
     INT("teacher_hidden", 20, 1, 4096, "hidden neurons of the teacher network"),
     FLOAT("teacher_scale1", 2.0, -1e6, 1e6, "", "teacher: y = scale2 W2 phi(scale1 W1 x)"),
     FLOAT("teacher_scale2", 10.0, -1e6, 1e6, "", "teacher's output scale"),
+    {.name = "teacher_phi", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "softplus"},
+     .choices = {"softplus", "logistic", "relu"}, .unit = "",
+     .doc = "the teacher's transfer function, independent of the student's phi"},
+    FLOAT("teacher_phi_gamma", 0.1, 0, 1e6, "", "teacher phi's scale (Sacramento 2018: 0.1)"),
+    FLOAT("teacher_phi_beta", 1.0, 0, 1e6, "", "teacher phi's slope"),
+    FLOAT("teacher_phi_theta", 3.0, -1e6, 1e6, "", "teacher phi's threshold (Sacramento 2018: 3)"),
     FLOAT("target_lo", 0.1, -1e6, 1e6, "", "target potential of the wrong classes (bars, classify)"),
     FLOAT("target_hi", 1.0, -1e6, 1e6, "", "target potential of the right class (bars, classify)"),
     {.name = "dataset", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "fashion-mnist"},
@@ -149,22 +155,28 @@ static mc_task_kind task_kind(const char *s)
     return MC_TASK_TEACHER;
 }
 
-static mc_phi phi_from(const nm_point *p)
+/* The transfer function named by parameter `name` and its name_gamma,
+ * name_beta, name_theta ("phi": the student's, "teacher_phi": the teacher's). */
+static mc_phi phi_from(const nm_point *p, const char *name)
 {
-    const char *s = nm_get_s(p, "phi");
+    char key[64];
+    const char *s = nm_get_s(p, name);
     mc_phi f = {.kind = !strcmp(s, "softplus") ? MC_PHI_SOFTPLUS
                         : !strcmp(s, "relu")   ? MC_PHI_RELU
-                                               : MC_PHI_LOGISTIC,
-                .gamma = nm_get_f(p, "phi_gamma"),
-                .beta = nm_get_f(p, "phi_beta"),
-                .theta = nm_get_f(p, "phi_theta")};
+                                               : MC_PHI_LOGISTIC};
+    snprintf(key, sizeof key, "%s_gamma", name);
+    f.gamma = nm_get_f(p, key);
+    snprintf(key, sizeof key, "%s_beta", name);
+    f.beta = nm_get_f(p, key);
+    snprintf(key, sizeof key, "%s_theta", name);
+    f.theta = nm_get_f(p, key);
     return f;
 }
 
 static mc_config config_from(const nm_point *p)
 {
     mc_config c = {
-        .phi = phi_from(p),
+        .phi = phi_from(p, "phi"),
         .g_lk = nm_get_f(p, "g_lk"), .g_B = nm_get_f(p, "g_B"), .g_A = nm_get_f(p, "g_A"),
         .g_D = nm_get_f(p, "g_D"), .g_som = nm_get_f(p, "g_som"),
         .g_lk_dend = nm_get_f(p, "g_lk_dend"), .i_inj = nm_get_f(p, "i_inj"),
@@ -280,7 +292,9 @@ static int load_random(const nm_point *p, nm_task *t, mc_run *r)
         teacher->scale1 = nm_get_f(p, "teacher_scale1");
         teacher->scale2 = nm_get_f(p, "teacher_scale2");
     }
-    mc_phi phi = phi_from(p);
+    /* The teacher's own transfer function: a study of the student's phi
+     * must not change the task. */
+    mc_phi phi = phi_from(p, "teacher_phi");
     mc_data_fill_random(r->train, rtrain, lo, 1.0, teacher, &phi);
     mc_data_fill_random(r->test, rtest, lo, 1.0, teacher, &phi);
     mc_teacher_free(teacher);
@@ -519,7 +533,7 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
     if (rc == 0) {
         for (size_t i = 0; i < r.n_train; i++)
             r.order[i] = i;
-        mc_phi phi = phi_from(p);
+        mc_phi phi = phi_from(p, "phi");
         rc = r.baseline ? train_mlp(&r, t, res, wrng, orng, &phi)
                         : train_net(&r, t, res, wrng, orng, nm_get_s(p, "init"));
     }
@@ -531,7 +545,10 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
 
 const nm_kernel nm_kernel_microcircuit = {
     .name = "microcircuit",
-    .version = "1",
+    /* 2: LE nudges interneurons and reads the filters prospectively; i_inj in
+     * the dendritic predictions; W_down's rule divides by g_lk_dend; the
+     * teacher has its own transfer function (teacher_phi). */
+    .version = "2",
     .doc = "dendritic cortical microcircuits (Sacramento 2018) with latent equilibrium "
            "(Haider 2021); shallow and backprop references",
     .params = params,
