@@ -44,9 +44,13 @@
 
 #include "mc.h"
 
+/* -O2 vectorises only loops whose trip count is a known multiple of the
+ * vector width; the layer widths are not known at compile time. */
+#pragma GCC optimize("vect-cost-model=dynamic")
+
 /* ---- transfer functions ---- */
 
-double mc_phi_eval(const mc_phi *f, double u)
+static inline double phi_eval(const mc_phi *f, double u)
 {
     double x = f->beta * (u - f->theta);
     switch (f->kind) {
@@ -59,6 +63,11 @@ double mc_phi_eval(const mc_phi *f, double u)
         return f->gamma * (x > 0 ? x : 0.0);
     }
     return 0;
+}
+
+double mc_phi_eval(const mc_phi *f, double u)
+{
+    return phi_eval(f, u);
 }
 
 double mc_phi_deriv(const mc_phi *f, double u)
@@ -79,7 +88,7 @@ double mc_phi_deriv(const mc_phi *f, double u)
 static void phi_vec(const mc_phi *f, const gsl_vector *u, gsl_vector *r)
 {
     for (size_t i = 0; i < u->size; i++)
-        r->data[i] = mc_phi_eval(f, u->data[i]);
+        r->data[i] = phi_eval(f, u->data[i]);
 }
 
 /* ---- allocation ---- */
@@ -262,11 +271,31 @@ static void matvec(const gsl_matrix *W, const double *x, double beta, double *y)
                     1, beta, y, 1);
         return;
     }
+    if (n < 8) {
+        /* Tall and narrow (top-down and interneuron weights into a wide
+         * layer from a small one): column by column, every row independent. */
+        for (size_t i = 0; i < m; i++)
+            y[i] = beta != 0 ? y[i] : 0.0;
+        for (size_t j = 0; j < n; j++) {
+            const double *w = W->data + j;
+            double xj = x[j];
+            for (size_t i = 0; i < m; i++)
+                y[i] += w[i * W->tda] * xj;
+        }
+        return;
+    }
     for (size_t i = 0; i < m; i++) {
         const double *w = W->data + i * W->tda;
-        double s = 0;
-        for (size_t j = 0; j < n; j++)
-            s += w[j] * x[j];
+        /* Four partial sums: one sum would be a chain of dependent adds. */
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        size_t j = 0;
+        for (; j + 4 <= n; j += 4) {
+            s0 += w[j] * x[j], s1 += w[j + 1] * x[j + 1];
+            s2 += w[j + 2] * x[j + 2], s3 += w[j + 3] * x[j + 3];
+        }
+        for (; j < n; j++)
+            s0 += w[j] * x[j];
+        double s = (s0 + s1) + (s2 + s3);
         y[i] = beta != 0 ? y[i] + s : s;
     }
 }
@@ -393,23 +422,29 @@ static void apply_update(const mc_config *c, gsl_matrix *W, gsl_matrix *G, doubl
                          const gsl_vector *post, const gsl_vector *pre, double clip)
 {
     size_t m = W->size1, n = W->size2;
-    const double *x = pre->data;
-    double s = c->dt * eta, b = clip > 0 ? clip : INFINITY;
-    if (!G) {
-        for (size_t i = 0; i < m; i++) {
-            double *w = W->data + i * W->tda, p = s * post->data[i];
-            for (size_t j = 0; j < n; j++)
-                w[j] = fmin(b, fmax(-b, w[j] + p * x[j]));
-        }
-        return;
-    }
-    double a = c->dt / c->tau_w;
+    const double *restrict x = pre->data;
+    double s = c->dt * eta, a = G ? c->dt / c->tau_w : 0.0;
     for (size_t i = 0; i < m; i++) {
-        double *w = W->data + i * W->tda, *g = G->data + i * G->tda, p = a * post->data[i];
-        for (size_t j = 0; j < n; j++) {
-            g[j] += p * x[j] - a * g[j];
-            w[j] = fmin(b, fmax(-b, w[j] + s * g[j]));
+        double *restrict w = W->data + i * W->tda;
+        if (G) {
+            double *restrict g = G->data + i * G->tda, p = a * post->data[i];
+            for (size_t j = 0; j < n; j++) {
+                g[j] += p * x[j] - a * g[j];
+                w[j] += s * g[j];
+            }
+        } else {
+            double p = s * post->data[i];
+            for (size_t j = 0; j < n; j++)
+                w[j] += p * x[j];
         }
+        /* Clipping while the row is still in cache, in the min/max form the
+         * compiler vectorises (fmin/fmax are library calls without -ffast-math). */
+        if (clip > 0)
+            for (size_t j = 0; j < n; j++) {
+                double v = w[j];
+                v = v < clip ? v : clip;
+                w[j] = v > -clip ? v : -clip;
+            }
     }
 }
 
@@ -423,7 +458,7 @@ static void plasticity_forward(mc_net *net, int k)
         return;
     double g = g_tot(net, k), a = c->g_B / g, b = c->i_inj / g;
     for (size_t i = 0; i < l->n; i++)
-        l->err->data[i] = l->r->data[i] - mc_phi_eval(&c->phi, a * l->vB->data[i] + b);
+        l->err->data[i] = l->r->data[i] - phi_eval(&c->phi, a * l->vB->data[i] + b);
     apply_update(c, l->W_up, l->G_up, eta, l->err, net->layer[k - 1].r,
                  out ? c->w_clip_out : c->w_clip);
 }
@@ -436,7 +471,7 @@ static void plasticity_lateral(mc_net *net, int k)
     if (c->eta_IP != 0) {
         double a = c->g_D / (c->g_lk + c->g_D), b = i_int(net, k) / (c->g_lk + c->g_D);
         for (size_t i = 0; i < l->uI->size; i++)
-            l->errI->data[i] = l->rI->data[i] - mc_phi_eval(&c->phi, a * l->vI->data[i] + b);
+            l->errI->data[i] = l->rI->data[i] - phi_eval(&c->phi, a * l->vI->data[i] + b);
         apply_update(c, l->W_IP, l->G_IP, c->eta_IP, l->errI, l->r, 0);
     }
     if (c->eta_PI != 0) {
@@ -449,7 +484,7 @@ static void plasticity_lateral(mc_net *net, int k)
         matvec(l->W_down, above->r->data, 0.0, l->tmp->data);
         double g = 1.0 / c->g_lk_dend;
         for (size_t i = 0; i < l->n; i++)
-            l->err->data[i] = l->r->data[i] - mc_phi_eval(&c->phi, g * l->tmp->data[i]);
+            l->err->data[i] = l->r->data[i] - phi_eval(&c->phi, g * l->tmp->data[i]);
         apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r, 0);
     }
 }

@@ -65,6 +65,8 @@ static const nm_param params[] = {
     FLOAT("dt", 0.1, 1e-6, 10, "ms", "Euler time step"),
     FLOAT("t_pattern", 100.0, 1e-6, 1e6, "ms", "presentation time of one pattern"),
     FLOAT("t_onset", 0.0, 0, 1e6, "ms", "plasticity starts this long after each pattern onset"),
+    FLOAT("t_onset_frac", 0.0, 0, 1, "",
+          "plasticity starts after this fraction of t_pattern (the later of the two onsets)"),
     FLOAT("tau_in", 3.0, 0, 1e6, "ms", "input low-pass time constant; 0: none"),
     FLOAT("tau_syn", 0.0, 0, 1e6, "ms", "dendritic synaptic current decay; 0: instantaneous"),
     FLOAT("tau_w", 30.0, 0, 1e6, "ms", "low-pass of the weight updates; 0: none"),
@@ -513,7 +515,8 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
         .shallow = !strcmp(model, "shallow"),
         .c = config_from(p),
         .w_init = nm_get_f(p, "w_init"), .eta_bp = nm_get_f(p, "eta_bp"),
-        .t_pattern = nm_get_f(p, "t_pattern"), .t_onset = nm_get_f(p, "t_onset"),
+        .t_pattern = nm_get_f(p, "t_pattern"),
+        .t_onset = fmax(nm_get_f(p, "t_onset"), nm_get_f(p, "t_onset_frac") * nm_get_f(p, "t_pattern")),
         .n_train = (size_t)nm_get_i(p, "n_train"), .epochs = (size_t)nm_get_i(p, "epochs"),
         .n_test = (size_t)nm_get_i(p, "n_test"), .n_record = (size_t)nm_get_i(p, "n_record"),
     };
