@@ -146,6 +146,17 @@ build/bench/nk_bench: bench/nk/nk_bench.c src/kernels/nk/nk.h build/libneuromic.
 bench-nk: build/bench/nk_bench
 	@/usr/bin/python3 bench/nk/bench.py
 
+# Benchmark of the microcircuit kernel: steps/s of the C network vs a NumPy
+# version of the same equations, and peak memory per task (bench/microcircuit/,
+# results in docs/benchmarks-microcircuit.md).
+.PHONY: bench-mc
+build/bench/mc_bench: bench/microcircuit/mc_bench.c src/kernels/microcircuit/mc.h build/libneuromic.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $< build/libneuromic.a $(LIBS) -o $@
+
+bench-mc: build/bench/mc_bench build/neuromic
+	@/usr/bin/python3 bench/microcircuit/bench.py
+
 # The nk kernel's sources and unit test share a private header.
 NK_DEP := $(foreach d,obj san vg fuzz,$(addprefix build/$(d)/src/kernels/nk/,nk.o nk_data.o nk_model.o)) \
           build/san/tests/test_nk build/vg/tests/test_nk

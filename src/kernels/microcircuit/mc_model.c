@@ -424,6 +424,28 @@ static void apply_update(const mc_config *c, gsl_matrix *W, gsl_matrix *G, doubl
     size_t m = W->size1, n = W->size2;
     const double *restrict x = pre->data;
     double s = c->dt * eta, a = G ? c->dt / c->tau_w : 0.0;
+    if (n < 8 && W->tda == n && (!G || G->tda == n)) {
+        /* Narrow rows (from a small layer above): per-row loop overhead would
+         * dominate, so run over the contiguous matrix column by column. */
+        for (size_t j = 0; j < n; j++) {
+            double *restrict w = W->data + j, *restrict g = G ? G->data + j : NULL;
+            double xj = x[j];
+            for (size_t i = 0; i < m; i++) {
+                double d = post->data[i] * xj;
+                if (g) {
+                    g[i * n] += a * (d - g[i * n]);
+                    d = g[i * n];
+                }
+                double v = w[i * n] + s * d;
+                if (clip > 0) {
+                    v = v < clip ? v : clip;
+                    v = v > -clip ? v : -clip;
+                }
+                w[i * n] = v;
+            }
+        }
+        return;
+    }
     for (size_t i = 0; i < m; i++) {
         double *restrict w = W->data + i * W->tda;
         if (G) {
