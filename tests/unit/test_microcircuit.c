@@ -108,6 +108,13 @@ static void check_self_predicting(bool le, int L)
         for (size_t i = 0; i < n[k]; i++)
             assert_true(fabs(net->layer[k].vA->data[i]) < 1e-12);
     assert_true(mc_net_interneuron_sq(net) < 1e-24);
+    /* Aligned: W_IP is a positive multiple of W_up above, W_PI = -W_down. */
+    for (int k = 1; k < L; k++) {
+        assert_true(mc_matrix_angle(net->layer[k].W_IP, net->layer[k + 1].W_up, 1.0, false) < 1e-5);
+        assert_true(mc_matrix_angle(net->layer[k].W_PI, net->layer[k].W_down, -1.0, false) < 1e-5);
+        assert_true(fabs(mc_matrix_angle(net->layer[k].W_PI, net->layer[k].W_down, 1.0, false) -
+                         180.0) < 1e-5);
+    }
     /* From random lateral weights the apical potentials do not vanish. */
     mc_net_init_random(net, rng, 1.0);
     run_steps(net, x, 6000, false);
@@ -328,6 +335,26 @@ static void le_filters_are_prospective(void **state)
     }
 }
 
+/* The matrix angle: 0 for parallel, 90 for orthogonal, 180 for opposite,
+ * with B transposed on request; -1 for shapes that do not match. */
+static void matrix_angle_closed_forms(void **state)
+{
+    gsl_matrix *A = gsl_matrix_calloc(2, 3), *B = gsl_matrix_calloc(2, 3), *T = gsl_matrix_calloc(3, 2);
+    gsl_matrix_set(A, 0, 0, 1.0), gsl_matrix_set(A, 1, 2, 2.0);
+    gsl_matrix_set(B, 0, 0, 3.0), gsl_matrix_set(B, 1, 2, 6.0);
+    assert_true(mc_matrix_angle(A, B, 1.0, false) < 1e-6);
+    assert_true(fabs(mc_matrix_angle(A, B, -1.0, false) - 180.0) < 1e-6);
+    gsl_matrix_set(T, 0, 0, 1.0), gsl_matrix_set(T, 2, 1, 2.0); /* = A^T */
+    assert_true(mc_matrix_angle(A, T, 1.0, true) < 1e-6);
+    gsl_matrix_set_zero(B);
+    gsl_matrix_set(B, 0, 1, 1.0); /* orthogonal to A */
+    assert_true(fabs(mc_matrix_angle(A, B, 1.0, false) - 90.0) < 1e-12);
+    gsl_matrix_set(B, 0, 0, 1.0); /* cos = 1 / (sqrt 5 sqrt 2) */
+    assert_true(fabs(mc_matrix_angle(A, B, 1.0, false) - acos(1.0 / sqrt(10.0)) * 180.0 / M_PI) < 1e-12);
+    assert_true(mc_matrix_angle(A, T, 1.0, false) == -1.0);
+    gsl_matrix_free(A), gsl_matrix_free(B), gsl_matrix_free(T);
+}
+
 /* ---- IDX ---- */
 
 static void write_file(const char *path, const uint8_t *b, size_t n)
@@ -468,6 +495,7 @@ int main(void)
         cmocka_unit_test(i_inj_in_predictions_and_self_predicting_state),
         cmocka_unit_test(w_down_rule_uses_dendritic_leak),
         cmocka_unit_test(le_filters_are_prospective),
+        cmocka_unit_test(matrix_angle_closed_forms),
         cmocka_unit_test(idx_reads_small_file_and_rejects_bad_ones),
         cmocka_unit_test(bars_have_three_classes_of_three),
         cmocka_unit_test(backprop_matches_finite_differences),

@@ -556,21 +556,28 @@ double mc_net_interneuron_sq(const mc_net *net)
     return n ? s / (double)n : 0.0;
 }
 
+double mc_matrix_angle(const gsl_matrix *A, const gsl_matrix *B, double sign, bool transposed)
+{
+    size_t r = transposed ? B->size2 : B->size1, c = transposed ? B->size1 : B->size2;
+    if (A->size1 != r || A->size2 != c)
+        return -1.0;
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < r; i++)
+        for (size_t j = 0; j < c; j++) {
+            double a = gsl_matrix_get(A, i, j);
+            double b = sign * (transposed ? gsl_matrix_get(B, j, i) : gsl_matrix_get(B, i, j));
+            dot += a * b, na += a * a, nb += b * b;
+        }
+    if (na == 0 || nb == 0)
+        return 90.0;
+    double cs = dot / sqrt(na * nb);
+    cs = cs > 1 ? 1 : (cs < -1 ? -1 : cs);
+    return acos(cs) * 180.0 / M_PI;
+}
+
 double mc_net_feedback_angle(const mc_net *net)
 {
     if (net->L < 2)
         return -1.0;
-    const gsl_matrix *B = net->layer[net->L - 1].W_down; /* n[L-1] x n[L] */
-    const gsl_matrix *W = net->layer[net->L].W_up;       /* n[L] x n[L-1] */
-    double dot = 0, nb = 0, nw = 0;
-    for (size_t i = 0; i < B->size1; i++)
-        for (size_t j = 0; j < B->size2; j++) {
-            double b = gsl_matrix_get(B, i, j), w = gsl_matrix_get(W, j, i);
-            dot += b * w, nb += b * b, nw += w * w;
-        }
-    if (nb == 0 || nw == 0)
-        return 90.0;
-    double cs = dot / sqrt(nb * nw);
-    cs = cs > 1 ? 1 : (cs < -1 ? -1 : cs);
-    return acos(cs) * 180.0 / M_PI;
+    return mc_matrix_angle(net->layer[net->L - 1].W_down, net->layer[net->L].W_up, 1.0, true);
 }

@@ -106,13 +106,23 @@ static size_t record_extent(const nm_point *p, int d)
     return (size_t)nm_get_i(p, "n_record");
 }
 
+/* record x hidden layer (1..n_hidden) */
+static size_t layer_extent(const nm_point *p, int d)
+{
+    return d == 0 ? (size_t)nm_get_i(p, "n_record") : (size_t)nm_get_i(p, "n_hidden");
+}
+
+#define LAYER_CURVE(nm, doc_)                                                                \
+    {.name = nm, .type = NM_O_F64, .ndims = 2, .dims = {"record", "hidden_layer"},           \
+     .extent = layer_extent, .unit = "degrees", .doc = doc_}
 #define CURVE(nm, doc_)                                                                      \
     {.name = nm, .type = NM_O_F64, .ndims = 1, .dims = {"record"}, .extent = record_extent, \
      .unit = "", .doc = doc_}
 #define SCALAR(nm, doc_) {.name = nm, .type = NM_O_F64, .ndims = 0, .unit = "", .doc = doc_}
 
 enum { O_PATTERN, O_TEST_MSE, O_TEST_ACC, O_TRAIN_MSE, O_TRAIN_ACC, O_APICAL, O_INTER, O_ANGLE,
-       O_F_TEST_MSE, O_F_TEST_ACC, O_F_TRAIN_MSE, O_F_TRAIN_ACC, O_F_APICAL, O_F_INTER, O_N };
+       O_F_TEST_MSE, O_F_TEST_ACC, O_F_TRAIN_MSE, O_F_TRAIN_ACC, O_F_APICAL, O_F_INTER,
+       O_ANG_IP, O_ANG_PI, O_ANG_DOWN, O_N };
 
 static const nm_output outputs[] = {
     {.name = "pattern", .type = NM_O_I64, .ndims = 1, .dims = {"record"}, .extent = record_extent,
@@ -130,6 +140,9 @@ static const nm_output outputs[] = {
     SCALAR("final_train_acc", "train_acc after training"),
     SCALAR("final_apical_error", "apical_error after training"),
     SCALAR("final_interneuron_error", "interneuron_error after training"),
+    LAYER_CURVE("angle_ip_up", "angle(W_IP(k), W_up(k+1)) per hidden layer k (-1: baseline)"),
+    LAYER_CURVE("angle_pi_down", "angle(W_PI(k), -W_down(k)) per hidden layer k (-1: baseline)"),
+    LAYER_CURVE("angle_down_up", "angle(W_down(k), W_up(k+1)^T) per hidden layer k (-1: baseline)"),
 };
 
 /* ---- what a run needs ---- */
@@ -401,6 +414,24 @@ static void shuffle(size_t *v, size_t n, gsl_rng *rng)
     }
 }
 
+/* The three alignment angles of every hidden layer at record point j; -1
+ * without a network (baselines). */
+static void record_angles(nm_result *res, size_t j, const mc_net *net, int n_hidden)
+{
+    for (int k = 1; k <= n_hidden; k++) {
+        size_t at = j * (size_t)n_hidden + (size_t)(k - 1);
+        double *o[] = {res->out[O_ANG_IP], res->out[O_ANG_PI], res->out[O_ANG_DOWN]};
+        if (!net) {
+            o[0][at] = o[1][at] = o[2][at] = -1;
+            continue;
+        }
+        const mc_layer *l = &net->layer[k];
+        o[0][at] = mc_matrix_angle(l->W_IP, net->layer[k + 1].W_up, 1.0, false);
+        o[1][at] = mc_matrix_angle(l->W_PI, l->W_down, -1.0, false);
+        o[2][at] = mc_matrix_angle(l->W_down, net->layer[k + 1].W_up, 1.0, true);
+    }
+}
+
 static void record(nm_result *res, size_t j, int64_t pattern, mc_eval te, mc_eval tr, double angle)
 {
     ((int64_t *)res->out[O_PATTERN])[j] = pattern;
@@ -465,6 +496,7 @@ static int train_net(mc_run *r, nm_task *t, nm_result *res, gsl_rng *wrng, gsl_r
         mc_eval te = eval_net(r, net, r->test, r->n_test);
         mc_eval tr = eval_net(r, net, r->train, ntr_eval);
         record(res, j, (int64_t)seen, te, tr, mc_net_feedback_angle(net));
+        record_angles(res, j, net, r->L - 1);
     }
     mc_net_free(net);
     return 0;
@@ -499,6 +531,7 @@ static int train_mlp(mc_run *r, nm_task *t, nm_result *res, gsl_rng *wrng, gsl_r
         mc_eval te = eval_mlp(m, r->test, r->n_test);
         mc_eval tr = eval_mlp(m, r->train, ntr_eval);
         record(res, j, (int64_t)seen, te, tr, -1.0);
+        record_angles(res, j, NULL, r->L - 1);
     }
     mc_mlp_free(m);
     return 0;
