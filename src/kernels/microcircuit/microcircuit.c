@@ -106,10 +106,12 @@ static size_t record_extent(const nm_point *p, int d)
     return (size_t)nm_get_i(p, "n_record");
 }
 
-/* record x hidden layer (1..n_hidden) */
+/* record x hidden layer: always the most hidden layers there can be, so that
+ * n_hidden may be a grid axis; the layers a network does not have hold -1. */
+#define MC_MAX_HIDDEN (MC_MAX_LAYERS - 2)
 static size_t layer_extent(const nm_point *p, int d)
 {
-    return d == 0 ? (size_t)nm_get_i(p, "n_record") : (size_t)nm_get_i(p, "n_hidden");
+    return d == 0 ? (size_t)nm_get_i(p, "n_record") : MC_MAX_HIDDEN;
 }
 
 #define LAYER_CURVE(nm, doc_)                                                                \
@@ -140,7 +142,7 @@ static const nm_output outputs[] = {
     SCALAR("final_train_acc", "train_acc after training"),
     SCALAR("final_apical_error", "apical_error after training"),
     SCALAR("final_interneuron_error", "interneuron_error after training"),
-    LAYER_CURVE("angle_ip_up", "angle(W_IP(k), W_up(k+1)) per hidden layer k (-1: baseline)"),
+    LAYER_CURVE("angle_ip_up", "angle(W_IP(k), W_up(k+1)) per hidden layer k (-1: baseline, or no layer k)"),
     LAYER_CURVE("angle_pi_down", "angle(W_PI(k), -W_down(k)) per hidden layer k (-1: baseline)"),
     LAYER_CURVE("angle_down_up", "angle(W_down(k), W_up(k+1)^T) per hidden layer k (-1: baseline)"),
 };
@@ -418,10 +420,10 @@ static void shuffle(size_t *v, size_t n, gsl_rng *rng)
  * without a network (baselines). */
 static void record_angles(nm_result *res, size_t j, const mc_net *net, int n_hidden)
 {
-    for (int k = 1; k <= n_hidden; k++) {
-        size_t at = j * (size_t)n_hidden + (size_t)(k - 1);
+    for (int k = 1; k <= MC_MAX_HIDDEN; k++) {
+        size_t at = j * MC_MAX_HIDDEN + (size_t)(k - 1);
         double *o[] = {res->out[O_ANG_IP], res->out[O_ANG_PI], res->out[O_ANG_DOWN]};
-        if (!net) {
+        if (!net || k > n_hidden) {
             o[0][at] = o[1][at] = o[2][at] = -1;
             continue;
         }
