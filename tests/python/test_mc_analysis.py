@@ -86,3 +86,39 @@ def test_teacher_targets_depend_on_teacher_phi_not_student_phi(tmp_path):
         assert by_student.min() > 0
         np.testing.assert_array_equal(by_student, by_student[0])
     assert not np.allclose(mse.sel(teacher_phi="softplus"), mse.sel(teacher_phi="logistic"))
+
+
+def test_bars_table_has_every_variant(tmp_path):
+    spec = tmp_path / "bars.yaml"
+    spec.write_text("kernel: microcircuit\nbase_seed: 1\nreplicates: 2\nfixed:\n  task: bars\n"
+                    "  tau_w: 0\n  n_record: 2\n  epochs: 2\ngrid:\n  t_pattern: [0.5, 1]\nzip:\n"
+                    "  - le: [false, false, true]\n    t_onset_frac: [0, 0.5, 0]\n")
+    res = tmp_path / "bars.h5"
+    run_neuromic("run", spec, "-o", res, "--quiet")
+    out = io.StringIO()
+    fig = tmp_path / "bars.png"
+    microcircuit.bars(res, fig=str(fig), out=out)
+    header = out.getvalue().splitlines()[0]
+    for label in ("original: ours", "original, onset 0.5 T: ours", "LE: ours", "LE: paper"):
+        assert label in header
+    assert "| 10 | 2 |" in out.getvalue()  # 1 ms = 10 dt, 2 epochs
+    assert fig.stat().st_size > 1000
+
+
+def test_alignment_angles_per_layer(tmp_path):
+    spec = tmp_path / "self.yaml"
+    spec.write_text("kernel: microcircuit\nbase_seed: 1\nfixed:\n  task: self_predict\n"
+                    "  init: self_predicting\n  n_train: 3\n  n_test: 2\n  n_record: 2\n"
+                    "  t_pattern: 1\n  eta_IP: 0\n  eta_PI: 0\ngrid:\n  n_hidden: [1, 2]\n")
+    res = tmp_path / "self.h5"
+    run_neuromic("run", spec, "-o", res, "--quiet")
+    ds = open_results(res)
+    ip = ds["angle_ip_up"]
+    # Started in the self-predicting state, with the lateral weights fixed.
+    assert float(ip.sel(n_hidden=2).isel(record=0, hidden_layer=1)) < 1e-3
+    # Layers a network does not have hold -1.
+    assert (ip.sel(n_hidden=1).isel(hidden_layer=slice(1, None)) == -1).all()
+    assert (ds["angle_pi_down"].sel(n_hidden=2).isel(hidden_layer=slice(0, 2)) < 1e-3).all()
+    out = io.StringIO()
+    microcircuit.selfpredict(res, out=out)
+    assert "| n_hidden=2 | 2 |" in out.getvalue()
