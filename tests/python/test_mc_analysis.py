@@ -10,6 +10,15 @@ from analysis.summary import open_results
 from conftest import ROOT, run_neuromic
 
 
+def _run_spec(tmp_path, name, text):
+    """Writes spec `text` as name.yaml, runs it on one rank, returns the result's path."""
+    spec = tmp_path / f"{name}.yaml"
+    spec.write_text(text)
+    res = tmp_path / f"{name}.h5"
+    run_neuromic("run", spec, "-o", res, "--quiet")
+    return res
+
+
 @pytest.fixture(scope="module")
 def mc_result(tmp_path_factory):
     out = tmp_path_factory.mktemp("mc") / "mc_small.h5"
@@ -73,13 +82,10 @@ def test_missing_idx_file_fails_the_task_naming_it(tmp_path):
 def test_teacher_targets_depend_on_teacher_phi_not_student_phi(tmp_path):
     # A silent student (zero weights, no learning) answers 0, so its test MSE is the mean
     # squared target: the task itself. It must not move with the student's phi.
-    spec = tmp_path / "teacher_phi.yaml"
-    spec.write_text("kernel: microcircuit\nbase_seed: 3\nfixed:\n  task: teacher\n"
+    out = _run_spec(tmp_path, "teacher_phi", "kernel: microcircuit\nbase_seed: 3\nfixed:\n  task: teacher\n"
                     "  model: shallow\n  w_init: 0\n  eta_bp: 0\n  n_train: 4\n  n_test: 20\n"
                     "  n_record: 2\ngrid:\n  phi: [logistic, relu]\n"
                     "  teacher_phi: [softplus, logistic]\n")
-    out = tmp_path / "teacher_phi.h5"
-    run_neuromic("run", spec, "-o", out, "--quiet")
     mse = open_results(out)["final_test_mse"]
     for tphi in ("softplus", "logistic"):
         by_student = mse.sel(teacher_phi=tphi).values.ravel()
@@ -89,12 +95,9 @@ def test_teacher_targets_depend_on_teacher_phi_not_student_phi(tmp_path):
 
 
 def test_bars_table_has_every_variant(tmp_path):
-    spec = tmp_path / "bars.yaml"
-    spec.write_text("kernel: microcircuit\nbase_seed: 1\nreplicates: 2\nfixed:\n  task: bars\n"
+    res = _run_spec(tmp_path, "bars", "kernel: microcircuit\nbase_seed: 1\nreplicates: 2\nfixed:\n  task: bars\n"
                     "  tau_w: 0\n  n_record: 2\n  epochs: 2\ngrid:\n  t_pattern: [0.5, 1]\nzip:\n"
                     "  - le: [false, false, true]\n    t_onset_frac: [0, 0.5, 0]\n")
-    res = tmp_path / "bars.h5"
-    run_neuromic("run", spec, "-o", res, "--quiet")
     out = io.StringIO()
     fig = tmp_path / "bars.png"
     microcircuit.bars(res, fig=str(fig), out=out)
@@ -106,12 +109,9 @@ def test_bars_table_has_every_variant(tmp_path):
 
 
 def test_alignment_angles_per_layer(tmp_path):
-    spec = tmp_path / "self.yaml"
-    spec.write_text("kernel: microcircuit\nbase_seed: 1\nfixed:\n  task: self_predict\n"
+    res = _run_spec(tmp_path, "self", "kernel: microcircuit\nbase_seed: 1\nfixed:\n  task: self_predict\n"
                     "  init: self_predicting\n  n_train: 3\n  n_test: 2\n  n_record: 2\n"
                     "  t_pattern: 1\n  eta_IP: 0\n  eta_PI: 0\ngrid:\n  n_hidden: [1, 2]\n")
-    res = tmp_path / "self.h5"
-    run_neuromic("run", spec, "-o", res, "--quiet")
     ds = open_results(res)
     ip = ds["angle_ip_up"]
     # Started in the self-predicting state, with the lateral weights fixed.
