@@ -4,6 +4,8 @@
     /usr/bin/python3 -m analysis.microcircuit teacher results/teacher.h5 -o docs/reproductions/mc_teacher.png
     /usr/bin/python3 -m analysis.microcircuit bars results/bars.h5 -o docs/reproductions/mc_bars.png
     /usr/bin/python3 -m analysis.microcircuit classify results/fmnist.h5
+    /usr/bin/python3 -m analysis.microcircuit tune results/teacher-tune.h5
+    /usr/bin/python3 -m analysis.microcircuit compare results/teacher.h5
     /usr/bin/python3 -m analysis.microcircuit params results/params.h5 -o docs/reproductions/mc_params.png
 
 Every command prints its numbers as a Markdown table on stdout; those with -o also
@@ -232,6 +234,54 @@ def bars(path, fig=None, out=sys.stdout, dt=0.1):
         f.savefig(fig, dpi=120)
 
 
+def tune(path, fig=None, out=sys.stdout, metric="final_test_mse"):
+    """A learning-rate sweep: the metric (mean over seeds) at every point of the grid, one row
+    per point, best first, and the chosen point (lowest mean; failed tasks are NaN and last)."""
+    ds = open_results(path)
+    m = ds[metric]
+    if "seed" in m.dims:
+        m = m.mean("seed")
+    axes = list(m.dims)
+    flat = m.stack(point=axes)
+    order = np.argsort(np.nan_to_num(flat.values, nan=np.inf), kind="stable")
+    rows = [[*(flat["point"].values[i]), _num(flat.values[i])] for i in order]
+    _table(axes + [metric + " (mean over seeds)"], rows, out)
+    best = flat["point"].values[order[0]]
+    print(file=out)
+    print("chosen: " + ", ".join(f"{a}={v}" for a, v in zip(axes, best)), file=out)
+    return dict(zip(axes, best))
+
+
+def compare(path, fig=None, out=sys.stdout, metric="final_test_mse"):
+    """Models against each other over seeds: mean (min..max) of the metric per model and a
+    paired test of the microcircuit against every other model (same seed = same data and
+    initial forward weights): mean paired difference, Wilcoxon signed-rank and paired t-test
+    p-values (two-sided)."""
+    from scipy import stats
+
+    ds = open_results(path)
+    m = ds[metric]
+    rows = []
+    for model in ds["model"].values:
+        v = m.sel(model=model)
+        rows.append([model, f"{float(v.mean()):.4f}", f"{float(v.min()):.4f} .. {float(v.max()):.4f}"])
+    _table(["model", f"{metric}, mean over {ds.sizes['seed']} seeds", "min .. max"], rows, out)
+    print(file=out)
+    mc = m.sel(model="microcircuit").values
+    rows = []
+    for model in ds["model"].values:
+        if model == "microcircuit":
+            continue
+        other = m.sel(model=model).values
+        d = mc - other
+        w = stats.wilcoxon(mc, other).pvalue if np.any(d != 0) else 1.0
+        t = stats.ttest_rel(mc, other).pvalue
+        rows.append([f"microcircuit - {model}", f"{d.mean():+.4f}", f"{int((d < 0).sum())}/{len(d)}",
+                     f"{w:.3g}", f"{t:.3g}"])
+    _table(["paired difference", "mean", "seeds where the microcircuit is lower",
+            "Wilcoxon p", "paired t p"], rows, out)
+
+
 def classify(path, fig=None, out=sys.stdout):
     ds = open_results(path)
     rows = []
@@ -298,7 +348,7 @@ def params(path, fig=None, out=sys.stdout):
 
 
 COMMANDS = {"selfpredict": selfpredict, "teacher": teacher, "bars": bars, "classify": classify,
-            "params": params}
+            "params": params, "tune": tune, "compare": compare}
 
 
 def main(argv=None):

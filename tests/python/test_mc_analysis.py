@@ -122,3 +122,18 @@ def test_alignment_angles_per_layer(tmp_path):
     out = io.StringIO()
     microcircuit.selfpredict(res, out=out)
     assert "| n_hidden=2 | 2 |" in out.getvalue()
+
+
+def test_compare_pairs_seeds_and_tune_picks_the_lowest(mc_result):
+    out = io.StringIO()
+    microcircuit.compare(mc_result, out=out)
+    text = out.getvalue()
+    ds = open_results(mc_result)
+    d = (ds["final_test_mse"].sel(model="microcircuit") -
+         ds["final_test_mse"].sel(model="backprop")).values
+    assert f"| microcircuit - backprop | {d.mean():+.4f} | {int((d < 0).sum())}/2 |" in text
+    out = io.StringIO()
+    best = microcircuit.tune(mc_result, out=out)
+    means = ds["final_test_mse"].mean("seed")
+    assert best == {"model": str(means.idxmin("model").values)}
+    assert out.getvalue().splitlines()[2].startswith(f"| {best['model']} |")
