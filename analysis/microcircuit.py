@@ -236,7 +236,8 @@ def bars(path, fig=None, out=sys.stdout, dt=0.1):
 
 def tune(path, fig=None, out=sys.stdout, metric="final_test_mse"):
     """A learning-rate sweep: the metric (mean over seeds) at every point of the grid, one row
-    per point, best first, and the chosen point (lowest mean; failed tasks are NaN and last)."""
+    per point, best first, and the chosen point (lowest mean; failed tasks are NaN and last),
+    one per model when there is a model axis."""
     ds = open_results(path)
     m = ds[metric]
     if "seed" in m.dims:
@@ -246,10 +247,17 @@ def tune(path, fig=None, out=sys.stdout, metric="final_test_mse"):
     order = np.argsort(np.nan_to_num(flat.values, nan=np.inf), kind="stable")
     rows = [[*(flat["point"].values[i]), _num(flat.values[i])] for i in order]
     _table(axes + [metric + " (mean over seeds)"], rows, out)
-    best = flat["point"].values[order[0]]
     print(file=out)
-    print("chosen: " + ", ".join(f"{a}={v}" for a, v in zip(axes, best)), file=out)
-    return dict(zip(axes, best))
+    # With a model axis, each model gets its own best point.
+    groups = ([[i for i in order if flat["point"].values[i][axes.index("model")] == mdl]
+               for mdl in m["model"].values] if "model" in axes else [order])
+    chosen = []
+    for g in groups:
+        best = dict(zip(axes, flat["point"].values[g[0]]))
+        print("chosen: " + ", ".join(f"{a}={v}" for a, v in best.items()) +
+              f" ({metric} {_num(flat.values[g[0]])})", file=out)
+        chosen.append(best)
+    return chosen[0] if len(chosen) == 1 else chosen
 
 
 def compare(path, fig=None, out=sys.stdout, metric="final_test_mse"):

@@ -133,7 +133,8 @@ def test_compare_pairs_seeds_and_tune_picks_the_lowest(mc_result):
          ds["final_test_mse"].sel(model="backprop")).values
     assert f"| microcircuit - backprop | {d.mean():+.4f} | {int((d < 0).sum())}/2 |" in text
     out = io.StringIO()
-    best = microcircuit.tune(mc_result, out=out)
+    chosen = microcircuit.tune(mc_result, out=out)
+    assert [c["model"] for c in chosen] == ["microcircuit", "shallow", "backprop"]
     means = ds["final_test_mse"].mean("seed")
-    assert best == {"model": str(means.idxmin("model").values)}
-    assert out.getvalue().splitlines()[2].startswith(f"| {best['model']} |")
+    best = str(means.idxmin("model").values)
+    assert out.getvalue().splitlines()[2].startswith(f"| {best} |")
