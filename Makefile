@@ -182,6 +182,18 @@ build/bench/uz_bench: bench/urbanczik/uz_bench.c build/obj/libnmcore.a
 bench-urbanczik: build/bench/uz_bench
 	@/usr/bin/python3 bench/urbanczik/bench.py
 
+# Benchmark of the microcircuit kernel: steps/s of the C network vs a NumPy
+# version of the same equations, and peak memory per task (bench/microcircuit/,
+# results in docs/benchmarks-microcircuit.md).
+.PHONY: bench-mc
+build/bench/mc_bench: bench/microcircuit/mc_bench.c build/obj/libnmcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $(CORE_CFLAGS) $< build/obj/libnmcore.a $(CORE_LIBS) -o $@
+-include build/bench/mc_bench.d
+
+bench-mc: build/bench/mc_bench build/neuromic
+	@/usr/bin/python3 bench/microcircuit/bench.py
+
 # Engine benchmarks (bench/engine.py: six figures, bench/results/engine.json,
 # docs/performance.md), then the nk kernel's. BENCH_ARGS passes options, e.g.
 # `make bench BENCH_ARGS="--quick --repeats 1"`. The two run one after the

@@ -2,8 +2,10 @@
 
     /usr/bin/python3 -m analysis.microcircuit selfpredict results/self.h5 -o docs/reproductions/mc_selfpredict.png
     /usr/bin/python3 -m analysis.microcircuit teacher results/teacher.h5 -o docs/reproductions/mc_teacher.png
-    /usr/bin/python3 -m analysis.microcircuit bars results/bars.h5
+    /usr/bin/python3 -m analysis.microcircuit bars results/bars.h5 -o docs/reproductions/mc_bars.png
     /usr/bin/python3 -m analysis.microcircuit classify results/fmnist.h5
+    /usr/bin/python3 -m analysis.microcircuit tune results/teacher-tune.h5
+    /usr/bin/python3 -m analysis.microcircuit compare results/teacher.h5
     /usr/bin/python3 -m analysis.microcircuit params results/params.h5 -o docs/reproductions/mc_params.png
 
 Every command prints its numbers as a Markdown table on stdout; those with -o also
@@ -57,33 +59,69 @@ def _x(ds):
     return p.values
 
 
+def _combos(ds, name):
+    """Every combination of the axes of output `name` other than seed and record."""
+    others = [d for d in ds[name].dims if d not in ("seed", "record", "hidden_layer")]
+    if not others:
+        return [{}]
+    grids = np.array(np.meshgrid(*[ds[o].values for o in others], indexing="ij"))
+    return [dict(zip(others, v)) for v in grids.reshape(len(others), -1).T]
+
+
+ANGLES = [("angle_ip_up", "angle(W_IP, W_up)"), ("angle_pi_down", "angle(W_PI, -W_down)"),
+          ("angle_down_up", "angle(W_down, W_up^T)")]
+
+
 def selfpredict(path, fig=None, out=sys.stdout):
+    """Apical error and interneuron mismatch before and after training, and the alignment
+    angles per hidden layer; the figure shows all of them over training."""
     ds = open_results(path)
     x = _x(ds)
-    rows = []
+    rows, arows = [], []
+    combos = _combos(ds, "apical_error")
+    has_angles = "angle_ip_up" in ds
     if fig:
         plt = _plt()
-        f, ax = plt.subplots(1, 2, figsize=(9, 3.5))
-    others = [d for d in ds["apical_error"].dims if d not in ("seed", "record")]
-    combos = [{}] if not others else [
-        dict(zip(others, v)) for v in np.array(np.meshgrid(*[ds[o].values for o in others])).T.reshape(-1, len(others))
-    ]
+        ncol = 2 + (2 if has_angles else 0)
+        f, ax = plt.subplots(1, ncol, figsize=(4.2 * ncol, 3.6))
     for sel in combos:
+        sel = {k: (bool(v) if ds[k].dtype == bool else v) for k, v in sel.items()}
         label = ", ".join(f"{k}={v}" for k, v in sel.items()) or "microcircuit"
         for i, name in enumerate(["apical_error", "interneuron_error"]):
             m, lo, hi = _over_seeds(ds[name].sel(sel))
             rows.append([label, name, f"{float(m[0]):.3g}", f"{float(m[-1]):.3g}",
                          f"{float(m[0]) / max(float(m[-1]), 1e-300):.3g}"])
             if fig:
-                ax[i].semilogy(x, m, label=label)
-                ax[i].fill_between(x, lo, hi, alpha=0.2)
+                (line,) = ax[i].loglog(np.maximum(x, 1), m, label=label)
+                ax[i].fill_between(np.maximum(x, 1), lo, hi, alpha=0.2, color=line.get_color())
+        if not has_angles:
+            continue
+        nh = int(sel.get("n_hidden", ds["n_hidden"].values if "n_hidden" in ds.coords else 1))
+        for k in range(nh):
+            cells = [label, k + 1]
+            for c, (name, title) in enumerate(ANGLES):
+                m, lo, hi = _over_seeds(ds[name].sel(sel).isel(hidden_layer=k))
+                cells.append(f"{float(m[0]):.1f} -> {float(m[-1]):.1f}")
+                if fig and c < 2:
+                    (line,) = ax[2 + c].plot(x, m, "-" if k == 0 else "--",
+                                             label=f"{label}, layer {k + 1}")
+                    ax[2 + c].fill_between(x, lo, hi, alpha=0.15, color=line.get_color())
+            arows.append(cells)
     _table(["setting", "quantity", "before", "after", "ratio"], rows, out)
+    if arows:
+        print(file=out)
+        _table(["setting", "hidden layer"] + [f"{t}, degrees: before -> after" for _, t in ANGLES],
+               arows, out)
     if fig:
-        ax[0].set_title("apical error  <v_A^2>")
-        ax[1].set_title("interneuron mismatch  <(u_I - u_out)^2>")
+        ax[0].set_title("apical error  <v_A^2>", fontsize=9)
+        ax[1].set_title("interneuron mismatch  <(u_I - u_(k+1))^2>", fontsize=9)
+        if has_angles:
+            ax[2].set_title(ANGLES[0][1] + ", degrees", fontsize=9)
+            ax[3].set_title(ANGLES[1][1] + ", degrees", fontsize=9)
+            ax[3].legend(fontsize=6)
         for a in ax:
             a.set_xlabel("training patterns")
-        ax[0].legend(fontsize=7)
+        ax[0].legend(fontsize=6)
         f.tight_layout()
         f.savefig(fig, dpi=120)
 
@@ -117,34 +155,139 @@ def teacher(path, fig=None, out=sys.stdout):
         f.savefig(fig, dpi=120)
 
 
+def _variants(ds):
+    """(index along the `le` axis, LE?, onset fraction, label) of each model variant; the
+    onset fraction is a zip partner of `le` when the sweep has it."""
+    out = []
+    les = np.atleast_1d(ds["le"].values)
+    onsets = (np.atleast_1d(ds["t_onset_frac"].values) if "t_onset_frac" in ds.coords
+              else np.zeros(len(les)))
+    for i, (le, on) in enumerate(zip(les, onsets)):
+        label = "LE" if le else "original"
+        if on > 0:
+            label += f", onset {on:g} T"
+        out.append((i, bool(le), float(on), label))
+    return out
+
+
 def bars(path, fig=None, out=sys.stdout, dt=0.1):
+    """Final accuracy by presentation time for every model variant (original, original with
+    a plasticity onset, LE), mean (min..max) over seeds and how many seeds reached 1.0, beside
+    the reference card's numbers."""
     ds = open_results(path)
     acc = ds["final_test_acc"]
+    variants = _variants(ds)
+    nseed = ds.sizes.get("seed", 1)
+    header = ["presentation (dt)", "epochs"]
+    for _, le, on, label in variants:
+        header += [f"{label}: ours (seeds at 1.0 of {nseed})"]
+        if on == 0:
+            header += [f"{label}: paper"]
     rows = []
-    for tp in ds["t_pattern"].values:
+    for j, tp in enumerate(ds["t_pattern"].values):
         steps = int(round(float(tp) / dt))
-        row = [steps]
-        for le in (False, True):
-            m, lo, hi = _over_seeds(acc.sel(t_pattern=tp, le=le))
-            ref = BARS_REFERENCE[le].get(steps)
-            row += [f"{float(m):.2f} ({float(lo):.2f}..{float(hi):.2f})",
-                    "-" if ref is None else f"{ref:.3g}"]
+        # Epochs from the patterns seen by the end (the 9 bars per epoch), whether `epochs`
+        # was fixed or zipped with the presentation time.
+        ep = int(ds["pattern"].isel(t_pattern=j, record=-1).max()) // 9
+        row = [steps, ep]
+        for i, le, on, _ in variants:
+            a = acc.isel(le=i, t_pattern=j)
+            m, lo, hi = _over_seeds(a)
+            full = int((a >= 1.0 - 1e-9).sum())
+            row += [f"{float(m):.2f} ({float(lo):.2f}..{float(hi):.2f}; {full})"]
+            if on == 0:
+                ref = BARS_REFERENCE[le].get(steps)
+                row += ["-" if ref is None else f"{ref:.3g}"]
         rows.append(row)
-    _table(["presentation (dt)", "original: ours", "original: paper", "LE: ours", "LE: paper"],
-           rows, out)
+    _table(header, rows, out)
     if fig:
         plt = _plt()
-        f, ax = plt.subplots(figsize=(5, 3.5))
+        f, ax = plt.subplots(1, 2, figsize=(10, 3.8))
         steps = np.round(ds["t_pattern"].values / dt)
+        for i, le, on, label in variants:
+            m, lo, hi = _over_seeds(acc.isel(le=i))
+            ax[0].semilogx(steps, m, "o-", label=label)
+            ax[0].fill_between(steps, lo, hi, alpha=0.2)
         for le in (False, True):
-            m, lo, hi = _over_seeds(acc.sel(le=le))
-            ax.semilogx(steps, m, "o-", label="LE" if le else "original")
-            ax.fill_between(steps, lo, hi, alpha=0.2)
-        ax.set_xlabel("presentation time (dt)")
-        ax.set_ylabel("final accuracy (bars)")
-        ax.legend()
+            ref = sorted(BARS_REFERENCE[le].items())
+            ax[0].semilogx([k for k, _ in ref], [v for _, v in ref], "x", color="k" if le else "grey",
+                           label=f"paper, {'LE' if le else 'original'}")
+        ax[0].set_xlabel("presentation time (dt)")
+        ax[0].set_ylabel("final test accuracy (bars)")
+        ax[0].set_title("final accuracy, mean and min..max over seeds", fontsize=9)
+        ax[0].legend(fontsize=7)
+        # Learning curves at 10 dt (where LE must reach 1.0) and at the longest time.
+        ta = ds["test_acc"]
+        for j, ls in ((int(np.argmin(np.abs(steps - 10))), "-"), (len(steps) - 1, ":")):
+            x = ds["pattern"].isel(le=0, t_pattern=j)
+            for d in x.dims:
+                if d != "record":
+                    x = x.isel({d: 0})
+            for i, le, on, label in variants:
+                m, _, _ = _over_seeds(ta.isel(le=i, t_pattern=j))
+                ax[1].plot(x.values / 9, m, ls, label=f"{label}, {int(steps[j])} dt")
+        ax[1].set_xlabel("epochs")
+        ax[1].set_ylabel("test accuracy")
+        ax[1].set_title("learning curves (mean over seeds)", fontsize=9)
+        ax[1].legend(fontsize=6)
         f.tight_layout()
         f.savefig(fig, dpi=120)
+
+
+def tune(path, fig=None, out=sys.stdout, metric="final_test_mse"):
+    """A learning-rate sweep: the metric (mean over seeds) at every point of the grid, one row
+    per point, best first, and the chosen point (lowest mean; failed tasks are NaN and last),
+    one per model when there is a model axis."""
+    ds = open_results(path)
+    m = ds[metric]
+    if "seed" in m.dims:
+        m = m.mean("seed")
+    axes = list(m.dims)
+    flat = m.stack(point=axes)
+    order = np.argsort(np.nan_to_num(flat.values, nan=np.inf), kind="stable")
+    rows = [[*(flat["point"].values[i]), _num(flat.values[i])] for i in order]
+    _table(axes + [metric + " (mean over seeds)"], rows, out)
+    print(file=out)
+    # With a model axis, each model gets its own best point.
+    groups = ([[i for i in order if flat["point"].values[i][axes.index("model")] == mdl]
+               for mdl in m["model"].values] if "model" in axes else [order])
+    chosen = []
+    for g in groups:
+        best = dict(zip(axes, flat["point"].values[g[0]]))
+        print("chosen: " + ", ".join(f"{a}={v}" for a, v in best.items()) +
+              f" ({metric} {_num(flat.values[g[0]])})", file=out)
+        chosen.append(best)
+    return chosen[0] if len(chosen) == 1 else chosen
+
+
+def compare(path, fig=None, out=sys.stdout, metric="final_test_mse"):
+    """Models against each other over seeds: mean (min..max) of the metric per model and a
+    paired test of the microcircuit against every other model (same seed = same data and
+    initial forward weights): mean paired difference, Wilcoxon signed-rank and paired t-test
+    p-values (two-sided)."""
+    from scipy import stats
+
+    ds = open_results(path)
+    m = ds[metric]
+    rows = []
+    for model in ds["model"].values:
+        v = m.sel(model=model)
+        rows.append([model, f"{float(v.mean()):.4f}", f"{float(v.min()):.4f} .. {float(v.max()):.4f}"])
+    _table(["model", f"{metric}, mean over {ds.sizes['seed']} seeds", "min .. max"], rows, out)
+    print(file=out)
+    mc = m.sel(model="microcircuit").values
+    rows = []
+    for model in ds["model"].values:
+        if model == "microcircuit":
+            continue
+        other = m.sel(model=model).values
+        d = mc - other
+        w = stats.wilcoxon(mc, other).pvalue if np.any(d != 0) else 1.0
+        t = stats.ttest_rel(mc, other).pvalue
+        rows.append([f"microcircuit - {model}", f"{d.mean():+.4f}", f"{int((d < 0).sum())}/{len(d)}",
+                     f"{w:.3g}", f"{t:.3g}"])
+    _table(["paired difference", "mean", "seeds where the microcircuit is lower",
+            "Wilcoxon p", "paired t p"], rows, out)
 
 
 def classify(path, fig=None, out=sys.stdout):
@@ -213,7 +356,7 @@ def params(path, fig=None, out=sys.stdout):
 
 
 COMMANDS = {"selfpredict": selfpredict, "teacher": teacher, "bars": bars, "classify": classify,
-            "params": params}
+            "params": params, "tune": tune, "compare": compare}
 
 
 def main(argv=None):

@@ -10,6 +10,15 @@ from analysis.summary import open_results
 from conftest import ROOT, run_neuromic
 
 
+def _run_spec(tmp_path, name, text):
+    """Writes spec `text` as name.yaml, runs it on one rank, returns the result's path."""
+    spec = tmp_path / f"{name}.yaml"
+    spec.write_text(text)
+    res = tmp_path / f"{name}.h5"
+    run_neuromic("run", spec, "-o", res, "--quiet")
+    return res
+
+
 @pytest.fixture(scope="module")
 def mc_result(tmp_path_factory):
     out = tmp_path_factory.mktemp("mc") / "mc_small.h5"
@@ -91,3 +100,64 @@ def test_data_files_and_their_sha256_are_in_the_provenance(tmp_path):
         assert path.startswith(FASHION + "/")
         with open(path, "rb") as fh:
             assert hashlib.sha256(fh.read()).hexdigest() == digest
+
+
+def test_teacher_targets_depend_on_teacher_phi_not_student_phi(tmp_path):
+    # A silent student (zero weights, no learning) answers 0, so its test MSE is the mean
+    # squared target: the task itself. It must not move with the student's phi.
+    out = _run_spec(tmp_path, "teacher_phi", "kernel: microcircuit\nbase_seed: 3\nfixed:\n  task: teacher\n"
+                    "  model: shallow\n  w_init: 0\n  eta_bp: 0\n  n_train: 4\n  n_test: 20\n"
+                    "  n_record: 2\ngrid:\n  phi: [logistic, relu]\n"
+                    "  teacher_phi: [softplus, logistic]\n")
+    mse = open_results(out)["final_test_mse"]
+    for tphi in ("softplus", "logistic"):
+        by_student = mse.sel(teacher_phi=tphi).values.ravel()
+        assert by_student.min() > 0
+        np.testing.assert_array_equal(by_student, by_student[0])
+    assert not np.allclose(mse.sel(teacher_phi="softplus"), mse.sel(teacher_phi="logistic"))
+
+
+def test_bars_table_has_every_variant(tmp_path):
+    res = _run_spec(tmp_path, "bars", "kernel: microcircuit\nbase_seed: 1\nreplicates: 2\nfixed:\n  task: bars\n"
+                    "  tau_w: 0\n  n_record: 2\n  epochs: 2\ngrid:\n  t_pattern: [0.5, 1]\nzip:\n"
+                    "  - le: [false, false, true]\n    t_onset_frac: [0, 0.5, 0]\n")
+    out = io.StringIO()
+    fig = tmp_path / "bars.png"
+    microcircuit.bars(res, fig=str(fig), out=out)
+    header = out.getvalue().splitlines()[0]
+    for label in ("original: ours", "original, onset 0.5 T: ours", "LE: ours", "LE: paper"):
+        assert label in header
+    assert "| 10 | 2 |" in out.getvalue()  # 1 ms = 10 dt, 2 epochs
+    assert fig.stat().st_size > 1000
+
+
+def test_alignment_angles_per_layer(tmp_path):
+    res = _run_spec(tmp_path, "self", "kernel: microcircuit\nbase_seed: 1\nfixed:\n  task: self_predict\n"
+                    "  init: self_predicting\n  n_train: 3\n  n_test: 2\n  n_record: 2\n"
+                    "  t_pattern: 1\n  eta_IP: 0\n  eta_PI: 0\ngrid:\n  n_hidden: [1, 2]\n")
+    ds = open_results(res)
+    ip = ds["angle_ip_up"]
+    # Started in the self-predicting state, with the lateral weights fixed.
+    assert float(ip.sel(n_hidden=2).isel(record=0, hidden_layer=1)) < 1e-3
+    # Layers a network does not have hold -1.
+    assert (ip.sel(n_hidden=1).isel(hidden_layer=slice(1, None)) == -1).all()
+    assert (ds["angle_pi_down"].sel(n_hidden=2).isel(hidden_layer=slice(0, 2)) < 1e-3).all()
+    out = io.StringIO()
+    microcircuit.selfpredict(res, out=out)
+    assert "| n_hidden=2 | 2 |" in out.getvalue()
+
+
+def test_compare_pairs_seeds_and_tune_picks_the_lowest(mc_result):
+    out = io.StringIO()
+    microcircuit.compare(mc_result, out=out)
+    text = out.getvalue()
+    ds = open_results(mc_result)
+    d = (ds["final_test_mse"].sel(model="microcircuit") -
+         ds["final_test_mse"].sel(model="backprop")).values
+    assert f"| microcircuit - backprop | {d.mean():+.4f} | {int((d < 0).sum())}/2 |" in text
+    out = io.StringIO()
+    chosen = microcircuit.tune(mc_result, out=out)
+    assert [c["model"] for c in chosen] == ["microcircuit", "shallow", "backprop"]
+    means = ds["final_test_mse"].mean("seed")
+    best = str(means.idxmin("model").values)
+    assert out.getvalue().splitlines()[2].startswith(f"| {best} |")

@@ -74,6 +74,22 @@ static void hidden_soma_mixes_basal_and_apical(void **state)
     mc_net_free(net);
 }
 
+/* A network of sizes n[0..L] in the self-predicting state from random
+ * weights, and nx*npat random inputs in x; rng seeded with seed (caller frees). */
+static mc_net *self_predicting_net(const mc_config *c, const size_t *n, int L, unsigned long seed,
+                                   double *x, size_t npat, gsl_rng **rng)
+{
+    mc_net *net = mc_net_alloc(c, n, L);
+    assert_non_null(net);
+    *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(*rng, seed);
+    mc_net_init_random(net, *rng, 1.0);
+    mc_net_self_predicting(net);
+    for (size_t i = 0; i < n[0] * npat; i++)
+        x[i] = gsl_rng_uniform(*rng);
+    return net;
+}
+
 /* In the self-predicting state the interneurons match their partners and
  * the apical potentials vanish (to round-off), with and without LE, for one
  * and two hidden layers. */
@@ -84,20 +100,21 @@ static void check_self_predicting(bool le, int L)
     c.tau_in = 3.0;
     size_t n[] = {6, 7, 5, 3};
     n[L] = 3;
-    mc_net *net = mc_net_alloc(&c, n, L);
-    assert_non_null(net);
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, 7);
-    mc_net_init_random(net, rng, 1.0);
-    mc_net_self_predicting(net);
     double x[6];
-    for (int i = 0; i < 6; i++)
-        x[i] = gsl_rng_uniform(rng);
+    gsl_rng *rng;
+    mc_net *net = self_predicting_net(&c, n, L, 7, x, 1, &rng);
     run_steps(net, x, 6000, false);
     for (int k = 1; k < L; k++)
         for (size_t i = 0; i < n[k]; i++)
             assert_true(fabs(net->layer[k].vA->data[i]) < 1e-12);
     assert_true(mc_net_interneuron_sq(net) < 1e-24);
+    /* Aligned: W_IP is a positive multiple of W_up above, W_PI = -W_down. */
+    for (int k = 1; k < L; k++) {
+        assert_true(mc_matrix_angle(net->layer[k].W_IP, net->layer[k + 1].W_up, 1.0, false) < 1e-5);
+        assert_true(mc_matrix_angle(net->layer[k].W_PI, net->layer[k].W_down, -1.0, false) < 1e-5);
+        assert_true(fabs(mc_matrix_angle(net->layer[k].W_PI, net->layer[k].W_down, 1.0, false) -
+                         180.0) < 1e-5);
+    }
     /* From random lateral weights the apical potentials do not vanish. */
     mc_net_init_random(net, rng, 1.0);
     run_steps(net, x, 6000, false);
@@ -212,6 +229,130 @@ static void tau_w_low_passes_updates(void **state)
     }
     assert_true(dw[0] > 0);
     assert_true(fabs(dw[1] - dw[0] * c.dt / 30.0) < 1e-15);
+}
+
+/* Under LE interneurons are nudged by the prospective voltage of the layer
+ * above, so the self-predicting state cancels the apical input at every step,
+ * transients after a pattern switch included, not only at steady state. */
+static void le_self_predicting_exact_in_transients(void **state)
+{
+    mc_config c = base_config();
+    c.le = true;
+    c.tau_in = 3.0;
+    size_t n[] = {6, 7, 3};
+    double x[2][6], worst = 0, worst_ub = 0;
+    gsl_rng *rng;
+    mc_net *net = self_predicting_net(&c, n, 2, 11, &x[0][0], 2, &rng);
+    for (int s = 0; s < 400; s++) {
+        mc_net_step(net, x[s / 200], false, NULL);
+        worst = fmax(worst, mc_net_apical_sq(net));
+        for (size_t i = 0; i < n[2]; i++)
+            worst_ub = fmax(worst_ub, fabs(net->layer[1].ubI->data[i] - net->layer[2].ub->data[i]));
+    }
+    assert_true(worst < 1e-26);
+    assert_true(worst_ub < 1e-12);
+    gsl_rng_free(rng);
+    mc_net_free(net);
+}
+
+/* A constant injected current shifts every soma; the dendritic predictions
+ * and the self-predicting state include it, so that state stays exact and
+ * plasticity without a target leaves every weight where it is. */
+static void check_i_inj_self_predicting(bool le)
+{
+    mc_config c = base_config();
+    c.le = le;
+    c.i_inj = 0.4;
+    size_t n[] = {5, 6, 4, 3};
+    double x[5];
+    gsl_rng *rng;
+    mc_net *net = self_predicting_net(&c, n, 3, 3, x, 1, &rng);
+    run_steps(net, x, 6000, false);
+    assert_true(mc_net_apical_sq(net) < 1e-24);
+    assert_true(mc_net_interneuron_sq(net) < 1e-24);
+    net->c.eta_up = net->c.eta_up_out = net->c.eta_IP = net->c.eta_PI = 0.05;
+    double w0 = gsl_matrix_get(net->layer[1].W_up, 2, 1), w1 = gsl_matrix_get(net->layer[3].W_up, 1, 2);
+    double w2 = gsl_matrix_get(net->layer[2].W_IP, 0, 3);
+    run_steps(net, x, 200, true);
+    assert_true(fabs(gsl_matrix_get(net->layer[1].W_up, 2, 1) - w0) < 1e-12);
+    assert_true(fabs(gsl_matrix_get(net->layer[3].W_up, 1, 2) - w1) < 1e-12);
+    assert_true(fabs(gsl_matrix_get(net->layer[2].W_IP, 0, 3) - w2) < 1e-12);
+    gsl_rng_free(rng);
+    mc_net_free(net);
+}
+
+static void i_inj_in_predictions_and_self_predicting_state(void **state)
+{
+    check_i_inj_self_predicting(false);
+    check_i_inj_self_predicting(true);
+}
+
+/* W_down's rule predicts the soma from W_down r / g_lk_dend, the same
+ * scaling as v_A: one step's change is dt eta (r_k - phi(W_down r_up / g_lk_dend)) r_up. */
+static void w_down_rule_uses_dendritic_leak(void **state)
+{
+    mc_config c = base_config();
+    c.g_lk_dend = 2.5;
+    c.eta_down = 0.1;
+    size_t n[] = {1, 1, 1};
+    mc_net *net = mc_net_alloc(&c, n, 2);
+    assert_non_null(net);
+    gsl_matrix_set(net->layer[1].W_up, 0, 0, 1.0);
+    gsl_matrix_set(net->layer[2].W_up, 0, 0, 2.0);
+    gsl_matrix_set(net->layer[1].W_down, 0, 0, 3.0);
+    double x[] = {1.0};
+    run_steps(net, x, 500, false);
+    mc_net_step(net, x, true, NULL);
+    double r = net->layer[1].r->data[0], rup = net->layer[2].r->data[0];
+    double want = 3.0 + c.dt * c.eta_down * (r - 1.0 / (1.0 + exp(-3.0 * rup / c.g_lk_dend))) * rup;
+    assert_true(fabs(gsl_matrix_get(net->layer[1].W_down, 0, 0) - want) < 1e-14);
+    mc_net_free(net);
+}
+
+/* Under LE the input low-pass and the synaptic current filter are read
+ * prospectively: x + tau dx/dt of a first-order low-pass is its input, so the
+ * basal potential is W x / g_lk_dend from the first step on. Without LE it lags. */
+static void le_filters_are_prospective(void **state)
+{
+    mc_config c = base_config();
+    c.tau_in = 3.0, c.tau_syn = 2.0, c.g_lk_dend = 1.25;
+    size_t n[] = {1, 1};
+    double x[] = {0.5};
+    for (int le = 0; le < 2; le++) {
+        c.le = le;
+        mc_net *net = mc_net_alloc(&c, n, 1);
+        assert_non_null(net);
+        gsl_matrix_set(net->layer[1].W_up, 0, 0, 2.0);
+        for (int s = 0; s < 3; s++) {
+            mc_net_step(net, x, false, NULL);
+            double vB = net->layer[1].vB->data[0];
+            if (le)
+                assert_true(fabs(vB - 2.0 * 0.5 / c.g_lk_dend) < 1e-15);
+            else
+                assert_true(vB < 0.1 * 2.0 * 0.5 / c.g_lk_dend);
+        }
+        mc_net_free(net);
+    }
+}
+
+/* The matrix angle: 0 for parallel, 90 for orthogonal, 180 for opposite,
+ * with B transposed on request; -1 for shapes that do not match. */
+static void matrix_angle_closed_forms(void **state)
+{
+    gsl_matrix *A = gsl_matrix_calloc(2, 3), *B = gsl_matrix_calloc(2, 3), *T = gsl_matrix_calloc(3, 2);
+    gsl_matrix_set(A, 0, 0, 1.0), gsl_matrix_set(A, 1, 2, 2.0);
+    gsl_matrix_set(B, 0, 0, 3.0), gsl_matrix_set(B, 1, 2, 6.0);
+    assert_true(mc_matrix_angle(A, B, 1.0, false) < 1e-6);
+    assert_true(fabs(mc_matrix_angle(A, B, -1.0, false) - 180.0) < 1e-6);
+    gsl_matrix_set(T, 0, 0, 1.0), gsl_matrix_set(T, 2, 1, 2.0); /* = A^T */
+    assert_true(mc_matrix_angle(A, T, 1.0, true) < 1e-6);
+    gsl_matrix_set_zero(B);
+    gsl_matrix_set(B, 0, 1, 1.0); /* orthogonal to A */
+    assert_true(fabs(mc_matrix_angle(A, B, 1.0, false) - 90.0) < 1e-12);
+    gsl_matrix_set(B, 0, 0, 1.0); /* cos = 1 / (sqrt 5 sqrt 2) */
+    assert_true(fabs(mc_matrix_angle(A, B, 1.0, false) - acos(1.0 / sqrt(10.0)) * 180.0 / M_PI) < 1e-12);
+    assert_true(mc_matrix_angle(A, T, 1.0, false) == -1.0);
+    gsl_matrix_free(A), gsl_matrix_free(B), gsl_matrix_free(T);
 }
 
 /* ---- IDX ---- */
@@ -359,6 +500,11 @@ int main(void)
         cmocka_unit_test(forward_plasticity_signs),
         cmocka_unit_test(lateral_plasticity_signs),
         cmocka_unit_test(tau_w_low_passes_updates),
+        cmocka_unit_test(le_self_predicting_exact_in_transients),
+        cmocka_unit_test(i_inj_in_predictions_and_self_predicting_state),
+        cmocka_unit_test(w_down_rule_uses_dendritic_leak),
+        cmocka_unit_test(le_filters_are_prospective),
+        cmocka_unit_test(matrix_angle_closed_forms),
         cmocka_unit_test(idx_reads_small_file_and_rejects_bad_ones),
         cmocka_unit_test(bars_have_three_classes_of_three),
         cmocka_unit_test(backprop_matches_finite_differences),

@@ -110,6 +110,9 @@ double mc_net_apical_sq(const mc_net *net);      /* mean over hidden neurons of 
 double mc_net_interneuron_sq(const mc_net *net); /* mean of (u_I - u_(k+1))^2 */
 /* Angle (degrees) between W_down of the last hidden layer and W_up(out)^T. */
 double mc_net_feedback_angle(const mc_net *net);
+/* Angle (degrees) between A and sign*B (transposed: sign*B^T), from their
+ * Frobenius inner product; 90 when either is zero, -1 when shapes differ. */
+double mc_matrix_angle(const gsl_matrix *A, const gsl_matrix *B, double sign, bool transposed);
 
 /* ---- IDX files (mc_idx.c) ---- */
 

@@ -7,33 +7,50 @@
  *
  *   hidden pyramidal  du/dt = -g_lk u + g_B (v_B - u) + g_A (v_A - u) + i_inj + noise
  *   output pyramidal  du/dt = -g_lk u + g_B (v_B - u) + i_inj [+ g_som (u_tgt - u)] + noise
- *   interneuron       du/dt = -g_lk u + g_D (v_I - u) + g_som (u_(k+1) - u) + i_inj
+ *   interneuron       du/dt = -g_lk u + g_D (v_I - u) + g_som (u_(k+1) - u) + i_I
  *   dendrites         v = I / g_lk_dend,  I = W r (tau_syn = 0) or low-passed with tau_syn
+ *
+ * An interneuron receives i_I = i_inj (g_lk + g_D) / g_(k+1), g_(k+1) the
+ * partner's total conductance without nudging, so that the injected current
+ * shifts both resting potentials equally and the self-predicting state
+ * stays exact with i_inj != 0 (no bias weights are needed).
  *
  * Rates are phi(u), or with latent equilibrium (Haider et al. 2021) phi(u
  * breve), u breve = u + tau_eff du/dt, tau_eff the inverse total conductance:
  * the prospective voltage, which for these leaky integrators is the steady
  * state of the present inputs. Noise enters as sigma * sqrt(dt) * N(0,1) per
  * step and is left out of du/dt used for u breve (a derivative of white noise
- * has no meaning). Plasticity (all Euler, optionally low-passed with tau_w):
+ * has no meaning). Under LE every quantity a neuron sends or is nudged by is
+ * prospective: interneurons are nudged by u breve of the layer above, and
+ * the input low-pass (tau_in) and synaptic filter (tau_syn) are read as
+ * x + tau dx/dt, which for a first-order low-pass is its input (the filters
+ * drop out). Plasticity (all Euler, optionally low-passed with tau_w):
  *
  *   W_up   += eta_up   (phi(u_k) - phi(vhat_B)) r_(k-1)^T
  *   W_IP   += eta_IP   (phi(u_I) - phi(vhat_I)) r_k^T
  *   W_PI   += eta_PI   (-v_A) r_I^T
- *   W_down += eta_down (phi(u_k) - phi(W_down r_(k+1))) r_(k+1)^T
+ *   W_down += eta_down (phi(u_k) - phi(W_down r_(k+1) / g_lk_dend)) r_(k+1)^T
+ *
+ * with the dendritic predictions vhat_B = (g_B v_B + i_inj) / (g_lk + g_B
+ * [+ g_A]) and vhat_I = (g_D v_I + i_I) / (g_lk + g_D), the somatic steady
+ * states without apical input or nudging.
  *
  * Every buffer is allocated in mc_net_alloc; a step allocates nothing. */
 #include <math.h>
 #include <stdlib.h>
 
-#include <gsl/gsl_blas.h>
+#include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
 
 #include "mc.h"
 
+/* -O2 vectorises only loops whose trip count is a known multiple of the
+ * vector width; the layer widths are not known at compile time. */
+#pragma GCC optimize("vect-cost-model=dynamic")
+
 /* ---- transfer functions ---- */
 
-double mc_phi_eval(const mc_phi *f, double u)
+static inline double phi_eval(const mc_phi *f, double u)
 {
     double x = f->beta * (u - f->theta);
     switch (f->kind) {
@@ -46,6 +63,11 @@ double mc_phi_eval(const mc_phi *f, double u)
         return f->gamma * (x > 0 ? x : 0.0);
     }
     return 0;
+}
+
+double mc_phi_eval(const mc_phi *f, double u)
+{
+    return phi_eval(f, u);
 }
 
 double mc_phi_deriv(const mc_phi *f, double u)
@@ -66,7 +88,7 @@ double mc_phi_deriv(const mc_phi *f, double u)
 static void phi_vec(const mc_phi *f, const gsl_vector *u, gsl_vector *r)
 {
     for (size_t i = 0; i < u->size; i++)
-        r->data[i] = mc_phi_eval(f, u->data[i]);
+        r->data[i] = phi_eval(f, u->data[i]);
 }
 
 /* ---- allocation ---- */
@@ -209,12 +231,18 @@ void mc_net_reset_state(mc_net *net)
 
 /* ---- dynamics ---- */
 
+/* Total conductance of the soma of layer k without nudging (the output's
+ * target conductance is not part of what the network predicts). */
+static double g_tot(const mc_net *net, int k)
+{
+    const mc_config *c = &net->c;
+    return c->g_lk + c->g_B + (k < net->L ? c->g_A : 0.0);
+}
+
 double mc_tau_eff_pyr(const mc_net *net, int k)
 {
     const mc_config *c = &net->c;
-    if (k < net->L)
-        return 1.0 / (c->g_lk + c->g_B + c->g_A);
-    return 1.0 / (c->g_lk + c->g_B + (net->nudge ? c->g_som : 0.0));
+    return 1.0 / (g_tot(net, k) + (k == net->L && net->nudge ? c->g_som : 0.0));
 }
 
 double mc_tau_eff_int(const mc_net *net)
@@ -223,29 +251,87 @@ double mc_tau_eff_int(const mc_net *net)
     return 1.0 / (c->g_lk + c->g_D + c->g_som);
 }
 
-/* v = I / g_lk_dend with I = W pre (+ W2 pre2), instantaneous or low-passed. */
+/* The current injected into the interneurons of hidden layer k. */
+static double i_int(const mc_net *net, int k)
+{
+    const mc_config *c = &net->c;
+    return c->i_inj * (c->g_lk + c->g_D) / g_tot(net, k + 1);
+}
+
+/* Below this many weights a plain loop beats a BLAS call, whose argument
+ * checks and dispatch cost more than the arithmetic (9-30-3: 270 weights). */
+#define MC_SMALL_MV 4096
+
+/* y = W x + beta y (beta 0 or 1). */
+static void matvec(const gsl_matrix *W, const double *x, double beta, double *y)
+{
+    size_t m = W->size1, n = W->size2;
+    if (m * n > MC_SMALL_MV) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, 1.0, W->data, (int)W->tda, x,
+                    1, beta, y, 1);
+        return;
+    }
+    if (n < 8) {
+        /* Tall and narrow (top-down and interneuron weights into a wide
+         * layer from a small one): column by column, every row independent. */
+        for (size_t i = 0; i < m; i++)
+            y[i] = beta != 0 ? y[i] : 0.0;
+        for (size_t j = 0; j < n; j++) {
+            const double *w = W->data + j;
+            double xj = x[j];
+            for (size_t i = 0; i < m; i++)
+                y[i] += w[i * W->tda] * xj;
+        }
+        return;
+    }
+    for (size_t i = 0; i < m; i++) {
+        const double *w = W->data + i * W->tda;
+        /* Four partial sums: one sum would be a chain of dependent adds. */
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        size_t j = 0;
+        for (; j + 4 <= n; j += 4) {
+            s0 += w[j] * x[j], s1 += w[j + 1] * x[j + 1];
+            s2 += w[j + 2] * x[j + 2], s3 += w[j + 3] * x[j + 3];
+        }
+        for (; j < n; j++)
+            s0 += w[j] * x[j];
+        double s = (s0 + s1) + (s2 + s3);
+        y[i] = beta != 0 ? y[i] + s : s;
+    }
+}
+
+/* v = I / g_lk_dend with I = W pre (+ W2 pre2), instantaneous or low-passed.
+ * Under LE the low-pass is read prospectively, I + tau_syn dI/dt = W pre:
+ * the filter drops out. */
 static void dendrite(const mc_config *c, const gsl_matrix *W, const gsl_vector *pre,
                      const gsl_matrix *W2, const gsl_vector *pre2, gsl_vector *I,
                      gsl_vector *scratch, gsl_vector *v)
 {
-    gsl_vector *dst = c->tau_syn > 0 ? scratch : I;
-    gsl_blas_dgemv(CblasNoTrans, 1.0, W, pre, 0.0, dst);
+    bool filt = c->tau_syn > 0 && !c->le;
+    double *dst = filt ? scratch->data : I->data;
+    matvec(W, pre->data, 0.0, dst);
     if (W2)
-        gsl_blas_dgemv(CblasNoTrans, 1.0, W2, pre2, 1.0, dst);
-    if (c->tau_syn > 0) {
+        matvec(W2, pre2->data, 1.0, dst);
+    double g = 1.0 / c->g_lk_dend;
+    if (filt) {
         double a = c->dt / c->tau_syn;
-        gsl_vector_scale(I, 1.0 - a);
-        gsl_blas_daxpy(a, scratch, I);
+        for (size_t i = 0; i < I->size; i++) {
+            I->data[i] += a * (dst[i] - I->data[i]);
+            v->data[i] = g * I->data[i];
+        }
+        return;
     }
-    gsl_vector_memcpy(v, I);
-    gsl_vector_scale(v, 1.0 / c->g_lk_dend);
+    for (size_t i = 0; i < I->size; i++)
+        v->data[i] = g * dst[i];
 }
 
+/* The input rates: the pattern low-passed with tau_in, or under LE the
+ * prospective reading of that low-pass, which is the pattern itself. */
 static void input_step(mc_net *net, const double *x)
 {
     const mc_config *c = &net->c;
     gsl_vector *r = net->layer[0].r;
-    double a = c->tau_in > 0 ? c->dt / c->tau_in : 1.0;
+    double a = c->tau_in > 0 && !c->le ? c->dt / c->tau_in : 1.0;
     if (a > 1.0)
         a = 1.0;
     for (size_t i = 0; i < r->size; i++)
@@ -265,7 +351,9 @@ static void dendrites_step(mc_net *net)
     }
 }
 
-/* du/dt (deterministic part) of every soma, from the state at time t. */
+/* du/dt (deterministic part) of every soma, from the state at time t:
+ * pyramidal neurons first, because the interneurons are nudged by their
+ * partners' potential, under LE the prospective u + tau_eff du/dt at t. */
 static void derivatives(mc_net *net)
 {
     const mc_config *c = &net->c;
@@ -281,13 +369,16 @@ static void derivatives(mc_net *net)
                 d += c->g_som * (net->target->data[i] - u);
             l->du->data[i] = d;
         }
-        if (out)
-            continue;
-        const gsl_vector *up = net->layer[k + 1].u;
+    }
+    for (int k = 1; k < net->L; k++) {
+        mc_layer *l = &net->layer[k];
+        const mc_layer *up = &net->layer[k + 1];
+        double te = c->le ? mc_tau_eff_pyr(net, k + 1) : 0.0, ii = i_int(net, k);
         for (size_t i = 0; i < l->uI->size; i++) {
             double u = l->uI->data[i];
+            double partner = up->u->data[i] + te * up->du->data[i];
             l->duI->data[i] = -c->g_lk * u + c->g_D * (l->vI->data[i] - u) +
-                              c->g_som * (up->data[i] - u) + c->i_inj;
+                              c->g_som * (partner - u) + ii;
         }
     }
 }
@@ -323,29 +414,60 @@ static void advance(mc_net *net, gsl_rng *noise)
 
 /* ---- plasticity ---- */
 
-/* W += dt*eta*post pre^T, through the tau_w low-pass G when there is one. */
+/* W += dt*eta*post pre^T, through the tau_w low-pass G when there is one
+ * (G += a (post pre^T - G), W += dt*eta*G), then |W| <= clip when clip > 0.
+ * One pass over W (and G): the update is memory-bound, and separate scale,
+ * rank-1 and axpy passes each stream the whole matrix again. */
 static void apply_update(const mc_config *c, gsl_matrix *W, gsl_matrix *G, double eta,
-                         const gsl_vector *post, const gsl_vector *pre)
+                         const gsl_vector *post, const gsl_vector *pre, double clip)
 {
-    if (!G) {
-        gsl_blas_dger(c->dt * eta, post, pre, W);
+    size_t m = W->size1, n = W->size2;
+    const double *restrict x = pre->data;
+    double s = c->dt * eta, a = G ? c->dt / c->tau_w : 0.0;
+    if (n < 8 && W->tda == n && (!G || G->tda == n)) {
+        /* Narrow rows (from a small layer above): per-row loop overhead would
+         * dominate, so run over the contiguous matrix column by column. */
+        for (size_t j = 0; j < n; j++) {
+            double *restrict w = W->data + j, *restrict g = G ? G->data + j : NULL;
+            double xj = x[j];
+            for (size_t i = 0; i < m; i++) {
+                double d = post->data[i] * xj;
+                if (g) {
+                    g[i * n] += a * (d - g[i * n]);
+                    d = g[i * n];
+                }
+                double v = w[i * n] + s * d;
+                if (clip > 0) {
+                    v = v < clip ? v : clip;
+                    v = v > -clip ? v : -clip;
+                }
+                w[i * n] = v;
+            }
+        }
         return;
     }
-    double a = c->dt / c->tau_w;
-    gsl_matrix_scale(G, 1.0 - a);
-    gsl_blas_dger(a, post, pre, G);
-    size_t nel = W->size1 * W->size2; /* both allocated whole: tda == size2 */
-    gsl_vector_view w = gsl_vector_view_array(W->data, nel);
-    gsl_vector_view g = gsl_vector_view_array(G->data, nel);
-    gsl_blas_daxpy(c->dt * eta, &g.vector, &w.vector);
-}
-
-static void clip(gsl_matrix *W, double b)
-{
-    if (b <= 0)
-        return;
-    for (size_t i = 0; i < W->size1 * W->size2; i++)
-        W->data[i] = W->data[i] > b ? b : (W->data[i] < -b ? -b : W->data[i]);
+    for (size_t i = 0; i < m; i++) {
+        double *restrict w = W->data + i * W->tda;
+        if (G) {
+            double *restrict g = G->data + i * G->tda, p = a * post->data[i];
+            for (size_t j = 0; j < n; j++) {
+                g[j] += p * x[j] - a * g[j];
+                w[j] += s * g[j];
+            }
+        } else {
+            double p = s * post->data[i];
+            for (size_t j = 0; j < n; j++)
+                w[j] += p * x[j];
+        }
+        /* Clipping while the row is still in cache, in the min/max form the
+         * compiler vectorises (fmin/fmax are library calls without -ffast-math). */
+        if (clip > 0)
+            for (size_t j = 0; j < n; j++) {
+                double v = w[j];
+                v = v < clip ? v : clip;
+                w[j] = v > -clip ? v : -clip;
+            }
+    }
 }
 
 static void plasticity_forward(mc_net *net, int k)
@@ -356,11 +478,11 @@ static void plasticity_forward(mc_net *net, int k)
     double eta = out ? c->eta_up_out : c->eta_up;
     if (eta == 0)
         return;
-    double a = c->g_B / (c->g_lk + c->g_B + (out ? 0.0 : c->g_A));
+    double g = g_tot(net, k), a = c->g_B / g, b = c->i_inj / g;
     for (size_t i = 0; i < l->n; i++)
-        l->err->data[i] = l->r->data[i] - mc_phi_eval(&c->phi, a * l->vB->data[i]);
-    apply_update(c, l->W_up, l->G_up, eta, l->err, net->layer[k - 1].r);
-    clip(l->W_up, out ? c->w_clip_out : c->w_clip);
+        l->err->data[i] = l->r->data[i] - phi_eval(&c->phi, a * l->vB->data[i] + b);
+    apply_update(c, l->W_up, l->G_up, eta, l->err, net->layer[k - 1].r,
+                 out ? c->w_clip_out : c->w_clip);
 }
 
 static void plasticity_lateral(mc_net *net, int k)
@@ -369,21 +491,23 @@ static void plasticity_lateral(mc_net *net, int k)
     mc_layer *l = &net->layer[k];
     const mc_layer *above = &net->layer[k + 1];
     if (c->eta_IP != 0) {
-        double a = c->g_D / (c->g_lk + c->g_D);
+        double a = c->g_D / (c->g_lk + c->g_D), b = i_int(net, k) / (c->g_lk + c->g_D);
         for (size_t i = 0; i < l->uI->size; i++)
-            l->errI->data[i] = l->rI->data[i] - mc_phi_eval(&c->phi, a * l->vI->data[i]);
-        apply_update(c, l->W_IP, l->G_IP, c->eta_IP, l->errI, l->r);
+            l->errI->data[i] = l->rI->data[i] - phi_eval(&c->phi, a * l->vI->data[i] + b);
+        apply_update(c, l->W_IP, l->G_IP, c->eta_IP, l->errI, l->r, 0);
     }
     if (c->eta_PI != 0) {
         for (size_t i = 0; i < l->n; i++)
             l->err->data[i] = -l->vA->data[i];
-        apply_update(c, l->W_PI, l->G_PI, c->eta_PI, l->err, l->rI);
+        apply_update(c, l->W_PI, l->G_PI, c->eta_PI, l->err, l->rI, 0);
     }
     if (c->eta_down != 0) {
-        gsl_blas_dgemv(CblasNoTrans, 1.0, l->W_down, above->r, 0.0, l->tmp);
+        /* The top-down prediction has v_A's scaling: W_down r / g_lk_dend. */
+        matvec(l->W_down, above->r->data, 0.0, l->tmp->data);
+        double g = 1.0 / c->g_lk_dend;
         for (size_t i = 0; i < l->n; i++)
-            l->err->data[i] = l->r->data[i] - mc_phi_eval(&c->phi, l->tmp->data[i]);
-        apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r);
+            l->err->data[i] = l->r->data[i] - phi_eval(&c->phi, g * l->tmp->data[i]);
+        apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r, 0);
     }
 }
 
@@ -432,21 +556,28 @@ double mc_net_interneuron_sq(const mc_net *net)
     return n ? s / (double)n : 0.0;
 }
 
+double mc_matrix_angle(const gsl_matrix *A, const gsl_matrix *B, double sign, bool transposed)
+{
+    size_t r = transposed ? B->size2 : B->size1, c = transposed ? B->size1 : B->size2;
+    if (A->size1 != r || A->size2 != c)
+        return -1.0;
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < r; i++)
+        for (size_t j = 0; j < c; j++) {
+            double a = gsl_matrix_get(A, i, j);
+            double b = sign * (transposed ? gsl_matrix_get(B, j, i) : gsl_matrix_get(B, i, j));
+            dot += a * b, na += a * a, nb += b * b;
+        }
+    if (na == 0 || nb == 0)
+        return 90.0;
+    double cs = dot / sqrt(na * nb);
+    cs = cs > 1 ? 1 : (cs < -1 ? -1 : cs);
+    return acos(cs) * 180.0 / M_PI;
+}
+
 double mc_net_feedback_angle(const mc_net *net)
 {
     if (net->L < 2)
         return -1.0;
-    const gsl_matrix *B = net->layer[net->L - 1].W_down; /* n[L-1] x n[L] */
-    const gsl_matrix *W = net->layer[net->L].W_up;       /* n[L] x n[L-1] */
-    double dot = 0, nb = 0, nw = 0;
-    for (size_t i = 0; i < B->size1; i++)
-        for (size_t j = 0; j < B->size2; j++) {
-            double b = gsl_matrix_get(B, i, j), w = gsl_matrix_get(W, j, i);
-            dot += b * w, nb += b * b, nw += w * w;
-        }
-    if (nb == 0 || nw == 0)
-        return 90.0;
-    double cs = dot / sqrt(nb * nw);
-    cs = cs > 1 ? 1 : (cs < -1 ? -1 : cs);
-    return acos(cs) * 180.0 / M_PI;
+    return mc_matrix_angle(net->layer[net->L - 1].W_down, net->layer[net->L].W_up, 1.0, true);
 }

@@ -62,6 +62,8 @@ static const nm_param params[] = {
     FLOAT("dt", 0.1, 1e-6, 10, "ms", "Euler time step"),
     FLOAT("t_pattern", 100.0, 1e-6, 1e6, "ms", "presentation time of one pattern"),
     FLOAT("t_onset", 0.0, 0, 1e6, "ms", "plasticity starts this long after each pattern onset"),
+    FLOAT("t_onset_frac", 0.0, 0, 1, "",
+          "plasticity starts after this fraction of t_pattern (the later of the two onsets)"),
     FLOAT("tau_in", 3.0, 0, 1e6, "ms", "input low-pass time constant; 0: none"),
     FLOAT("tau_syn", 0.0, 0, 1e6, "ms", "dendritic synaptic current decay; 0: instantaneous"),
     FLOAT("tau_w", 30.0, 0, 1e6, "ms", "low-pass of the weight updates; 0: none"),
@@ -82,6 +84,12 @@ static const nm_param params[] = {
     INT("teacher_hidden", 20, 1, 4096, "hidden neurons of the teacher network"),
     FLOAT("teacher_scale1", 2.0, -1e6, 1e6, "", "teacher: y = scale2 W2 phi(scale1 W1 x)"),
     FLOAT("teacher_scale2", 10.0, -1e6, 1e6, "", "teacher's output scale"),
+    {.name = "teacher_phi", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "softplus"},
+     .choices = {"softplus", "logistic", "relu"}, .unit = "",
+     .doc = "the teacher's transfer function, independent of the student's phi"},
+    FLOAT("teacher_phi_gamma", 0.1, 0, 1e6, "", "teacher phi's scale (Sacramento 2018: 0.1)"),
+    FLOAT("teacher_phi_beta", 1.0, 0, 1e6, "", "teacher phi's slope"),
+    FLOAT("teacher_phi_theta", 3.0, -1e6, 1e6, "", "teacher phi's threshold (Sacramento 2018: 3)"),
     FLOAT("target_lo", 0.1, -1e6, 1e6, "", "target potential of the wrong classes (bars, classify)"),
     FLOAT("target_hi", 1.0, -1e6, 1e6, "", "target potential of the right class (bars, classify)"),
     {.name = "dataset", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "fashion-mnist"},
@@ -95,11 +103,23 @@ static size_t record_extent(const nm_point *p, int d)
     return (size_t)nm_get_i(p, "n_record");
 }
 
+/* record x hidden layer: always the most hidden layers there can be, so that
+ * n_hidden may be a grid axis; the layers a network does not have hold -1. */
+#define MC_MAX_HIDDEN (MC_MAX_LAYERS - 2)
+static size_t layer_extent(const nm_point *p, int d)
+{
+    return d == 0 ? (size_t)nm_get_i(p, "n_record") : MC_MAX_HIDDEN;
+}
+
+#define LAYER_CURVE(nm, doc_)                                                                \
+    {.name = nm, .type = NM_O_F64, .ndims = 2, .dims = {"record", "hidden_layer"},           \
+     .extent = layer_extent, .unit = "degrees", .doc = doc_}
 #define CURVE(nm, doc_) NM_OUTPUT_ARRAY(nm, NM_O_F64, "record", record_extent, "", doc_)
 #define SCALAR(nm, doc_) NM_OUTPUT_SCALAR(nm, NM_O_F64, "", doc_)
 
 enum { O_PATTERN, O_TEST_MSE, O_TEST_ACC, O_TRAIN_MSE, O_TRAIN_ACC, O_APICAL, O_INTER, O_ANGLE,
-       O_F_TEST_MSE, O_F_TEST_ACC, O_F_TRAIN_MSE, O_F_TRAIN_ACC, O_F_APICAL, O_F_INTER, O_N };
+       O_F_TEST_MSE, O_F_TEST_ACC, O_F_TRAIN_MSE, O_F_TRAIN_ACC, O_F_APICAL, O_F_INTER,
+       O_ANG_IP, O_ANG_PI, O_ANG_DOWN, O_N };
 
 static const nm_output outputs[] = {
     {.name = "pattern", .type = NM_O_I64, .ndims = 1, .dims = {"record"}, .extent = record_extent,
@@ -117,6 +137,9 @@ static const nm_output outputs[] = {
     SCALAR("final_train_acc", "train_acc after training"),
     SCALAR("final_apical_error", "apical_error after training"),
     SCALAR("final_interneuron_error", "interneuron_error after training"),
+    LAYER_CURVE("angle_ip_up", "angle(W_IP(k), W_up(k+1)) per hidden layer k (-1: baseline, or no layer k)"),
+    LAYER_CURVE("angle_pi_down", "angle(W_PI(k), -W_down(k)) per hidden layer k (-1: baseline)"),
+    LAYER_CURVE("angle_down_up", "angle(W_down(k), W_up(k+1)^T) per hidden layer k (-1: baseline)"),
 };
 
 /* ---- what a run needs ---- */
@@ -144,22 +167,28 @@ static mc_task_kind task_kind(const char *s)
     return MC_TASK_TEACHER;
 }
 
-static mc_phi phi_from(const nm_point *p)
+/* The transfer function named by parameter `name` and its name_gamma,
+ * name_beta, name_theta ("phi": the student's, "teacher_phi": the teacher's). */
+static mc_phi phi_from(const nm_point *p, const char *name)
 {
-    const char *s = nm_get_s(p, "phi");
+    char key[64];
+    const char *s = nm_get_s(p, name);
     mc_phi f = {.kind = !strcmp(s, "softplus") ? MC_PHI_SOFTPLUS
                         : !strcmp(s, "relu")   ? MC_PHI_RELU
-                                               : MC_PHI_LOGISTIC,
-                .gamma = nm_get_f(p, "phi_gamma"),
-                .beta = nm_get_f(p, "phi_beta"),
-                .theta = nm_get_f(p, "phi_theta")};
+                                               : MC_PHI_LOGISTIC};
+    snprintf(key, sizeof key, "%s_gamma", name);
+    f.gamma = nm_get_f(p, key);
+    snprintf(key, sizeof key, "%s_beta", name);
+    f.beta = nm_get_f(p, key);
+    snprintf(key, sizeof key, "%s_theta", name);
+    f.theta = nm_get_f(p, key);
     return f;
 }
 
 static mc_config config_from(const nm_point *p)
 {
     mc_config c = {
-        .phi = phi_from(p),
+        .phi = phi_from(p, "phi"),
         .g_lk = nm_get_f(p, "g_lk"), .g_B = nm_get_f(p, "g_B"), .g_A = nm_get_f(p, "g_A"),
         .g_D = nm_get_f(p, "g_D"), .g_som = nm_get_f(p, "g_som"),
         .g_lk_dend = nm_get_f(p, "g_lk_dend"), .i_inj = nm_get_f(p, "i_inj"),
@@ -348,7 +377,9 @@ static int load_random(const nm_point *p, nm_task *t, mc_run *r)
         teacher->scale1 = nm_get_f(p, "teacher_scale1");
         teacher->scale2 = nm_get_f(p, "teacher_scale2");
     }
-    mc_phi phi = phi_from(p);
+    /* The teacher's own transfer function: a study of the student's phi
+     * must not change the task. */
+    mc_phi phi = phi_from(p, "teacher_phi");
     mc_data_fill_random(r->train, rtrain, lo, 1.0, teacher, &phi);
     mc_data_fill_random(r->test, rtest, lo, 1.0, teacher, &phi);
     mc_teacher_free(teacher);
@@ -453,6 +484,24 @@ static void shuffle(size_t *v, size_t n, gsl_rng *rng)
     }
 }
 
+/* The three alignment angles of every hidden layer at record point j; -1
+ * without a network (baselines). */
+static void record_angles(nm_result *res, size_t j, const mc_net *net, int n_hidden)
+{
+    for (int k = 1; k <= MC_MAX_HIDDEN; k++) {
+        size_t at = j * MC_MAX_HIDDEN + (size_t)(k - 1);
+        double *o[] = {res->out[O_ANG_IP], res->out[O_ANG_PI], res->out[O_ANG_DOWN]};
+        if (!net || k > n_hidden) {
+            o[0][at] = o[1][at] = o[2][at] = -1;
+            continue;
+        }
+        const mc_layer *l = &net->layer[k];
+        o[0][at] = mc_matrix_angle(l->W_IP, net->layer[k + 1].W_up, 1.0, false);
+        o[1][at] = mc_matrix_angle(l->W_PI, l->W_down, -1.0, false);
+        o[2][at] = mc_matrix_angle(l->W_down, net->layer[k + 1].W_up, 1.0, true);
+    }
+}
+
 static void record(nm_result *res, size_t j, int64_t pattern, mc_eval te, mc_eval tr, double angle)
 {
     ((int64_t *)res->out[O_PATTERN])[j] = pattern;
@@ -517,6 +566,7 @@ static int train_net(mc_run *r, nm_task *t, nm_result *res, gsl_rng *wrng, gsl_r
         mc_eval te = eval_net(r, net, r->test, r->n_test);
         mc_eval tr = eval_net(r, net, r->train, ntr_eval);
         record(res, j, (int64_t)seen, te, tr, mc_net_feedback_angle(net));
+        record_angles(res, j, net, r->L - 1);
     }
     mc_net_free(net);
     return 0;
@@ -551,6 +601,7 @@ static int train_mlp(mc_run *r, nm_task *t, nm_result *res, gsl_rng *wrng, gsl_r
         mc_eval te = eval_mlp(m, r->test, r->n_test);
         mc_eval tr = eval_mlp(m, r->train, ntr_eval);
         record(res, j, (int64_t)seen, te, tr, -1.0);
+        record_angles(res, j, NULL, r->L - 1);
     }
     mc_mlp_free(m);
     return 0;
@@ -567,7 +618,8 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
         .shallow = !strcmp(model, "shallow"),
         .c = config_from(p),
         .w_init = nm_get_f(p, "w_init"), .eta_bp = nm_get_f(p, "eta_bp"),
-        .t_pattern = nm_get_f(p, "t_pattern"), .t_onset = nm_get_f(p, "t_onset"),
+        .t_pattern = nm_get_f(p, "t_pattern"),
+        .t_onset = fmax(nm_get_f(p, "t_onset"), nm_get_f(p, "t_onset_frac") * nm_get_f(p, "t_pattern")),
         .n_train = (size_t)nm_get_i(p, "n_train"), .epochs = (size_t)nm_get_i(p, "epochs"),
         .n_test = (size_t)nm_get_i(p, "n_test"), .n_record = (size_t)nm_get_i(p, "n_record"),
     };
@@ -587,7 +639,7 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
     if (rc == 0) {
         for (size_t i = 0; i < r.n_train; i++)
             r.order[i] = i;
-        mc_phi phi = phi_from(p);
+        mc_phi phi = phi_from(p, "phi");
         rc = r.baseline ? train_mlp(&r, t, res, wrng, orng, &phi)
                         : train_net(&r, t, res, wrng, orng, nm_get_s(p, "init"));
     }
@@ -599,7 +651,10 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
 
 const nm_kernel nm_kernel_microcircuit = {
     .name = "microcircuit",
-    .version = "1",
+    /* 2: LE nudges interneurons and reads the filters prospectively; i_inj in
+     * the dendritic predictions; W_down's rule divides by g_lk_dend; the
+     * teacher has its own transfer function (teacher_phi). */
+    .version = "2",
     .doc = "dendritic cortical microcircuits (Sacramento 2018) with latent equilibrium "
            "(Haider 2021); shallow and backprop references",
     .params = params,
