@@ -121,6 +121,20 @@ def test_bad_parameters_are_refused_before_any_task(tmp_path, line, field):
     assert not out.exists()
 
 
+def test_bad_combinations_are_refused_by_check_naming_the_point(tmp_path):
+    # teach_gE_amp > teach_gE_offset only at one grid value: the kernel's
+    # check() refuses that point (exit 2) before any rank computes.
+    spec = tmp_path / "combo.yaml"
+    spec.write_text("kernel: urbanczik\nfixed:\n  teach_gE_offset: 5.4\n"
+                    "grid:\n  teach_gE_amp: [4.8, 6.0]\n")
+    out = tmp_path / "combo.h5"
+    r = run_neuromic("run", spec, "-o", out, check=False)
+    assert r.returncode == 2, r.stderr
+    assert "teach_gE_amp must not exceed teach_gE_offset" in r.stderr
+    assert "teach_gE_amp=6" in r.stderr
+    assert not out.exists()
+
+
 RATES_SPEC = """\
 kernel: urbanczik
 base_seed: 11

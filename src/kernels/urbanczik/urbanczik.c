@@ -39,6 +39,7 @@
  *                     shorter run sees a prefix of a longer one's)
  *   urbanczik-spikes  all parameters: the somatic spike draws */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,12 +49,8 @@
 
 #include "urbanczik.h"
 
-#define F(nm, dv, lo_, hi_, un, dc)                                                      \
-    {.name = nm, .type = NM_T_FLOAT, .def = {.type = NM_T_FLOAT, .v.f = dv}, .has_lo = true, \
-     .lo = lo_, .has_hi = true, .hi = hi_, .unit = un, .doc = dc}
-#define I(nm, dv, lo_, hi_, dc)                                                          \
-    {.name = nm, .type = NM_T_INT, .def = {.type = NM_T_INT, .v.i = dv}, .has_lo = true, \
-     .lo = lo_, .has_hi = true, .hi = hi_, .unit = "", .doc = dc}
+#define F NM_PARAM_FLOAT
+#define I(nm, dv, lo_, hi_, dc) NM_PARAM_INT(nm, dv, lo_, hi_, "", dc)
 
 /* dt <= 1 ms <= t_ref by the ranges below, so that dt never exceeds the
  * refractory period and a spec asking for it is refused with the rest of its
@@ -485,21 +482,33 @@ static void run_state_free(uz_run_state *s)
     free(s->u);
 }
 
-static int check_point(const nm_point *p, nm_task *t, const uz_params *up)
+/* Combinations of parameters the ranges cannot express. The engine calls
+ * it for every grid point before any rank computes (a bad point is exit 2
+ * with its axis values); run() asks again for callers that skip the engine. */
+static bool uz_check(const nm_point *p, char *why, size_t len)
 {
-    const char *why = uz_params_invalid(up);
-    if (why)
-        return nm_task_fail(t, "urbanczik: %s", why);
-    double steps = nm_get_f(p, "pattern_ms") / up->dt;
-    if (fabs(steps - round(steps)) > 1e-9 * steps)
-        return nm_task_fail(t, "urbanczik: pattern_ms = %g is not a whole number of steps dt = %g",
-                            nm_get_f(p, "pattern_ms"), up->dt);
-    if (nm_get_f(p, "teach_gE_amp") > nm_get_f(p, "teach_gE_offset"))
-        return nm_task_fail(t, "urbanczik: teach_gE_amp must not exceed teach_gE_offset "
-                               "(the excitatory conductance would go negative)");
-    if (reps(p) == 0)
-        return nm_task_fail(t, "urbanczik: reps_before + reps_teach + reps_after must be >= 1");
-    return 0;
+    uz_params up = params_of(p);
+    const char *bad = uz_params_invalid(&up);
+    double steps = nm_get_f(p, "pattern_ms") / up.dt;
+    if (bad)
+        snprintf(why, len, "%s", bad);
+    else if (fabs(steps - round(steps)) > 1e-9 * steps)
+        snprintf(why, len, "pattern_ms = %g is not a whole number of steps dt = %g",
+                 nm_get_f(p, "pattern_ms"), up.dt);
+    else if (nm_get_f(p, "teach_gE_amp") > nm_get_f(p, "teach_gE_offset"))
+        snprintf(why, len, "teach_gE_amp must not exceed teach_gE_offset (the excitatory "
+                           "conductance would go negative)");
+    else if (reps(p) == 0)
+        snprintf(why, len, "reps_before + reps_teach + reps_after must be >= 1");
+    else
+        return true;
+    return false;
+}
+
+static int check_point(const nm_point *p, nm_task *t)
+{
+    char why[NM_ERR_MSG];
+    return uz_check(p, why, sizeof why) ? 0 : nm_task_fail(t, "urbanczik: %s", why);
 }
 
 /* Repetition of each snapshot. */
@@ -530,7 +539,7 @@ static void weight_match(const double *w, const double *ws, size_t n, double *an
 static int uz_run(const nm_point *p, nm_task *t, nm_result *res)
 {
     uz_params up = params_of(p);
-    int rc = check_point(p, t, &up);
+    int rc = check_point(p, t);
     if (rc)
         return rc;
     uz_run_state s = {.src.rates = strcmp(nm_get_s(p, "task"), "rates") == 0};
@@ -623,5 +632,6 @@ const nm_kernel nm_kernel_urbanczik = {
     .outputs = outputs,
     .noutputs = sizeof outputs / sizeof outputs[0],
     .cost = uz_cost,
+    .check = uz_check,
     .run = uz_run,
 };
