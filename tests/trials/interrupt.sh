@@ -48,7 +48,7 @@ for t in $(seq "$TRIALS"); do
         [ $rrc -eq 0 ] && break
         [ $rrc -ne 3 ] && { ok=0; break; }
     done
-    [ $ok = 1 ] && same "$f" && held=$((held + 1)) && verdict=held || verdict="FAILED ($(tail -1 "$TMP/res.out"))"
+    [ $ok = 1 ] && same "$f" && held=$((held + 1)) && verdict=held || verdict="FAILED (status $rrc: $(grep -v -e '^-*$' -e '^\s*$' "$TMP/res.out" | tail -4 | tr '\n' ' '))"
     echo "trial $t: $ranks rank(s), $what after $wait_ms ms (status $rc, $state), $resumes resume(s): $verdict"
     rm -f "$f" "$f".*
 done
