@@ -842,32 +842,3 @@ nm_status nm_store_create(const char *path, const nm_sweep *sw, const nm_prov *p
     free(tmp);
     return st;
 }
-
-nm_status nm_store_set_attrs(const char *path, const nm_prov *prov, nm_err *err)
-{
-    nm_err local;
-    if (!err)
-        err = &local;
-    nm_h5_quiet q;
-    nm_h5_quiet_on(&q);
-    nm_status st = NM_OK;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    hid_t file = H5I_INVALID_HID;
-    if (fapl < 0 || H5Pset_fapl_sec2(fapl) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
-        /* HDF5's flock would fail this open while a reader (h5py, h5dump)
-         * has the file open; FILE.lock (main.c) already keeps writers out. */
-        H5Pset_file_locking(fapl, 0, 1) < 0)
-        st = nm_h5_fail(err, "cannot set up HDF5 properties");
-    else if ((file = H5Fopen(path, H5F_ACC_RDWR, fapl)) < 0)
-        st = nm_h5_fail(err, "cannot open %s", path);
-    else
-        st = write_prov(file, prov, err);
-    if (file >= 0 && H5Fclose(file) < 0 && (nm_h5_unclean(), st == NM_OK))
-        st = nm_h5_fail(err, "cannot close %s", path);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    nm_h5_quiet_off(&q);
-    return st;
-}

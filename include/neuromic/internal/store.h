@@ -132,8 +132,4 @@ nm_status nm_store_close(nm_store *s, nm_err *err);
  * shutdown (in MPI_Finalize); the caller must exit without finalizing. */
 bool nm_store_unclean(void);
 
-/* Rank 0 only, after nm_store_close: adds or replaces root attributes
- * (end time and the like). */
-nm_status nm_store_set_attrs(const char *path, const nm_prov *prov, nm_err *err);
-
 #endif
