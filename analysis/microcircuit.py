@@ -188,13 +188,19 @@ def bars(path, fig=None, out=sys.stdout, dt=0.1):
         steps = int(round(float(tp) / dt))
         # Epochs from the patterns seen by the end (the 9 bars per epoch), whether `epochs`
         # was fixed or zipped with the presentation time.
-        ep = int(ds["pattern"].isel(t_pattern=j, record=-1).max()) // 9
+        # A stopped run (tasks not run are NaN) reports what it has and says how much.
+        last = ds["pattern"].isel(t_pattern=j, record=-1).values
+        ep = int(np.nanmax(last)) // 9 if np.isfinite(last).any() else "-"
         row = [steps, ep]
         for i, le, on, _ in variants:
-            a = acc.isel(le=i, t_pattern=j)
-            m, lo, hi = _over_seeds(a)
-            full = int((a >= 1.0 - 1e-9).sum())
-            row += [f"{float(m):.2f} ({float(lo):.2f}..{float(hi):.2f}; {full})"]
+            v = np.atleast_1d(acc.isel(le=i, t_pattern=j).values)
+            v = v[np.isfinite(v)]
+            if not len(v):
+                row += ["not run"]
+            else:
+                part = "" if len(v) == nseed else f" [{len(v)} of {nseed} seeds run]"
+                row += [f"{v.mean():.2f} ({v.min():.2f}..{v.max():.2f}; "
+                        f"{int((v >= 1.0 - 1e-9).sum())}){part}"]
             if on == 0:
                 ref = BARS_REFERENCE[le].get(steps)
                 row += ["-" if ref is None else f"{ref:.3g}"]
