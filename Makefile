@@ -159,38 +159,25 @@ ifneq ($(shell command -v valgrind 2>/dev/null),)
 check: $(VG_BIN)
 endif
 
-# Benchmark of the nk kernel: cycles/s of incremental vs full evaluation vs a
-# NumPy version (bench/nk/, results in docs/benchmarks-nk.md).
-.PHONY: bench-nk
-build/bench/nk_bench: bench/nk/nk_bench.c build/obj/libnmcore.a
+# Kernel benchmarks: a C driver bench/<kernel>/<k>_bench.c linked with the
+# kernel library, run by bench/<kernel>/bench.py against a NumPy version of
+# the same equations.
+#   bench-nk         cycles/s, incremental vs full vs NumPy (docs/benchmarks-nk.md)
+#   bench-urbanczik  simulated s per CPU s of the neuron (docs/reproductions/urbanczik.md)
+#   bench-mc         steps/s and peak memory per task (docs/benchmarks-microcircuit.md)
+.PHONY: bench-nk bench-urbanczik bench-mc
+BENCH_BIN := build/bench/nk_bench build/bench/uz_bench build/bench/mc_bench
+vpath %_bench.c bench/nk bench/urbanczik bench/microcircuit
+build/bench/nk_bench: BENCH_CFLAGS := -Isrc/kernels/nk
+$(BENCH_BIN): build/bench/%: %.c build/obj/libnmcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(OPTFLAGS) $(CORE_CFLAGS) -Isrc/kernels/nk $< build/obj/libnmcore.a $(CORE_LIBS) -o $@
--include build/bench/nk_bench.d
+	$(CC) $(BASEFLAGS) $(OPTFLAGS) $(CORE_CFLAGS) $(BENCH_CFLAGS) $< build/obj/libnmcore.a $(CORE_LIBS) -o $@
+-include $(BENCH_BIN:%=%.d)
 
 bench-nk: build/bench/nk_bench
 	@/usr/bin/python3 bench/nk/bench.py
-
-# Benchmark of the urbanczik kernel's neuron: simulated seconds per CPU second,
-# C vs a NumPy version of the same equations (bench/urbanczik/,
-# docs/reproductions/urbanczik.md).
-.PHONY: bench-urbanczik
-build/bench/uz_bench: bench/urbanczik/uz_bench.c build/obj/libnmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(OPTFLAGS) $(CORE_CFLAGS) $< build/obj/libnmcore.a $(CORE_LIBS) -o $@
--include build/bench/uz_bench.d
-
 bench-urbanczik: build/bench/uz_bench
 	@/usr/bin/python3 bench/urbanczik/bench.py
-
-# Benchmark of the microcircuit kernel: steps/s of the C network vs a NumPy
-# version of the same equations, and peak memory per task (bench/microcircuit/,
-# results in docs/benchmarks-microcircuit.md).
-.PHONY: bench-mc
-build/bench/mc_bench: bench/microcircuit/mc_bench.c build/obj/libnmcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(OPTFLAGS) $(CORE_CFLAGS) $< build/obj/libnmcore.a $(CORE_LIBS) -o $@
--include build/bench/mc_bench.d
-
 bench-mc: build/bench/mc_bench build/neuromic
 	@/usr/bin/python3 bench/microcircuit/bench.py
 
