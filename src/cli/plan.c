@@ -36,6 +36,10 @@ static int plan(int argc, char **argv, const nm_sweep_opts *o)
     printf("axes (%zu):\n", sw->naxes);
     for (size_t a = 0; a < sw->naxes; a++) {
         const nm_axis *ax = &sw->axes[a];
+        if (ax->sample) {
+            nm_plan_design(sw, ax); /* plan_design.c */
+            continue;
+        }
         for (size_t j = 0; j < ax->nparams; j++) {
             const nm_param *p = nm_kernel_param(k, (size_t)ax->param[j]);
             printf("  %-14s %-6s %5zu values%s: ", p->name, nm_type_name(p->type), ax->len,

@@ -242,7 +242,10 @@ void nm_grid_point_text(const nm_sweep *sw, uint64_t task, char *buf, size_t len
     nm_grid_index(sw, task, idx);
     size_t n = 0;
     buf[0] = 0;
-    for (size_t a = 0; a < sw->naxes && n < len; a++)
+    for (size_t a = 0; a < sw->naxes && n < len; a++) {
+        if (sw->axes[a].sample)
+            n += (size_t)snprintf(buf + n, len - n, "%ssample=%llu", n ? " " : "",
+                                  (unsigned long long)(sw->axes[a].first + idx[a]));
         for (size_t j = 0; j < sw->axes[a].nparams && n < len; j++) {
             char v[64];
             nm_value_format(&sw->axes[a].values[j][idx[a]], v, sizeof v);
@@ -250,6 +253,7 @@ void nm_grid_point_text(const nm_sweep *sw, uint64_t task, char *buf, size_t len
                                   nm_kernel_param(sw->kernel, (size_t)sw->axes[a].param[j])->name,
                                   v);
         }
+    }
 }
 
 nm_status nm_grid_check_points(const nm_sweep *sw, nm_err *err)

@@ -26,26 +26,10 @@ static nm_status spec_parse_range(ictx *c, int pi, const ynode *m, const char *p
     const nm_param *p = nm_kernel_param(c->k, (size_t)pi);
     const ynode *kn[R_N] = {0}, *vn[R_N] = {0};
     char sub[R_N][PATH_LEN];
-    nm_status st = spec_map_check(c->err, m, path);
+    nm_status st = spec_known_keys(c->err, m, path, range_keys, R_N, kn, vn, false, " in a range",
+                                   "a range has from, to, and step or num (and scale with num)");
     if (st)
         return st;
-    for (size_t i = 0; i < YPAIRS(m); i++) {
-        const ynode *k = YKEY(m, i);
-        int r = -1;
-        for (int j = 0; j < R_N; j++)
-            if (!strcmp(k->s, range_keys[j]))
-                r = j;
-        if (r < 0) {
-            char dym[80];
-            spec_didyoumean(k->s, range_keys, R_N, dym, sizeof dym);
-            return ybad(c->err, k,
-                       "%s: unknown key '%s' in a range%s; a range has from, to, and step or num "
-                       "(and scale with num)",
-                       path, k->s, dym);
-        }
-        kn[r] = k;
-        vn[r] = YVAL(m, i);
-    }
     for (int j = 0; j < R_N; j++)
         snprintf(sub[j], sizeof sub[j], "%s.%s", path, range_keys[j]);
     if (p->type != NM_T_INT && p->type != NM_T_FLOAT)
@@ -305,7 +289,7 @@ nm_status spec_add_axis(ictx *c, const ynode *declnode, size_t nparams, nm_axis 
     return NM_OK;
 }
 
-static int spec_value_cmp(const nm_value *a, const nm_value *b)
+int spec_value_cmp(const nm_value *a, const nm_value *b)
 {
     switch (a->type) {
     case NM_T_INT: return (a->v.i > b->v.i) - (a->v.i < b->v.i);

@@ -42,8 +42,31 @@ nm_status spec_map_check(nm_err *err, const ynode *m, const char *path)
     return NM_OK;
 }
 
+nm_status spec_known_keys(nm_err *err, const ynode *m, const char *path, const char *const *keys,
+                          int nkeys, const ynode **kn, const ynode **vn, bool keypath,
+                          const char *what, const char *hint)
+{
+    nm_status st = spec_map_check(err, m, path);
+    for (size_t i = 0; !st && i < YPAIRS(m); i++) {
+        const ynode *k = YKEY(m, i);
+        int r = -1;
+        for (int j = 0; j < nkeys; j++)
+            if (!strcmp(k->s, keys[j]))
+                r = j;
+        if (r < 0) {
+            char dym[80];
+            spec_didyoumean(k->s, keys, (size_t)nkeys, dym, sizeof dym);
+            return ybad(err, k, "%s%s%s: unknown key '%s'%s%s; %s", path, keypath ? "." : "",
+                        keypath ? k->s : "", k->s, what, dym, hint);
+        }
+        kn[r] = k;
+        vn[r] = YVAL(m, i);
+    }
+    return st;
+}
+
 /* Index of the parameter named by key node k, or an error. */
-static nm_status spec_param_of(ictx *c, const ynode *k, const char *path, int *pi)
+nm_status spec_param_of(ictx *c, const ynode *k, const char *path, int *pi)
 {
     *pi = nm_kernel_param_index(c->k, k->s);
     if (*pi >= 0)
@@ -70,7 +93,7 @@ static nm_status spec_param_of(ictx *c, const ynode *k, const char *path, int *p
 
 /* Records that parameter pi is declared at key node k (path), or reports
  * the earlier declaration. */
-static nm_status spec_declare(ictx *c, int pi, const ynode *k, const char *path)
+nm_status spec_declare(ictx *c, int pi, const ynode *k, const char *path)
 {
     decl_t *d = &c->decl[pi];
     if (d->node) {
@@ -427,6 +450,10 @@ nm_status spec_build(nm_sweep *sw, const char *path, const ynode *root, nm_err *
             st = do_output(&c, v);
         }
     }
+    /* The design is drawn from base_seed, wherever that key is. */
+    for (size_t i = 0; !st && i < YPAIRS(root); i++)
+        if (!strcmp(YKEY(root, i)->s, "sample") && !yis_null(YVAL(root, i)))
+            st = spec_do_sample(&c, YKEY(root, i), YVAL(root, i));
     if (st)
         goto done;
 

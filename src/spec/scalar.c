@@ -86,7 +86,7 @@ void spec_joinlist(const char *const *items, size_t n, char *buf, size_t len)
 }
 
 const char *const spec_top_keys[NTOP] = {"kernel", "base_seed", "replicates", "fixed",
-                                         "grid",   "zip",       "output"};
+                                         "grid",   "zip",       "output",     "sample"};
 
 bool spec_is_top_key(const char *s)
 {

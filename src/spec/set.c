@@ -73,6 +73,10 @@ static void unvary(ynode *root, const char *name)
                 else
                     g++;
             }
+        } else if (ykey_is(k, "sample") && v->kind == YN_MAP) {
+            ynode *ps = ymap_get(v, "params", NULL);
+            if (ps && ps->kind == YN_MAP)
+                del_key(ps, name);
         }
     }
     if (!strcmp(name, "seed"))
@@ -119,7 +123,7 @@ nm_status spec_apply_set(const char *arg, const char *file, ynode **rootp, ycoun
         spec_didyoumean(comp[0], spec_top_keys, NTOP, dym, sizeof dym);
         return nm_err_at(err, file, 1, 1,
                          "unknown key '%.*s'%s; expected a parameter name, kernel, base_seed, "
-                         "replicates, fixed.NAME, grid.NAME, output.checkpoint_every or "
+                         "replicates, fixed.NAME, grid.NAME, sample.KEY, output.checkpoint_every or "
                          "output.task_timeout",
                          (int)klen, arg, dym);
     }

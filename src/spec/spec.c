@@ -60,14 +60,30 @@
  * 1e-9 (relative) of an integer. A range must not give a value twice.
  * An axis has at most 10^7 values.
  *
+ * sample: a sampling design (sample.c), one axis named `sample`:
+ *   sample:
+ *     method: sobol          # random, lhs or sobol
+ *     n: 256                 # points, 1 to 10^7
+ *     skip: 0                # random, sobol: first point's index in the sequence
+ *     scramble: true         # sobol: random digital shift (default true)
+ *     params:                # at least one; sobol at most 40
+ *       lr: {from: 1e-4, to: 1e-1, scale: log}   # from < to; log needs from > 0
+ *       N: {from: 10, to: 100}                   # int: each integer equally likely
+ *       model: [mlp, nmlp]                       # list: each value equally likely
+ * The points are drawn in the unit cube from base_seed (src/grid/design.c)
+ * and mapped onto each range or list. The axis's values are the points'
+ * indices skip, skip+1, ...; the sampled parameters are its coordinates
+ * (rows may repeat). A sampled parameter is declared there and nowhere
+ * else. --set sample.n=512, sample.skip=256 etc. reach into the block.
+ *
  * zip: each group is a mapping parameter -> axis, every axis of the group of
  * the same length. The group is one grid dimension, named after its first
  * parameter; its rows (tuples of values) must be distinct.
  *
  * Axis (dimension) order, which fixes the task numbering: order of
  * appearance of the node declaring the axis (the grid entry's key, the zip
- * group, the replicates key). The total task count (product of the axis
- * lengths, 1 with no axes) must not exceed 2^62.
+ * group, the replicates key, the sample key). The total task count
+ * (product of the axis lengths, 1 with no axes) must not exceed 2^62.
  *
  * --set overrides "KEY=VALUE", applied in order to the parsed document
  * before it is interpreted. VALUE is YAML (grid.n=[1,2,3],
@@ -117,6 +133,7 @@ void nm_sweep_free(nm_sweep *sw)
         free(a->param);
     }
     free(sw->axes);
+    nm_design_free(sw->design);
     free(sw->fixed);
     free(sw->layout);
     free(sw->path);

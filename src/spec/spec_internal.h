@@ -3,6 +3,7 @@
  *   yaml.c    libyaml events -> a small tree of nodes with their marks
  *   scalar.c  names (edit distance, suggestions) and scalar syntax
  *   axes.c    lists and ranges -> axis values, distinctness
+ *   sample.c  the sample: block (a sampling design) -> the axis `sample`
  *   build.c   interpretation: the tree -> a validated nm_sweep
  *   set.c     --set overrides applied to the tree
  *   spec.c    the format (its comment) and the entry points */
@@ -81,7 +82,7 @@ ynode *ycopy(const ynode *src, ycount *cnt, bool *toomany);
 
 /* ---- names and scalars (scalar.c) ---- */
 
-#define NTOP 7
+#define NTOP 8
 extern const char *const spec_top_keys[NTOP];
 const char *spec_nearest(const char *name, const char *const *cands, size_t n);
 void spec_didyoumean(const char *name, const char *const *cands, size_t n, char *buf, size_t len);
@@ -115,6 +116,13 @@ typedef struct {
 } ictx;
 
 nm_status spec_map_check(nm_err *err, const ynode *m, const char *path);
+/* Checks mapping m (spec_map_check) and sorts its entries by a fixed set of
+ * keys: kn[r] and vn[r] are the key and value nodes of keys[r], NULL when
+ * absent. An unknown key is "PATH[.KEY]: unknown key 'KEY'WHAT (did you
+ * mean ...?); HINT" (.KEY when keypath). */
+nm_status spec_known_keys(nm_err *err, const ynode *m, const char *path, const char *const *keys,
+                          int nkeys, const ynode **kn, const ynode **vn, bool keypath,
+                          const char *what, const char *hint);
 nm_status spec_conv(ictx *c, int pi, const ynode *n, const char *path, nm_value *out);
 nm_status spec_build(nm_sweep *sw, const char *path, const ynode *root, nm_err *err);
 nm_status spec_parse_axis(ictx *c, int pi, const ynode *v, const char *path, nm_value **out,
@@ -122,6 +130,16 @@ nm_status spec_parse_axis(ictx *c, int pi, const ynode *v, const char *path, nm_
 nm_status spec_add_axis(ictx *c, const ynode *declnode, size_t nparams, nm_axis **ax);
 nm_status spec_check_unique(ictx *c, const nm_axis *ax, const ynode *at, const ynode *list,
                               const char *path);
+int spec_value_cmp(const nm_value *a, const nm_value *b); /* same type; strcmp-like */
+/* The point-layout index of the parameter named by key k (an error naming
+ * path and the nearest name when there is none). */
+nm_status spec_param_of(ictx *c, const ynode *k, const char *path, int *pi);
+/* Records that parameter pi is declared at key k (an error naming both
+ * places when it already was). */
+nm_status spec_declare(ictx *c, int pi, const ynode *k, const char *path);
+/* sample: (sample.c): the design and its axis `sample`, drawn from the
+ * sweep's base_seed (so called after base_seed is read). */
+nm_status spec_do_sample(ictx *c, const ynode *key, const ynode *m);
 
 /* ---- overrides (set.c) ---- */
 

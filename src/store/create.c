@@ -175,8 +175,9 @@ static hid_t dset_1d(hid_t loc, const char *name, hid_t ftype, hid_t mtype, hsiz
     return d;
 }
 
-/* 0, 1, ..., n-1 as int64, written in blocks so huge n needs little memory. */
-static hid_t dset_iota(hid_t loc, const char *name, hsize_t n)
+/* first, first + 1, ..., first + n-1 as int64, written in blocks so huge n
+ * needs little memory. */
+static hid_t dset_iota(hid_t loc, const char *name, hsize_t n, int64_t first)
 {
     hid_t d = dset_1d(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, n, NULL, H5P_DEFAULT);
     if (d < 0 || n == 0)
@@ -188,7 +189,7 @@ static hid_t dset_iota(hid_t loc, const char *name, hsize_t n)
     for (hsize_t at = 0; at < n && r >= 0; at += BLOCK) {
         hsize_t cnt = n - at < BLOCK ? n - at : BLOCK;
         for (hsize_t i = 0; i < cnt; i++)
-            buf[i] = (int64_t)(at + i);
+            buf[i] = first + (int64_t)(at + i);
         ms = H5Screate_simple(1, &cnt, NULL);
         r = ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &cnt, NULL);
         if (r >= 0)
@@ -312,7 +313,7 @@ static bool create_attempts(hid_t file, hid_t gcpl)
     hid_t g = H5Gcreate2(file, "attempts", H5P_DEFAULT, gcpl, H5P_DEFAULT);
     if (g < 0)
         return false;
-    hid_t scale = dset_iota(g, "attempt", NM_MAX_ATTEMPTS);
+    hid_t scale = dset_iota(g, "attempt", NM_MAX_ATTEMPTS, 0);
     bool ok = scale >= 0 && H5DSset_scale(scale, "attempt") >= 0 &&
               attr_doc(scale, NULL, "run of the sweep: 0 the first, then each --resume") >= 0;
     for (int i = 0; i < A_N && ok; i++) {
@@ -387,7 +388,7 @@ static nm_status plan(const nm_sweep *sw, layout *l, size_t *ext, nm_err *err)
     const nm_kernel *k = sw->kernel;
     size_t maxnames = 1 + k->noutputs * (1 + NM_MAX_DIMS);
     for (size_t a = 0; a < sw->naxes; a++)
-        maxnames += sw->axes[a].nparams;
+        maxnames += sw->axes[a].nparams + 1;
     names ns = {calloc(maxnames, sizeof(used_name)), 0};
     l->dim = calloc(k->noutputs * NM_MAX_DIMS + 1, sizeof *l->dim);
     if (!ns.v || !l->dim) {
@@ -399,11 +400,13 @@ static nm_status plan(const nm_sweep *sw, layout *l, size_t *ext, nm_err *err)
     for (size_t a = 0; a < sw->naxes && st == NM_OK; a++)
         for (size_t j = 0; j < sw->axes[a].nparams && st == NM_OK; j++) {
             const char *name = nm_kernel_param(k, (size_t)sw->axes[a].param[j])->name;
-            if (j == 0)
+            if (j == 0 && sw->axes[a].sample)
+                st = claim(&ns, "sample", err, "the axis 'sample' of the sampling design");
+            if (st == NM_OK && j == 0 && !sw->axes[a].sample)
                 st = claim(&ns, name, err, "grid axis '%s'", name);
-            else
-                st = claim(&ns, name, err, "zip parameter '%s' (on axis '%s')", name,
-                           sw->axes[a].name);
+            else if (st == NM_OK)
+                st = claim(&ns, name, err, "%s parameter '%s' (on axis '%s')",
+                           sw->axes[a].sample ? "sampled" : "zip", name, sw->axes[a].name);
         }
     for (size_t o = 0; o < k->noutputs && st == NM_OK; o++) {
         const nm_output *out = &k->outputs[o];
@@ -477,7 +480,7 @@ static nm_status build(const char *tmp, const nm_sweep *sw, const nm_prov *prov,
     /* Axes: a scale per axis, coordinate datasets for zip partners. */
     size_t nzip = 0;
     for (size_t a = 0; a < sw->naxes; a++)
-        nzip += sw->axes[a].nparams - 1;
+        nzip += sw->axes[a].nparams - (sw->axes[a].sample ? 0 : 1);
     l->axis = invalid_ids(sw->naxes);
     l->zip = invalid_ids(nzip);
     l->out = invalid_ids(k->noutputs);
@@ -489,12 +492,17 @@ static nm_status build(const char *tmp, const nm_sweep *sw, const nm_prov *prov,
     size_t clen = 0;
     for (size_t a = 0; a < sw->naxes; a++) {
         const nm_axis *ax = &sw->axes[a];
-        l->axis[a] = axis_values(l->file, k, ax, 0);
-        if (l->axis[a] < 0 || H5DSset_scale(l->axis[a], ax->name) < 0) {
+        /* A design's axis is the points' indices in its sequence; every
+         * sampled parameter is a coordinate along it. */
+        l->axis[a] = ax->sample ? dset_iota(l->file, ax->name, ax->len, (int64_t)ax->first)
+                                : axis_values(l->file, k, ax, 0);
+        if (l->axis[a] < 0 || H5DSset_scale(l->axis[a], ax->name) < 0 ||
+            (ax->sample && attr_doc(l->axis[a], "",
+                                    "index of the point in the sampling design's sequence") < 0)) {
             st = nm_h5_fail(err, "cannot write the values of grid axis '%s'", ax->name);
             goto done;
         }
-        for (size_t j = 1; j < ax->nparams; j++) {
+        for (size_t j = ax->sample ? 0 : 1; j < ax->nparams; j++) {
             const char *name = nm_kernel_param(k, (size_t)ax->param[j])->name;
             hid_t z = l->zip[l->nzip++] = axis_values(l->file, k, ax, j);
             if (z < 0 || H5DSattach_scale(z, l->axis[a], 0) < 0) {
@@ -509,7 +517,7 @@ static nm_status build(const char *tmp, const nm_sweep *sw, const nm_prov *prov,
 
     /* Output dimensions: scales 0..n-1. */
     for (size_t i = 0; i < l->ndim; i++) {
-        l->dim[i].id = dset_iota(l->file, l->dim[i].name, l->dim[i].len);
+        l->dim[i].id = dset_iota(l->file, l->dim[i].name, l->dim[i].len, 0);
         if (l->dim[i].id < 0 || H5DSset_scale(l->dim[i].id, l->dim[i].name) < 0) {
             st = nm_h5_fail(err, "cannot write dimension '%s'", l->dim[i].name);
             goto done;
@@ -578,7 +586,7 @@ static nm_status build(const char *tmp, const nm_sweep *sw, const nm_prov *prov,
     hid_t hs = nm_h5_str_type(NM_HOST_LEN), es = nm_h5_str_type(NM_ERROR_LEN);
     l->tasks = H5Gcreate2(l->file, "tasks", H5P_DEFAULT, gcpl, H5P_DEFAULT);
     if (l->tasks >= 0 && hs >= 0 && es >= 0) {
-        l->tscale = dset_iota(l->tasks, "task", nt);
+        l->tscale = dset_iota(l->tasks, "task", nt, 0);
         if (l->tscale >= 0 && (H5DSset_scale(l->tscale, "task") < 0 ||
                                attr_doc(l->tscale, NULL, "task id: the row-major index into the "
                                                           "grid axes") < 0))

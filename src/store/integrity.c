@@ -127,6 +127,22 @@ out:
     return ok;
 }
 
+/* The dataset `sample` of a design's axis: first, first + 1, ... */
+static bool sample_index_matches(hid_t f, const nm_axis *ax)
+{
+    hid_t d = H5Dopen2(f, ax->name, H5P_DEFAULT);
+    hsize_t n = ax->len;
+    int64_t *v = malloc(n * sizeof *v);
+    bool ok = d >= 0 && v && same_dims(d, 1, &n) && has_type(d, H5T_STD_I64LE) &&
+              H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0;
+    for (size_t i = 0; ok && i < ax->len; i++)
+        ok = v[i] == (int64_t)(ax->first + i);
+    free(v);
+    if (d >= 0)
+        H5Dclose(d);
+    return ok;
+}
+
 /* Outputs, axes and the task table: names, types, shapes and, for the
  * axes, values. Fills offset[o] with the file offset of output o's data. */
 static nm_status check_structure(hid_t f, const char *path, const nm_sweep *sw,
@@ -170,7 +186,11 @@ static nm_status check_structure(hid_t f, const char *path, const nm_sweep *sw,
             H5Dclose(d);
     }
     nm_point_free(p);
-    for (size_t a = 0; a < sw->naxes && st == NM_OK; a++)
+    for (size_t a = 0; a < sw->naxes && st == NM_OK; a++) {
+        if (sw->axes[a].sample && !sample_index_matches(f, &sw->axes[a]))
+            st = nm_err_set(err, NM_ERR_INPUT, "%s: the indices of the design's axis 'sample' are "
+                            "not this spec's (sample.n or sample.skip changed after the run?); "
+                            "refusing to resume into it", path);
         for (size_t j = 0; j < sw->axes[a].nparams && st == NM_OK; j++) {
             const char *name = nm_kernel_param(k, (size_t)sw->axes[a].param[j])->name;
             hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
@@ -181,6 +201,7 @@ static nm_status check_structure(hid_t f, const char *path, const nm_sweep *sw,
             if (d >= 0)
                 H5Dclose(d);
         }
+    }
     static const char *const tnames[] = {"status", "rank", "seconds", "host", "error", "checksum"};
     hsize_t nt = sw->ntasks;
     for (size_t i = 0; i < sizeof tnames / sizeof *tnames && st == NM_OK; i++) {

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "neuromic/error.h"
+#include "neuromic/internal/grid.h"
 
 /* One option of a command: its name ("--output"), an optional short alias
  * ("-o"), whether it takes a value (the next argument), and an id passed to
@@ -51,6 +52,10 @@ void nm_sweep_opts_free(nm_sweep_opts *o);
  * a bad command line is exit status 2 with the message and a hint. */
 int nm_sweep_cmd(int argc, char **argv,
                  int (*fn)(int argc, char **argv, const nm_sweep_opts *o));
+
+/* `plan`'s lines for the axis of a sampling design: method, ranges,
+ * coverage (src/cli/plan_design.c). */
+void nm_plan_design(const nm_sweep *sw, const nm_axis *ax);
 
 /* The commands (argv[1] is the command's name). */
 int nm_cmd_kernels(int argc, char **argv);  /* src/cli/describe.c */

@@ -14,13 +14,53 @@
 #include "neuromic/internal/registry.h"
 
 typedef struct {
-    char *name;        /* dimension name: the first parameter's name */
+    char *name;        /* dimension name: the first parameter's name ("sample" for a design) */
     size_t len;        /* number of values (>= 1) */
-    size_t nparams;    /* 1, or the size of a zip group */
+    size_t nparams;    /* 1, or the size of a zip group or sampling design */
     int *param;        /* nparams indices into the point layout */
     nm_value **values; /* values[j][i]: value i of parameter j */
     int line, col;     /* where the axis was declared in the spec */
+    bool sample;       /* the axis of a `sample:` design: its own values are the
+                        * points' indices in the design's sequence (first,
+                        * first + 1, ...) and every parameter is a coordinate */
+    uint64_t first;    /* sample axes: index of point 0 (the design's skip) */
 } nm_axis;
+
+/* A sampling design (`sample:` in a spec; src/spec/sample.c): n points of
+ * the unit cube, one coordinate per parameter, mapped onto each parameter's
+ * range (linear or log) or list of values. Deterministic from base_seed. */
+typedef enum { NM_DESIGN_RANDOM, NM_DESIGN_LHS, NM_DESIGN_SOBOL } nm_design_method;
+extern const char *const nm_design_methods[3]; /* "random", "lhs", "sobol" */
+
+typedef struct {
+    int param;         /* index into the point layout */
+    bool log;          /* range on a log scale */
+    nm_value from, to; /* the range, both ends included (nlist == 0) */
+    nm_value *list;    /* or the values drawn from, equally likely */
+    size_t nlist;
+} nm_design_param;
+
+typedef struct {
+    nm_design_method method;
+    uint64_t n, skip;  /* points skip .. skip+n-1 of the design's sequence */
+    bool scramble;     /* sobol: random digital shift from base_seed */
+    size_t nparams;
+    nm_design_param *params;
+    double *u;         /* n x nparams unit-cube coordinates, row-major */
+} nm_design;
+
+/* Fills d->u for d->n points (d->u allocated here). NM_ERR_RUNTIME on out
+ * of memory; NM_ERR_INPUT for more parameters than the method supports. */
+nm_status nm_design_draw(nm_design *d, uint64_t base_seed, nm_err *err);
+/* The value of a design parameter at unit coordinate u in [0, 1). */
+nm_value nm_design_value(const nm_design_param *p, double u);
+void nm_design_free(nm_design *d); /* NULL is harmless */
+/* Coverage of the design's first `npoints` points over parameters j and k
+ * (j == k: one parameter): the unit square (or interval) cut into bins x
+ * bins equal cells (bins cells), *filled of them hold a point, *most is
+ * the largest number of points in one cell. False on out of memory. */
+bool nm_design_cells(const nm_design *d, uint64_t npoints, size_t j, size_t k, size_t bins,
+                     uint64_t *filled, uint64_t *most);
 
 /* Shape of one output, the same at every point of a sweep. */
 typedef struct {
@@ -44,6 +84,7 @@ typedef struct {
     size_t noverrides;
     void *strings;       /* owned copies of string values (private) */
     nm_out_layout *layout; /* per output, computed once when the spec is read */
+    nm_design *design;   /* the `sample:` block's design, or NULL */
 } nm_sweep;
 
 void nm_sweep_free(nm_sweep *sw); /* NULL is harmless */
