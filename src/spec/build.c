@@ -284,7 +284,23 @@ static nm_status do_fixed(ictx *c, const ynode *f)
 static nm_status do_replicates(ictx *c, const ynode *k, const ynode *v)
 {
     int64_t r;
-    nm_status st = spec_get_int(c->err, v, "replicates", "an integer >= 1 (the number of seeds)", &r);
+    nm_status st;
+    if (v->kind == YN_SEQ || v->kind == YN_MAP) {
+        /* The seeds themselves (a list or range), so that a later run adds
+         * replicates 10-19 to a study of `replicates: 10` with the axis in
+         * the same place (--set 'replicates={from: 10, to: 19, step: 1}'). */
+        int pi = nm_kernel_param_index(c->k, "seed");
+        nm_axis *ax;
+        if ((st = spec_declare(c, pi, k, "replicates")) || (st = spec_add_axis(c, k, 1, &ax)))
+            return st;
+        ax->param[0] = pi;
+        if (!(ax->name = strdup("seed")))
+            return spec_oom(c->err);
+        if ((st = spec_parse_axis(c, pi, v, "replicates", &ax->values[0], &ax->len)))
+            return st;
+        return spec_check_unique(c, ax, v, v->kind == YN_SEQ ? v : NULL, "replicates");
+    }
+    st = spec_get_int(c->err, v, "replicates", "an integer >= 1 (the number of seeds)", &r);
     if (st)
         return st;
     if (r < 1 || r > (int64_t)AXIS_MAX) {

@@ -8,7 +8,8 @@
  *
  *   kernel: probe            # name of a compiled-in kernel
  *   base_seed: 20261122      # integer, 0 <= base_seed < 2^63; default 0
- *   replicates: 3            # integer >= 1: the axis `seed` = 0, 1, ..., 2
+ *   replicates: 3            # integer >= 1: the axis `seed` = 0, 1, ..., 2; or the
+ *                            # seeds as an axis (list or range): [3, 4], {from: 3, to: 9, step: 1}
  *   fixed:                   # parameter -> one value
  *     work: 0.01
  *   grid:                    # parameter -> axis (a list or a range)

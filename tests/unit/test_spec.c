@@ -686,6 +686,27 @@ static void test_err_replicates_and_seed(void **state)
                     "s.yaml:2:13: replicates: expected an integer from 1 to");
 }
 
+static void test_replicates_as_seeds(void **state)
+{
+    /* replicates: a list or range of seeds, in replicates' place among the axes */
+    (void)state;
+    nm_sweep *sw = parse("kernel: probe\nreplicates: {from: 10, to: 13, step: 1}\n"
+                         "grid:\n  x: [1, 2]\n");
+    assert_string_equal(sw->axes[0].name, "seed");
+    assert_int_equal(sw->axes[0].len, 4);
+    assert_int_equal(sw->axes[0].values[0][0].v.i, 10);
+    assert_int_equal(sw->axes[0].values[0][3].v.i, 13);
+    nm_sweep_free(sw);
+    char *ov[] = {"replicates=[7, 3]"};
+    sw = parse_ov("kernel: probe\ngrid:\n  x: [1, 2]\nreplicates: 2\n", ov, 1);
+    assert_string_equal(sw->axes[1].name, "seed");
+    assert_int_equal(sw->axes[1].values[0][1].v.i, 3);
+    nm_sweep_free(sw);
+    assert_contains(fails("kernel: probe\nreplicates: [1, 1]\n"),
+                    "s.yaml:2:17: replicates[1]: duplicate value 1");
+    assert_contains(fails("kernel: probe\nreplicates: [-1]\n"), "s.yaml:2:14: replicates[0]: invalid");
+}
+
 static void test_err_zip_length_mismatch(void **state)
 {
     (void)state;
@@ -1099,6 +1120,7 @@ int main(void)
         cmocka_unit_test(test_set_dotted_fixed_conflicts_with_grid),
         cmocka_unit_test(test_set_applied_in_order),
         cmocka_unit_test(test_set_long_override_keeps_position),
+        cmocka_unit_test(test_replicates_as_seeds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
