@@ -5,6 +5,7 @@
  *   neuromic plan SPEC [options]     what a sweep would run (no MPI needed)
  *   neuromic run SPEC -o FILE [...]  run a sweep (under mpirun for many ranks)
  *   neuromic submit SPEC -o FILE     run a sweep as a Slurm job
+ *   neuromic merge OUT IN IN...      join result files along one axis
  *
  * The commands live in src/cli/. Every error reaches their end as an nm_err
  * and leaves with its exit status: 0 success, 1 runtime failure, 2 bad
@@ -28,6 +29,8 @@ static const char usage[] =
     "                                        run the sweep; start it with mpirun for many ranks\n"
     "  neuromic submit SPEC -o FILE [--nodes N] [--ntasks-per-node N] [--time T] [--dry-run]\n"
     "                                        run the sweep as a Slurm job (jobscripts/slurm)\n"
+    "  neuromic merge OUT IN IN... [--sort] [--force]\n"
+    "                                        join result files whose sweeps differ in one axis\n"
     "  neuromic --version | --help\n"
     "\n"
     "--set K=V overrides the spec: K is base_seed, replicates, fixed.NAME, grid.NAME,\n"
@@ -47,6 +50,7 @@ static const struct {
 } commands[] = {
     {"kernels", nm_cmd_kernels}, {"describe", nm_cmd_describe}, {"plan", nm_cmd_plan},
     {"run", nm_cmd_run},         {"submit", nm_submit_main},
+    {"merge", nm_cmd_merge},
 };
 
 int main(int argc, char **argv)

@@ -336,3 +336,14 @@ bool nm_kernel_validate(const nm_kernel *k, char *why, size_t len)
         return BROKEN("%s", nm_kernel_misuse());
     return true;
 }
+
+int nm_value_cmp(const nm_value *a, const nm_value *b)
+{
+    switch (a->type) {
+    case NM_T_INT: return (a->v.i > b->v.i) - (a->v.i < b->v.i);
+    case NM_T_FLOAT: return (a->v.f > b->v.f) - (a->v.f < b->v.f);
+    case NM_T_BOOL: return (int)a->v.b - (int)b->v.b;
+    case NM_T_CHOICE: return strcmp(a->v.s, b->v.s);
+    }
+    return 0;
+}

@@ -289,17 +289,6 @@ nm_status spec_add_axis(ictx *c, const ynode *declnode, size_t nparams, nm_axis 
     return NM_OK;
 }
 
-int spec_value_cmp(const nm_value *a, const nm_value *b)
-{
-    switch (a->type) {
-    case NM_T_INT: return (a->v.i > b->v.i) - (a->v.i < b->v.i);
-    case NM_T_FLOAT: return (a->v.f > b->v.f) - (a->v.f < b->v.f);
-    case NM_T_BOOL: return (int)a->v.b - (int)b->v.b;
-    case NM_T_CHOICE: return strcmp(a->v.s, b->v.s);
-    }
-    return 0;
-}
-
 typedef struct {
     const nm_axis *ax;
     size_t row;
@@ -308,7 +297,7 @@ typedef struct {
 static int rows_cmp(const rowref *a, const rowref *b)
 {
     for (size_t j = 0; j < a->ax->nparams; j++) {
-        int r = spec_value_cmp(&a->ax->values[j][a->row], &a->ax->values[j][b->row]);
+        int r = nm_value_cmp(&a->ax->values[j][a->row], &a->ax->values[j][b->row]);
         if (r)
             return r;
     }

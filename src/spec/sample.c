@@ -113,7 +113,7 @@ static nm_status sample_list(ictx *c, int pi, const ynode *v, const char *path,
         if (st)
             return st;
         for (size_t j = 0; j < i; j++)
-            if (spec_value_cmp(&dp->list[j], &dp->list[i]) == 0) {
+            if (nm_value_cmp(&dp->list[j], &dp->list[i]) == 0) {
                 char w[PATH_LEN];
                 ywhere(v->kid[i], v->kid[j], w, sizeof w);
                 return ybad(c->err, v->kid[i],

@@ -130,7 +130,6 @@ nm_status spec_parse_axis(ictx *c, int pi, const ynode *v, const char *path, nm_
 nm_status spec_add_axis(ictx *c, const ynode *declnode, size_t nparams, nm_axis **ax);
 nm_status spec_check_unique(ictx *c, const nm_axis *ax, const ynode *at, const ynode *list,
                               const char *path);
-int spec_value_cmp(const nm_value *a, const nm_value *b); /* same type; strcmp-like */
 /* The point-layout index of the parameter named by key k (an error naming
  * path and the nearest name when there is none). */
 nm_status spec_param_of(ictx *c, const ynode *k, const char *path, int *pi);

@@ -26,6 +26,7 @@
 #include <hdf5_hl.h>
 
 #include "attempts.h"
+#include "install.h"
 #include "h5util.h"
 #include "neuromic/internal/store.h"
 
@@ -772,6 +773,31 @@ synced:
     return NM_OK;
 }
 
+/* The directory of path into dir (strlen(path) + 2 bytes). */
+static void dir_of(const char *path, char *dir)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == path)
+        strcpy(dir, "/");
+    else
+        sprintf(dir, "%.*s", (int)(slash - path), path);
+}
+
+nm_status nm_store_install(const char *tmp, const char *path, bool force, nm_err *err)
+{
+    char *dir = malloc(strlen(path) + 2);
+    if (!dir)
+        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
+    dir_of(path, dir);
+    nm_status st = sync_path(tmp, O_RDONLY, err);
+    if (st == NM_OK)
+        st = install(tmp, path, dir, force, err);
+    free(dir);
+    return st;
+}
+
 nm_status nm_store_create(const char *path, const nm_sweep *sw, const nm_prov *prov, bool force,
                           nm_err *err)
 {
@@ -793,13 +819,7 @@ nm_status nm_store_create(const char *path, const nm_sweep *sw, const nm_prov *p
         free(tmp);
         return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
     }
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == path)
-        strcpy(dir, "/");
-    else
-        snprintf(dir, plen + 1, "%.*s", (int)(slash - path), path);
+    dir_of(path, dir);
     snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
 
     nm_status st = NM_OK;

@@ -63,5 +63,6 @@ int nm_cmd_describe(int argc, char **argv); /* src/cli/describe.c */
 int nm_cmd_plan(int argc, char **argv);     /* src/cli/plan.c */
 int nm_cmd_run(int argc, char **argv);      /* src/cli/run.c */
 int nm_submit_main(int argc, char **argv);  /* src/cli/submit.c */
+int nm_cmd_merge(int argc, char **argv);    /* src/cli/merge.c */
 
 #endif

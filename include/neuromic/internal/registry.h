@@ -31,6 +31,9 @@ size_t nm_kernel_nparams_all(const nm_kernel *k); /* nparams + 1 */
 bool nm_param_check(const nm_param *p, const nm_value *v, char *why, size_t whylen);
 /* Formats a value as text (for plans, errors, describe). */
 void nm_value_format(const nm_value *v, char *buf, size_t len);
+/* Order of two values of one type (numbers, false < true, strcmp of
+ * choices): < 0, 0 or > 0. */
+int nm_value_cmp(const nm_value *a, const nm_value *b);
 /* "int", "float", "bool" or "choice". */
 const char *nm_type_name(nm_type t);
 /* Number of elements of output o for point p. */

@@ -112,6 +112,31 @@ void nm_store_info_free(nm_store_info *info);
 nm_status nm_store_create(const char *path, const nm_sweep *sw, const nm_prov *prov,
                           bool force, nm_err *err);
 
+/* ---- joining result files (merge.c) ---- */
+
+/* The spec text and --set overrides (newline-separated) the result file
+ * at path was made with (both malloc'd). NM_ERR_INPUT naming path when it
+ * is not a neuromic result file. */
+nm_status nm_store_spec(const char *path, char **text, char **overrides, nm_err *err);
+
+/* One file to merge: its path, its own sweep, and for each index of the
+ * merge axis in it, that value's index on the union's axis. */
+typedef struct {
+    const char *path;
+    const nm_sweep *sw;
+    const uint64_t *axmap;
+} nm_merge_in;
+
+/* Serial, no MPI. Writes OUT as a run of the union sweep usw would create
+ * it, with every input task's results, task-table entries (checksums
+ * recomputed for the union's task ids) and the inputs' /attempts rows in
+ * order; the inputs' root attributes go to /inputs/K. The root attributes
+ * are input 0's with those of prov put over them (prov is replaced by the
+ * result). Every input is first checked as --resume checks a file. OUT
+ * appears only complete, and never over an existing file unless force. */
+nm_status nm_store_merge(const char *out, const nm_sweep *usw, size_t axis, const nm_merge_in *in,
+                         size_t nin, nm_prov *prov, bool force, nm_err *err);
+
 /* Collective. Opens the file created above for parallel writing. */
 nm_status nm_store_open(const char *path, const nm_sweep *sw, MPI_Comm comm,
                         nm_store **out, nm_err *err);
