@@ -142,7 +142,14 @@ nm_status nm_grid_check_outputs(const nm_sweep *sw, nm_err *err)
                 idx[a] = i;
                 point_at(sw, idx, p);
                 st = extents(sw, p, out, ext, err);
-                if (st == NM_OK && memcmp(ext, ref, (size_t)out->ndims * sizeof *ext) != 0)
+                if (st == NM_OK && memcmp(ext, ref, (size_t)out->ndims * sizeof *ext) != 0 &&
+                    sw->axes[a].sample)
+                    st = nm_err_at(err, sw->path, sw->axes[a].line, sw->axes[a].col,
+                                   "sample: the shape of output '%s' depends on a sampled "
+                                   "parameter (point %zu differs from point 0); set the "
+                                   "parameters that shape it in fixed:",
+                                   out->name, i);
+                else if (st == NM_OK && memcmp(ext, ref, (size_t)out->ndims * sizeof *ext) != 0)
                     st = nm_err_at(err, sw->path, sw->axes[a].line, sw->axes[a].col,
                                    "grid.%s: the shape of output '%s' depends on '%s', so it "
                                    "cannot be a grid axis; set it in fixed: or run one sweep "

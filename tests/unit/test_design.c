@@ -312,6 +312,9 @@ static void test_bad_sample_blocks(void **state)
                     "s.yaml:5:12: sample.params.x: parameter 'x' is declared twice (also "
                     "declared at 7:3 as grid.x)");
     assert_contains(fails(HEAD "  [1, 2]\n"), "s.yaml:3:3: sample: expected a mapping");
+    assert_contains(fails(HEAD "  method: lhs\n  n: 4\n  params: {length: {from: 1, to: 9}}\n"),
+                    "s.yaml:2:1: sample: the shape of output 'trace' depends on a sampled "
+                    "parameter");
     /* a sampled combination the kernel refuses names the point */
     assert_contains(fails("kernel: nk\nfixed: {N: 8}\nsample:\n  method: lhs\n  n: 4\n  params:\n"
                           "    K: {from: 1, to: 12}\n"),
