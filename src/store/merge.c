@@ -356,8 +356,11 @@ static nm_status keep_provenance(hid_t f, const nm_merge_in *in, size_t nin, nm_
         hid_t a = dst < 0 || st_t < 0 || sp < 0
                       ? H5I_INVALID_HID
                       : H5Acreate2(dst, "merged_from_path", st_t, sp, H5P_DEFAULT, H5P_DEFAULT);
+        /* A merged input keeps its own inputs' provenance below it. */
         if (src < 0 || dst < 0 || a < 0 || H5Awrite(a, st_t, in[i].path) < 0 ||
-            H5Aiterate2(src, H5_INDEX_CRT_ORDER, H5_ITER_INC, NULL, copy_attr, &dst) < 0)
+            H5Aiterate2(src, H5_INDEX_CRT_ORDER, H5_ITER_INC, NULL, copy_attr, &dst) < 0 ||
+            (H5Lexists(src, "inputs", H5P_DEFAULT) > 0 &&
+             H5Ocopy(src, "inputs", dst, "inputs", H5P_DEFAULT, H5P_DEFAULT) < 0))
             st = nm_h5_fail(err, "cannot keep the provenance of %s in the merged file", in[i].path);
         if (a >= 0)
             H5Aclose(a);

@@ -87,6 +87,15 @@ def test_seeds_joined_bitwise_as_one_run(tmp_path):
         text = f.attrs["spec_text"].decode()
     ds = xr.open_dataset(m, engine="h5netcdf")
     assert list(ds["seed"].values) == [0, 1, 2, 3]
+    # A merged file merges again; its inputs' provenance goes along.
+    c = run(tmp_path, s, "c.h5", "grid.seed=[4]")
+    mm = tmp_path / "mm.h5"
+    run_neuromic("merge", mm, m, c)
+    assert_bitwise(mm, run(tmp_path, s, "u5.h5", "grid.seed=[0, 1, 2, 3, 4]"), SAME + ["seed"])
+    with h5py.File(mm) as f:
+        assert f["inputs/0/inputs/1"].attrs["merged_from_path"].decode() == str(b)
+        assert f["inputs/1"].attrs["merged_from_path"].decode() == str(c)
+        assert sum(1 for t in f["attempts/start_time"][()] if t) == 3
     # The stored spec is the union's: resuming with it finds the file complete.
     union = spec(tmp_path, "union.yaml", text)
     r = run_neuromic("run", union, "-o", m, "--resume", check=False)
