@@ -497,8 +497,6 @@ static nm_status merge(const merge_opts *mo, int argc, char **argv, nm_err *err)
             fclose(fr);
         nm_sha256_hex(utext, strlen(utext), sha);
         nm_utc_now(when);
-        char ntasks[32];
-        snprintf(ntasks, sizeof ntasks, "%" PRIu64, usw->ntasks);
         if (!cmd || !from || nm_prov_set_s(&prov, "spec_path", "") ||
             nm_prov_set_s(&prov, "spec_text", utext) || nm_prov_set_s(&prov, "spec_sha256", sha) ||
             nm_prov_set_s(&prov, "overrides", "") ||
