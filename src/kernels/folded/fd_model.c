@@ -219,7 +219,19 @@ double fd_relax(fd_net *net, const double *x)
     }
     double res = 0.0;
     if (c->relax == FD_RELAX_FIXED) {
+        /* Start from the two feed-forward pathways mixed as in the soma:
+         * u_i = a_i (W path) + b_i (G path from the encoder's latent); the
+         * iteration then only has to add the error terms. */
+        fd_encode(net, x, NULL);
+        fd_decode(net, net->eh[net->L]->data);
+        for (int i = 1; i <= net->L; i++) {
+            gsl_blas_daxpy(fd_coef_a(net, i), net->ea[i], net->u[i]);
+            if (i < net->L)
+                gsl_blas_daxpy(fd_coef_b(net, i), net->da[i], net->u[i]);
+        }
+        net->iterations = 0;
         for (int it = 0; it < c->max_iter; it++) {
+            net->iterations++;
             fd_rhs(net, x);
             res = 0.0;
             for (int i = 1; i <= net->L; i++)

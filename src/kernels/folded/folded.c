@@ -78,7 +78,7 @@ static const nm_param params[NPARAMS] = {
     [P_PROSPECTIVE] = NM_PARAM_BOOL("prospective", true,
                                     "euler: rates phi(u + tau du/dt) (latent equilibrium)"),
     [P_DAMPING] = F("damping", 0.5, 1e-6, 1, "", "fixed: step toward the stationary equation"),
-    [P_TOL] = F("tol", 1e-7, 0, 1e6, "", "fixed: stop when max |rhs - u| is below"),
+    [P_TOL] = F("tol", 1e-6, 0, 1e6, "", "fixed: stop when max |rhs - u| is below"),
     [P_MAX_ITER] = I("max_iter", 500, 1, 100000000, "fixed: most iterations per pattern"),
     [P_ETA_W] = F("eta_W", 0.05, 0, 1e6, "", "folded: learning rate of W per pattern"),
     [P_ETA_G] = F("eta_G", 0.05, 0, 1e6, "", "folded: learning rate of G per pattern"),
@@ -136,7 +136,7 @@ static size_t image_extent(const nm_point *p, int d)
     return d == 0 ? (size_t)nm_get_i_at(p, P_N_SHOW) : input_size(p);
 }
 
-enum { O_EPOCH, O_MSE, O_ACC, O_COS_W, O_COS_G, O_RESIDUAL, O_IMAGE, O_RECON, NOUTPUTS };
+enum { O_EPOCH, O_MSE, O_ACC, O_COS_W, O_COS_G, O_RESIDUAL, O_ITER, O_IMAGE, O_RECON, NOUTPUTS };
 
 static const nm_output outputs[NOUTPUTS] = {
     [O_EPOCH] = NM_OUTPUT_ARRAY("epoch", NM_O_I64, "record", record_extent, "",
@@ -156,6 +156,9 @@ static const nm_output outputs[NOUTPUTS] = {
     [O_RESIDUAL] = NM_OUTPUT_ARRAY("residual", NM_O_F64, "record", record_extent, "",
                                    "folded: largest relaxation residual over the cosine "
                                    "patterns (max |rhs - u|); else 0"),
+    [O_ITER] = NM_OUTPUT_ARRAY("iterations", NM_O_F64, "record", record_extent, "",
+                               "folded, relax fixed: mean fixed-point iterations over the "
+                               "cosine patterns; else 0"),
     [O_IMAGE] = {.name = "image", .type = NM_O_F64, .ndims = 2, .dims = {"show", "pixel"},
                  .extent = image_extent, .unit = "", .doc = "the first n_show test images"},
     [O_RECON] = {.name = "recon", .type = NM_O_F64, .ndims = 2, .dims = {"show", "pixel"},
@@ -395,8 +398,9 @@ static double dec_cost(fd_run *r)
     return c;
 }
 
-/* The cosines at the current weights; returns the largest residual. */
-static double cosines(fd_run *r, double *cosW, double *cosG)
+/* The cosines at the current weights; returns the largest residual and
+ * the mean number of fixed-point iterations in *iter. */
+static double cosines(fd_run *r, double *cosW, double *cosG, double *iter)
 {
     fd_net *net = r->net;
     int L = net->L;
@@ -411,6 +415,8 @@ static double cosines(fd_run *r, double *cosW, double *cosG)
         const double *x = r->d.xtr + p * r->d.nx;
         if (r->folded) {
             res = fmax(res, fd_relax(net, x));
+            *iter += net->c.relax == FD_RELAX_FIXED ? (double)net->iterations / (double)r->n_grad
+                                                     : 0.0;
             fd_updates(net, x, r->uW, r->uG, 1.0, 1.0);
             for (size_t j = 0; j < r->k; j++) /* the relaxed latent rate */
                 r->zstar[p * r->k + j] = gsl_vector_get(net->r[L], j);
@@ -531,14 +537,15 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
     double *mse = nm_out_f64(res, O_MSE, "mse_test"), *acc = nm_out_f64(res, O_ACC, "readout_acc");
     double *cosW = nm_out_f64(res, O_COS_W, "cos_W"), *cosG = nm_out_f64(res, O_COS_G, "cos_G");
     double *resid = nm_out_f64(res, O_RESIDUAL, "residual");
+    double *iters = nm_out_f64(res, O_ITER, "iterations");
     double *image = nm_out_f64(res, O_IMAGE, "image"), *recon = nm_out_f64(res, O_RECON, "recon");
-    if (!wrng || !orng || !frng || !epoch || !mse || !acc || !cosW || !cosG || !resid || !image ||
+    if (!wrng || !orng || !frng || !epoch || !mse || !acc || !cosW || !cosG || !resid || !iters || !image ||
         !recon)
         return nm_task_fail(t, "folded: no stream or output");
     int64_t every = nm_get_i_at(p, P_RECORD_EVERY);
     for (size_t j = 0; j < nrec; j++) {
         epoch[j] = (int64_t)j * every;
-        resid[j] = 0;
+        resid[j] = iters[j] = 0;
         for (int i = 0; i < L; i++)
             cosW[j * (size_t)L + (size_t)i] = cosG[j * (size_t)L + (size_t)i] = FD_COS_UNDEFINED;
     }
@@ -589,9 +596,9 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
             size_t j = (size_t)(e / every);
             evaluate(&r, ridge, &mse[j], &acc[j]);
             if (r.n_grad > 0)
-                resid[j] = cosines(&r, cosW + j * (size_t)L, cosG + j * (size_t)L);
+                resid[j] = cosines(&r, cosW + j * (size_t)L, cosG + j * (size_t)L, &iters[j]);
             if (!r.folded)
-                resid[j] = 0;
+                resid[j] = iters[j] = 0;
         }
         if (e == epochs)
             break;

@@ -73,6 +73,7 @@ typedef struct {
     gsl_vector *da[FD_MAX_LAYERS], *dh[FD_MAX_LAYERS]; /* decoder: G_i g_(i+1), phi of it */
     gsl_vector *xhat;
     gsl_vector *dl[FD_MAX_LAYERS]; /* backprop deltas */
+    long iterations;               /* of the last fixed-point relaxation */
 } fd_net;
 
 /* Sizes n[0..L], 1 <= L < FD_MAX_LAYERS. Weights and state zero; NULL on
@@ -90,7 +91,8 @@ double fd_coef_b(const fd_net *net, int i);
 
 /* Energy of the current state (rates phi(u), visible clamped to x). */
 double fd_energy(fd_net *net, const double *x);
-/* Relaxes the state toward the stationary point for input x, from zero.
+/* Relaxes the state toward the stationary point for input x: Euler from
+ * rest, the fixed-point iteration from the feed-forward pathways.
  * Returns the last max |rhs - u| (fixed) or max |du/dt| * tau (Euler). */
 double fd_relax(fd_net *net, const double *x);
 /* The somatic potentials the stationary equation asks for, from the current
