@@ -27,8 +27,9 @@ def pattern(n0, p):
 
 
 class Net:
-    def __init__(self, n, lam, iters, eta=0.01, damping=0.5):
+    def __init__(self, n, lam, iters, damping=0.5):
         n0, n1, n2 = n
+        eta = 0.64 / n0  # as fd_bench.c: a stable step for either size
         self.W1, self.W2 = fill(n1, n0, 1), fill(n2, n1, 2)
         self.G0, self.G1 = fill(n0, n1, 3), fill(n1, n2, 4)
         self.lam, self.iters, self.eta, self.damping = lam, iters, eta, damping
