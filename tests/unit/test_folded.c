@@ -102,6 +102,29 @@ static void relaxation_ends_at_the_energy_stationary_point(void **state)
     }
 }
 
+/* With large weights (as learning makes them) a fixed step of 0.5 overshoots
+ * and the plain iteration oscillates (the first digits sweep stopped at 500
+ * iterations with residuals up to 8); halving a step that raises E makes the
+ * iteration end at the stationary point all the same. */
+static void relaxation_converges_with_large_weights(void **state)
+{
+    (void)state;
+    static const size_t n[] = {10, 8, 3};
+    for (unsigned long seed = 1; seed <= 4; seed++)
+        for (int l = 0; l < 3; l++) {
+            double x[10], lambda = (double[]){0.0, 0.1, 0.5}[l];
+            input(x, 10, seed);
+            fd_net *net = net_of(lambda, n, 2, 8.0, seed);
+            net->c.tol = 1e-10;
+            assert_true(fd_relax(net, x) < 1e-10);
+            assert_true(net->iterations < net->c.max_iter);
+            fd_rhs(net, x); /* rhs = u: the stationary equation holds */
+            for (int i = 1; i <= 2; i++)
+                assert_true(max_abs_diff(net->rhs[i], net->u[i]) < 1e-9);
+            fd_net_free(net);
+        }
+}
+
 static gsl_matrix *zeros_like(const gsl_matrix *m)
 {
     return gsl_matrix_calloc(m->size1, m->size2);
@@ -400,6 +423,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(relaxation_ends_at_the_energy_stationary_point),
+        cmocka_unit_test(relaxation_converges_with_large_weights),
         cmocka_unit_test(backprop_autoencoder_matches_finite_differences),
         cmocka_unit_test(edge_lambdas_follow_backprop),
         cmocka_unit_test(mixing_moves_g_off_the_gradient),

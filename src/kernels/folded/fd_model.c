@@ -44,6 +44,7 @@ fd_net *fd_net_alloc(const fd_config *c, const size_t *n, int L)
     for (int i = 0; i <= L; i++) {
         net->n[i] = n[i];
         net->u[i] = vec(n[i], &ok), net->du[i] = vec(n[i], &ok), net->ub[i] = vec(n[i], &ok);
+        net->u0[i] = vec(n[i], &ok);
         net->r[i] = vec(n[i], &ok), net->rp[i] = vec(n[i], &ok);
         net->mW[i] = vec(n[i], &ok), net->mG[i] = vec(n[i], &ok);
         net->rhs[i] = vec(n[i], &ok), net->tmp[i] = vec(n[i], &ok);
@@ -67,7 +68,7 @@ void fd_net_free(fd_net *net)
 {
     if (!net)
         return;
-    gsl_vector **vs[] = {net->u, net->du, net->ub, net->r, net->rp, net->mW, net->mG,
+    gsl_vector **vs[] = {net->u, net->u0, net->du, net->ub, net->r, net->rp, net->mW, net->mG,
                          net->rhs, net->tmp, net->ea, net->eh, net->da, net->dh, net->dl};
     for (int i = 0; i < FD_MAX_LAYERS; i++) {
         for (size_t k = 0; k < sizeof vs / sizeof vs[0]; k++)
@@ -153,15 +154,11 @@ static void mismatches(fd_net *net)
     }
 }
 
-double fd_energy(fd_net *net, const double *x)
+/* E from the mismatches as they stand. */
+static double energy_of_mismatches(const fd_net *net)
 {
-    for (int i = 1; i <= net->L; i++)
-        gsl_vector_memcpy(net->ub[i], net->u[i]);
-    rates(net, x);
-    mismatches(net);
-    double e = 0.0;
+    double e = 0.0, s;
     for (int i = 0; i <= net->L; i++) {
-        double s;
         if (i >= 1) {
             gsl_blas_ddot(net->mW[i], net->mW[i], &s);
             e += 0.5 * fd_coef_a(net, i) * s;
@@ -172,6 +169,15 @@ double fd_energy(fd_net *net, const double *x)
         }
     }
     return e;
+}
+
+double fd_energy(fd_net *net, const double *x)
+{
+    for (int i = 1; i <= net->L; i++)
+        gsl_vector_memcpy(net->ub[i], net->u[i]);
+    rates(net, x);
+    mismatches(net);
+    return energy_of_mismatches(net);
 }
 
 /* rhs_i = a_i W_i r_(i-1) + b_i G_i r_(i+1) + a_(i+1) e^W_i + b_(i-1) e^G_i
@@ -229,20 +235,40 @@ double fd_relax(fd_net *net, const double *x)
             if (i < net->L)
                 gsl_blas_daxpy(fd_coef_b(net, i), net->da[i], net->u[i]);
         }
+        /* The step u += w (rhs - u) is a gradient step on E (a_i + b_i = 1:
+         * rhs - u = -dE/du). A step that raises E is taken back and halved,
+         * so that E falls monotonically and the iteration ends at a
+         * stationary point also where a fixed step would oscillate (after
+         * learning has grown the weights). du holds the last step's
+         * direction, u0 the state it started from. */
+        double w = c->damping, e_prev = INFINITY;
         net->iterations = 0;
         for (int it = 0; it < c->max_iter; it++) {
             net->iterations++;
             fd_rhs(net, x);
-            res = 0.0;
-            for (int i = 1; i <= net->L; i++)
-                for (size_t j = 0; j < net->n[i]; j++) {
-                    double u = gsl_vector_get(net->u[i], j);
-                    double d = gsl_vector_get(net->rhs[i], j) - u;
-                    res = fmax(res, fabs(d));
-                    gsl_vector_set(net->u[i], j, u + c->damping * d);
+            double e = energy_of_mismatches(net);
+            /* (a rise below rounding of E is no rise: near the fixed point
+             * the steps change E by less than its last bits) */
+            if (e > e_prev + 1e-12 * (1.0 + fabs(e_prev)) && w > 1e-12) {
+                w *= 0.5;
+                for (int i = 1; i <= net->L; i++) {
+                    gsl_vector_memcpy(net->u[i], net->u0[i]);
+                    gsl_blas_daxpy(w, net->du[i], net->u[i]);
                 }
+                continue;
+            }
+            e_prev = e;
+            res = 0.0;
+            for (int i = 1; i <= net->L; i++) {
+                gsl_vector_memcpy(net->u0[i], net->u[i]);
+                gsl_vector_memcpy(net->du[i], net->rhs[i]);
+                gsl_vector_sub(net->du[i], net->u[i]);
+                res = fmax(res, fabs(gsl_vector_get(net->du[i], gsl_blas_idamax(net->du[i]))));
+            }
             if (res < c->tol)
                 break;
+            for (int i = 1; i <= net->L; i++)
+                gsl_blas_daxpy(w, net->du[i], net->u[i]);
         }
         return res;
     }

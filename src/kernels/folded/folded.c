@@ -628,7 +628,7 @@ out:
 
 const nm_kernel nm_kernel_folded = {
     .name = "folded",
-    .version = "1",
+    .version = "2",
     .doc = "folded autoencoder (Dold et al.): W encodes, G decodes in the same dendritic "
            "neurons, mixed by lambda; local plasticity; backprop AE and PCA baselines",
     .params = params,

@@ -51,7 +51,8 @@ typedef struct {
     fd_relax_kind relax;
     double dt, t_pattern; /* Euler: step and presentation time (ms) */
     bool prospective;    /* Euler: rates from u + tau du/dt */
-    double damping;      /* fixed: u <- (1 - damping) u + damping * rhs */
+    double damping;      /* fixed: u <- (1 - damping) u + damping * rhs, halved
+                          * whenever a step would raise E */
     double tol;          /* fixed: stop when max |rhs - u| < tol */
     int max_iter;        /* fixed: at most this many sweeps */
     double eta_W, eta_G; /* learning rates per pattern */
@@ -65,6 +66,7 @@ typedef struct {
     gsl_matrix *G[FD_MAX_LAYERS]; /* G[i]: n_i x n_(i+1), i <= L-1 */
     /* state per layer (index 0: the visible layer, u = r = x) */
     gsl_vector *u[FD_MAX_LAYERS], *du[FD_MAX_LAYERS], *ub[FD_MAX_LAYERS];
+    gsl_vector *u0[FD_MAX_LAYERS]; /* fixed: the state before the last step */
     gsl_vector *r[FD_MAX_LAYERS], *rp[FD_MAX_LAYERS]; /* phi(ub), phi'(ub) */
     gsl_vector *mW[FD_MAX_LAYERS], *mG[FD_MAX_LAYERS]; /* ub - W r below, ub - G r above */
     gsl_vector *rhs[FD_MAX_LAYERS], *tmp[FD_MAX_LAYERS];
