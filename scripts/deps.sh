@@ -35,6 +35,7 @@ deps=(
     "py:matplotlib|python3-matplotlib|matplotlib (microcircuit figures)"
     "py:scipy|python3-scipy|SciPy (t-tests of the nk analysis)"
     "file:/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz|dataset-fashion-mnist|Fashion-MNIST IDX files (microcircuit classify task)"
+    "file:/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz|python3-sklearn|scikit-learn's 8x8 digits (folded kernel)"
     "cmd:clang|clang|clang, for the spec-reader fuzzer (tests only)"
     "libfuzzer:clang|libclang-rt-dev|libFuzzer, clang's fuzzing runtime (tests only)"
     "cmd:valgrind|valgrind|valgrind memcheck for the unit tests (tests only)"

@@ -232,6 +232,23 @@ static void nk_check_rejects_points_with_their_axis_values(void **state)
     nm_sweep_free(sw);
 }
 
+/* folded: combinations its ranges cannot express, refused with the axis values. */
+static void folded_check_rejects_points_with_their_axis_values(void **state)
+{
+    (void)state;
+    static const char text[] = "kernel: folded\nfixed: {n_test: 297}\ngrid:\n"
+                               "  n_train: [1000, 1500, 1501]\n";
+    nm_sweep *sw = NULL;
+    nm_err err = {0};
+    assert_int_equal(nm_spec_parse("fd.yaml", text, strlen(text), NULL, 0, &sw, &err),
+                     NM_ERR_INPUT);
+    assert_contains(err.msg, "cannot run the point n_train=1501");
+    assert_contains(err.msg, "must not exceed the 1797 images");
+    static const char ok[] = "kernel: folded\nfixed: {epochs: 10, record_every: 5}\n";
+    assert_int_equal(nm_spec_parse("fd.yaml", ok, strlen(ok), NULL, 0, &sw, &err), NM_OK);
+    nm_sweep_free(sw);
+}
+
 /* ---- prepare/release: data shared by a rank's tasks ---- */
 
 static int released;
@@ -291,6 +308,7 @@ int main(void)
         cmocka_unit_test(outputs_are_checked_by_name_and_type),
         cmocka_unit_test(probe_runs_through_a_bare_task),
         cmocka_unit_test(nk_check_rejects_points_with_their_axis_values),
+        cmocka_unit_test(folded_check_rejects_points_with_their_axis_values),
         cmocka_unit_test(prepare_walks_points_records_files_and_fails_naming_the_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

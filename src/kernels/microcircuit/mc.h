@@ -37,6 +37,11 @@ typedef struct {
 
 double mc_phi_eval(const mc_phi *f, double u);
 double mc_phi_deriv(const mc_phi *f, double u);
+/* The transfer function named by choice parameter `name` (softplus, relu,
+ * logistic) and its name_gamma, name_beta, name_theta; in microcircuit.c,
+ * also used by the folded kernel. */
+struct nm_point;
+mc_phi mc_phi_from(const struct nm_point *p, const char *name);
 
 /* Everything the dynamics and plasticity need (all from kernel parameters). */
 typedef struct {
@@ -131,6 +136,10 @@ typedef struct {
  * truncated, or corrupt compressed data. */
 mc_idx *mc_idx_read(const char *path, size_t max_items, char *why, size_t whylen);
 void mc_idx_free(mc_idx *x);
+/* Path of IDX file `stem` of a data set: $NEUROMIC_IDX_DIR or
+ * /usr/share/datasets/<dataset>, the uncompressed file when it exists, else
+ * <stem>.gz (in microcircuit.c). */
+void mc_idx_path(const char *dataset, const char *stem, char *buf, size_t len);
 
 /* ---- task data (mc_tasks.c) ---- */
 

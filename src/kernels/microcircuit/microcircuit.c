@@ -169,7 +169,7 @@ static mc_task_kind task_kind(const char *s)
 
 /* The transfer function named by parameter `name` and its name_gamma,
  * name_beta, name_theta ("phi": the student's, "teacher_phi": the teacher's). */
-static mc_phi phi_from(const nm_point *p, const char *name)
+mc_phi mc_phi_from(const nm_point *p, const char *name)
 {
     char key[64];
     const char *s = nm_get_s(p, name);
@@ -188,7 +188,7 @@ static mc_phi phi_from(const nm_point *p, const char *name)
 static mc_config config_from(const nm_point *p)
 {
     mc_config c = {
-        .phi = phi_from(p, "phi"),
+        .phi = mc_phi_from(p, "phi"),
         .g_lk = nm_get_f(p, "g_lk"), .g_B = nm_get_f(p, "g_B"), .g_A = nm_get_f(p, "g_A"),
         .g_D = nm_get_f(p, "g_D"), .g_som = nm_get_f(p, "g_som"),
         .g_lk_dend = nm_get_f(p, "g_lk_dend"), .i_inj = nm_get_f(p, "i_inj"),
@@ -260,7 +260,7 @@ typedef struct {
 /* Where the files of a data set are: $NEUROMIC_IDX_DIR, or Debian's
  * /usr/share/datasets/<dataset>; the uncompressed file when both exist.
  * The paths read go into the result file (data_files). */
-static void idx_path(const char *dataset, const char *stem, char *buf, size_t len)
+void mc_idx_path(const char *dataset, const char *stem, char *buf, size_t len)
 {
     const char *dir = getenv("NEUROMIC_IDX_DIR");
     char def[256];
@@ -313,7 +313,7 @@ static int mc_prepare(nm_shared *nsh)
         mc_dataset *d = &sh->set[i];
         for (int f = 0; f < NFILES; f++) {
             char why[1400];
-            idx_path(d->dataset, idx_stems[f], d->path[f], sizeof d->path[f]);
+            mc_idx_path(d->dataset, idx_stems[f], d->path[f], sizeof d->path[f]);
             size_t max = f < F_TEST_IM ? d->max_train : d->max_test;
             if (!(d->idx[f] = mc_idx_read(d->path[f], max, why, sizeof why)))
                 return nm_shared_fail(nsh, "%s (data set '%s'; NEUROMIC_IDX_DIR selects another "
@@ -379,7 +379,7 @@ static int load_random(const nm_point *p, nm_task *t, mc_run *r)
     }
     /* The teacher's own transfer function: a study of the student's phi
      * must not change the task. */
-    mc_phi phi = phi_from(p, "teacher_phi");
+    mc_phi phi = mc_phi_from(p, "teacher_phi");
     mc_data_fill_random(r->train, rtrain, lo, 1.0, teacher, &phi);
     mc_data_fill_random(r->test, rtest, lo, 1.0, teacher, &phi);
     mc_teacher_free(teacher);
@@ -639,7 +639,7 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
     if (rc == 0) {
         for (size_t i = 0; i < r.n_train; i++)
             r.order[i] = i;
-        mc_phi phi = phi_from(p, "phi");
+        mc_phi phi = mc_phi_from(p, "phi");
         rc = r.baseline ? train_mlp(&r, t, res, wrng, orng, &phi)
                         : train_net(&r, t, res, wrng, orng, nm_get_s(p, "init"));
     }
