@@ -165,9 +165,13 @@ endif
 #   bench-nk         cycles/s, incremental vs full vs NumPy (docs/benchmarks-nk.md)
 #   bench-urbanczik  simulated s per CPU s of the neuron (docs/reproductions/urbanczik.md)
 #   bench-mc         steps/s and peak memory per task (docs/benchmarks-microcircuit.md)
-.PHONY: bench-nk bench-urbanczik bench-mc
+#   bench-metaplastic  plastic updates/s, C vs NumPy, and the meta-gradient's cost
+#                    (docs/reproductions/metaplastic.md)
+.PHONY: bench-nk bench-urbanczik bench-mc bench-metaplastic
 BENCH_BIN := build/bench/nk_bench build/bench/uz_bench build/bench/mc_bench
+BENCH_BIN += build/bench/mp_bench
 vpath %_bench.c bench/nk bench/urbanczik bench/microcircuit
+vpath %_bench.c bench/metaplastic
 build/bench/nk_bench: BENCH_CFLAGS := -Isrc/kernels/nk
 $(BENCH_BIN): build/bench/%: %.c build/obj/libnmcore.a
 	@mkdir -p $(dir $@)
@@ -180,6 +184,8 @@ bench-urbanczik: build/bench/uz_bench
 	@/usr/bin/python3 bench/urbanczik/bench.py
 bench-mc: build/bench/mc_bench build/neuromic
 	@/usr/bin/python3 bench/microcircuit/bench.py
+bench-metaplastic: build/bench/mp_bench
+	@/usr/bin/python3 bench/metaplastic/bench.py
 
 # Engine benchmarks (bench/engine.py: six figures, bench/results/engine.json,
 # docs/performance.md), then the nk kernel's. BENCH_ARGS passes options, e.g.

@@ -73,8 +73,10 @@ const mp_config *mp_net_config(const mp_net *net);
 /* Draws W and B (Xavier uniform, layer by layer, W_l then B_l, B also for
  * MP_BP so that both see the same W) and zeroes the tangents. */
 void mp_net_init(mp_net *net, gsl_rng *r);
-/* The weights of layer l (1..L), row-major n_l x n_(l-1). */
+/* The weights and the feedback matrix of layer l (1..L), row-major
+ * n_l x n_(l-1); NULL for another l. */
 double *mp_net_weights(mp_net *net, int l);
+double *mp_net_feedback(mp_net *net, int l);
 
 /* One plastic update on example x (n[0] values) of class y, with the
  * coefficients theta[0..R-1] of the pool's terms. Adds this step's angles

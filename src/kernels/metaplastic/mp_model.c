@@ -125,6 +125,11 @@ double *mp_net_weights(mp_net *net, int l)
     return l >= 1 && l <= net->c.L ? net->W[l] : NULL;
 }
 
+double *mp_net_feedback(mp_net *net, int l)
+{
+    return l >= 1 && l <= net->c.L ? net->B[l] : NULL;
+}
+
 void mp_net_init(mp_net *net, gsl_rng *r)
 {
     const mp_config *c = &net->c;
