@@ -115,7 +115,7 @@ static size_t hidden_extent(const nm_point *p, int d)
     return (size_t)hidden_layers(p);
 }
 
-enum { O_META_LOSS, O_QUERY_ACC, O_THETA, O_ANGLE, O_THETA_FINAL, O_TEST_ACC, O_TEST_LOSS,
+enum { O_META_LOSS, O_QUERY_ACC, O_THETA, O_GRAD, O_ANGLE, O_THETA_FINAL, O_TEST_ACC, O_TEST_LOSS,
        O_TEST_ACC_MEAN, O_TEST_ANGLE, NOUTPUTS };
 
 static const nm_output outputs[NOUTPUTS] = {
@@ -127,6 +127,10 @@ static const nm_output outputs[NOUTPUTS] = {
     [O_THETA] = {.name = "theta", .type = NM_O_F64, .ndims = 2, .dims = {"episode", "term"},
                  .extent = episode_extent, .unit = "",
                  .doc = "the rule's coefficients F0..F5 used in each episode (0 outside the pool)"},
+    [O_GRAD] = {.name = "meta_grad", .type = NM_O_F64, .ndims = 2, .dims = {"episode", "term"},
+                .extent = episode_extent, .unit = "",
+                .doc = "d meta_loss / d theta of each episode, without the L1 term (0 outside "
+                       "the pool, and when meta_lr = 0)"},
     [O_ANGLE] = {.name = "angle", .type = NM_O_F64, .ndims = 2, .dims = {"episode", "hidden"},
                  .extent = episode_hidden_extent, .unit = "deg",
                  .doc = "mean over an episode's updates of the angle between hidden layer l's "
@@ -501,6 +505,7 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
     double *meta_loss = nm_out_f64(res, O_META_LOSS, "meta_loss");
     double *qacc = nm_out_f64(res, O_QUERY_ACC, "query_acc");
     double *theta_ep = nm_out_f64(res, O_THETA, "theta");
+    double *grad = nm_out_f64(res, O_GRAD, "meta_grad");
     double *angle = nm_out_f64(res, O_ANGLE, "angle");
     double *theta_fin = nm_out_f64(res, O_THETA_FINAL, "theta_final");
     double *test_acc = nm_out_f64(res, O_TEST_ACC, "test_acc");
@@ -511,7 +516,7 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
     gsl_rng *rinit = nm_task_rng(t, "metaplastic-init", init_deps);
     gsl_rng *rtep = nm_task_rng(t, "metaplastic-test-episodes", ep_deps);
     gsl_rng *rtinit = nm_task_rng(t, "metaplastic-test-init", init_deps);
-    if (!meta_loss || !qacc || !theta_ep || !angle || !theta_fin || !test_acc || !test_loss ||
+    if (!meta_loss || !qacc || !theta_ep || !grad || !angle || !theta_fin || !test_acc || !test_loss ||
         !test_mean || !test_angle || !rep || !rinit || !rtep || !rtinit)
         return nm_task_fail(t, "metaplastic: no output or stream");
 
@@ -535,8 +540,10 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
         mp_result r;
         mp_episode(net, theta, b.xtr, b.ytr, b.ntr, b.xq, b.yq, b.nq, &r);
         meta_loss[ep] = r.loss, qacc[ep] = r.acc;
-        for (int k = 0; k < MP_NTERMS; k++)
+        for (int k = 0; k < MP_NTERMS; k++) {
             theta_ep[ep * MP_NTERMS + k] = k < R ? theta[k] : 0.0;
+            grad[ep * MP_NTERMS + k] = k < R && lr > 0 ? r.grad[k] : 0.0;
+        }
         for (int h = 0; h < H; h++)
             angle[ep * (size_t)H + h] = r.angle[h + 1];
         if (!isfinite(r.loss)) {

@@ -1,0 +1,167 @@
+"""Tables and figures of the metaplastic kernel (meta-learned plasticity rules with
+random feedback; Shervani-Tabar & Rosenbaum 2023, seed 003).
+
+    /usr/bin/python3 -m analysis.metaplastic RESULT.h5 [RESULT.h5 ...] [-o FIG.png] [--window N]
+
+For every result file and every combination of its grid axes other than seed, one row:
+meta-test query accuracy (mean ± standard deviation over seeds, min..max), the query
+accuracy of the first and the last N meta-training episodes (mean over those episodes
+and the seeds), the rule after meta-training (theta_final: mean over seeds of each term
+in the pool, and its spread), and the angle (deg) between each hidden layer's teaching
+signal and backprop's, in the first and the last N episodes and at meta-test.
+
+With -o, a figure: query accuracy over the meta-training episodes (moving mean over N
+episodes, mean over seeds, min..max band of the seeds' moving means) of every cell, the
+coefficients theta over the episodes of the cells that learn them, and the angle of
+each hidden layer over the episodes.
+"""
+import argparse
+import sys
+
+import numpy as np
+
+from analysis.summary import open_results
+
+NEEDED = ("meta_loss", "query_acc", "theta", "angle", "theta_final", "test_acc",
+          "test_acc_mean", "test_angle")
+TERMS = ("F0", "F1", "F2", "F3", "F4", "F5")
+
+
+def load(path):
+    ds = open_results(path)
+    missing = [v for v in NEEDED if v not in ds]
+    if missing:
+        raise ValueError(f"{path}: no output {', '.join(missing)}; is this a result file of the "
+                         "metaplastic kernel?")
+    return ds
+
+
+def _val(v):
+    if isinstance(v, (bytes, np.bytes_)):
+        return v.decode()
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v)).lower()
+    return f"{v:g}" if isinstance(v, (float, np.floating, int, np.integer)) else str(v)
+
+
+def cells(ds):
+    """(title, dataset with at most a seed axis) for every combination of the other axes."""
+    axes = [d for d in ds["test_acc_mean"].dims if d != "seed"]
+    if not axes:
+        yield "", ds
+        return
+    for idx in np.ndindex(*(ds.sizes[a] for a in axes)):
+        sel = dict(zip(axes, idx))
+        yield ", ".join(f"{a} = {_val(ds[a].values[i])}" for a, i in sel.items()), ds.isel(sel)
+
+
+def _ms(x, nd=3):
+    x = np.asarray(x, dtype=float).ravel()
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return "n/a"
+    sd = x.std(ddof=1) if x.size > 1 else 0.0
+    return f"{x.mean():.{nd}f} ± {sd:.{nd}f} ({x.min():.{nd}f}..{x.max():.{nd}f}, n={x.size})"
+
+
+def row(cell, window):
+    """The numbers of one cell (a dict), for the table and the tests."""
+    qa = np.asarray(cell["query_acc"].values, dtype=float)
+    qa = qa.reshape(-1, qa.shape[-1])  # (seeds, episodes)
+    w = min(window, qa.shape[-1])
+    ang = np.asarray(cell["angle"].values, dtype=float)
+    ang = ang.reshape(-1, *ang.shape[-2:])  # (seeds, episodes, hidden)
+    th = np.asarray(cell["theta_final"].values, dtype=float).reshape(-1, len(TERMS))
+    return {
+        "test_acc": np.asarray(cell["test_acc_mean"].values, dtype=float).ravel(),
+        "first": qa[:, :w].mean(axis=1),
+        "last": qa[:, -w:].mean(axis=1),
+        "theta": th,
+        "angle_first": ang[:, :w].mean(axis=(0, 1)),
+        "angle_last": ang[:, -w:].mean(axis=(0, 1)),
+        "angle_test": np.asarray(cell["test_angle"].values, dtype=float)
+        .reshape(-1, ang.shape[-1]).mean(axis=0),
+    }
+
+
+def _theta_text(th):
+    used = [k for k in range(th.shape[1]) if np.any(th[:, k] != 0)]
+    return " ".join(f"{TERMS[k]} {th[:, k].mean():+.4f}±{th[:, k].std():.4f}" for k in used)
+
+
+def table(paths, window=50, out=None):
+    out = out or sys.stdout
+    print(f"| file | cell | meta-test accuracy | query acc., first {window} episodes | "
+          f"last {window} | theta_final (mean±sd over seeds) | angle first → last → "
+          "meta-test (deg, per hidden layer) |", file=out)
+    print("|---|---|---|---|---|---|---|", file=out)
+    for path in paths:
+        ds = load(path)
+        for title, cell in cells(ds):
+            r = row(cell, window)
+            angles = ", ".join(f"{a:.1f} → {b:.1f} → {c:.1f}" for a, b, c in
+                               zip(r["angle_first"], r["angle_last"], r["angle_test"]))
+            print(f"| {path.split('/')[-1]} | {title} | {_ms(r['test_acc'])} | "
+                  f"{r['first'].mean():.3f} | {r['last'].mean():.3f} | "
+                  f"{_theta_text(r['theta'])} | {angles} |", file=out)
+    print(file=out)
+
+
+def _moving(x, w):
+    if x.shape[-1] < w:
+        return x
+    k = np.ones(w) / w
+    return np.apply_along_axis(lambda v: np.convolve(v, k, mode="valid"), -1, x)
+
+
+def figure(paths, fig_path, window=50):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 3, figsize=(16, 4.5))
+    for path in paths:
+        ds = load(path)
+        for title, cell in cells(ds):
+            qa = np.asarray(cell["query_acc"].values, dtype=float)
+            qa = _moving(qa.reshape(-1, qa.shape[-1]), window)
+            x = np.arange(qa.shape[-1]) + window
+            line, = ax[0].plot(x, qa.mean(0), label=title or path)
+            ax[0].fill_between(x, qa.min(0), qa.max(0), color=line.get_color(), alpha=0.15)
+            th = np.asarray(cell["theta"].values, dtype=float)
+            th = th.reshape(-1, *th.shape[-2:]).mean(0)  # (episodes, terms)
+            if np.ptp(th, axis=0).max() > 0:
+                for k in range(th.shape[1]):
+                    if np.any(th[:, k] != 0):
+                        ax[1].plot(th[:, k], label=f"{TERMS[k]} ({title})")
+                ang = np.asarray(cell["angle"].values, dtype=float)
+                ang = _moving(ang.reshape(-1, *ang.shape[-2:]).mean(0).T, window)
+                for h, a in enumerate(ang):
+                    ax[2].plot(np.arange(a.size) + window, a, label=f"layer {h + 1} ({title})")
+    ax[0].set(xlabel="meta-training episode", ylabel=f"query accuracy ({window}-episode mean)")
+    ax[1].set(xlabel="meta-training episode", ylabel="theta")
+    ax[2].set(xlabel="meta-training episode", ylabel="angle to backprop's signal (deg)")
+    for a in ax:
+        a.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(fig_path, dpi=110)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("results", nargs="+")
+    ap.add_argument("-o", "--figure")
+    ap.add_argument("--window", type=int, default=50)
+    a = ap.parse_args(argv)
+    try:
+        table(a.results, a.window)
+        if a.figure:
+            figure(a.results, a.figure, a.window)
+    except (OSError, ValueError) as e:
+        print(f"analysis.metaplastic: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
