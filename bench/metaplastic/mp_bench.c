@@ -25,6 +25,7 @@
 #include "../../src/kernels/metaplastic/mp.h"
 
 static const double GOLDEN = 0.6180339887498949, SQRT2 = 1.4142135623730951;
+static const double THETA[3] = {0.02, 0.01, 0.005};
 
 static double frac(double x)
 {
@@ -50,6 +51,7 @@ static void start(mp_net *net)
             B[i] = lim * (2 * frac((double)(i + 1) * SQRT2 + 0.3 * l) - 1);
         }
     }
+    mp_net_restart(net, THETA);
 }
 
 static void inputs(const mp_config *c, size_t count, double *x, int *y)
@@ -72,7 +74,6 @@ static int parse_sizes(int argc, char **argv, mp_config *c)
     return 0;
 }
 
-static const double THETA[3] = {0.02, 0.01, 0.005};
 
 static int check(int argc, char **argv)
 {

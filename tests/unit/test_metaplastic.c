@@ -39,11 +39,11 @@ static void data(double *xtr, int *ytr, double *xq, int *yq)
     gsl_rng_free(r);
 }
 
-static void init_weights(mp_net *net, unsigned long seed)
+static void init_weights(mp_net *net, unsigned long seed, const double *theta)
 {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, seed);
-    mp_net_init(net, r);
+    mp_net_init(net, r, theta);
     gsl_rng_free(r);
 }
 
@@ -53,9 +53,27 @@ static double episode_loss(mp_net *net, const double *theta, mp_result *out)
     double xtr[NTR * 12], xq[NQ * 12];
     int ytr[NTR], yq[NQ];
     data(xtr, ytr, xq, yq);
-    init_weights(net, 11);
+    init_weights(net, 11, theta);
     mp_episode(net, theta, xtr, ytr, NTR, xq, yq, NQ, out);
     return out->loss;
+}
+
+/* Every component of the episode's meta-gradient against central
+ * differences of the query loss, at 1e-5 relative. */
+static void check_gradient(mp_net *net, const double *theta, int M, const char *what)
+{
+    mp_result r, rp, rm;
+    episode_loss(net, theta, &r);
+    for (int m = 0; m < M; m++) {
+        double h = 1e-5, tp[MP_MAXPARAM], tm[MP_MAXPARAM];
+        memcpy(tp, theta, M * sizeof *tp), memcpy(tm, theta, M * sizeof *tm);
+        tp[m] += h, tm[m] -= h;
+        double fd = (episode_loss(net, tp, &rp) - episode_loss(net, tm, &rm)) / (2 * h);
+        double g = r.grad[m], scale = fmax(fabs(fd), fabs(g));
+        if (!(scale > 1e-6 && fabs(g - fd) <= 1e-5 * scale))
+            fail_msg("%s, parameter %d: forward mode %.12g, central difference %.12g "
+                     "(relative %.3g)", what, m, g, fd, fabs(g - fd) / scale);
+    }
 }
 
 static void meta_gradient_matches_finite_differences(mp_feedback fb)
@@ -65,19 +83,7 @@ static void meta_gradient_matches_finite_differences(mp_feedback fb)
     assert_non_null(net);
     /* large enough that every term moves the weights visibly in 10 steps */
     double theta[MP_NTERMS] = {0.3, 0.05, 0.04, -0.03, 0.02, 0.01};
-    mp_result r, rp, rm;
-    episode_loss(net, theta, &r);
-    for (int k = 0; k < MP_NTERMS; k++) {
-        double h = 1e-5, tp[MP_NTERMS], tm[MP_NTERMS];
-        memcpy(tp, theta, sizeof tp), memcpy(tm, theta, sizeof tm);
-        tp[k] += h, tm[k] -= h;
-        double fd = (episode_loss(net, tp, &rp) - episode_loss(net, tm, &rm)) / (2 * h);
-        double g = r.grad[k], scale = fmax(fabs(fd), fabs(g));
-        if (!(scale > 1e-6 && fabs(g - fd) <= 1e-5 * scale))
-            fail_msg("feedback %s, F%d: forward mode %.12g, central difference %.12g "
-                     "(relative %.3g)", fb == MP_FA ? "fa" : "bp", k, g, fd,
-                     fabs(g - fd) / scale);
-    }
+    check_gradient(net, theta, MP_NTERMS, fb == MP_FA ? "plain, fa" : "plain, bp");
     mp_net_free(net);
 }
 
@@ -89,6 +95,33 @@ static void meta_gradient_fa(void **state)
 static void meta_gradient_bp(void **state)
 {
     meta_gradient_matches_finite_differences(MP_BP);
+}
+
+/* Chemical synapses: every one of P, K, v, b against central differences. */
+static void chemical_meta_gradient_matches_finite_differences(mp_feedback fb)
+{
+    mp_config c = small(fb, 3);
+    c.chemical = true, c.nchem = 2, c.tau_min = 1, c.tau_max = 10;
+    int M = mp_nparams(&c);
+    assert_int_equal(M, 2 * 3 + 4 + 2 + 2);
+    mp_net *net = mp_net_alloc(&c);
+    assert_non_null(net);
+    double theta[MP_MAXPARAM];
+    mp_chem_start(&c, 0.3, theta);
+    for (int m = 0; m < M; m++) /* off the start's zeros and ones, each by its own amount */
+        theta[m] += 0.05 * sin(1.0 + 2.3 * m);
+    check_gradient(net, theta, M, fb == MP_FA ? "chemical, fa" : "chemical, bp");
+    mp_net_free(net);
+}
+
+static void chemical_meta_gradient_fa(void **state)
+{
+    chemical_meta_gradient_matches_finite_differences(MP_FA);
+}
+
+static void chemical_meta_gradient_bp(void **state)
+{
+    chemical_meta_gradient_matches_finite_differences(MP_BP);
 }
 
 /* A pool that leaves out terms: the gradient of each term kept is the
@@ -116,7 +149,8 @@ static void f0_with_tied_feedback_is_gradient_descent(void **state)
     double xtr[NTR * 12], xq[NQ * 12];
     int ytr[NTR], yq[NQ];
     data(xtr, ytr, xq, yq);
-    init_weights(net, 3);
+    double theta[1] = {0.5};
+    init_weights(net, 3, theta);
     size_t sizes[4] = {0, 7 * 12, 5 * 7, 3 * 5};
     double *before[4] = {0}, *grad[4] = {0};
     mp_result q;
@@ -137,7 +171,6 @@ static void f0_with_tied_feedback_is_gradient_descent(void **state)
             grad[l][i] = (lp - lm) / (2 * h);
         }
     }
-    double theta[1] = {0.5};
     mp_net_learn(net, theta, xtr, ytr[0], NULL);
     for (int l = 1; l <= 3; l++) {
         const double *W = mp_net_weights(net, l);
@@ -245,6 +278,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(meta_gradient_fa),
         cmocka_unit_test(meta_gradient_bp),
+        cmocka_unit_test(chemical_meta_gradient_fa),
+        cmocka_unit_test(chemical_meta_gradient_bp),
         cmocka_unit_test(smaller_pool_gives_the_same_partial_derivatives),
         cmocka_unit_test(f0_with_tied_feedback_is_gradient_descent),
         cmocka_unit_test(feedback_angles),

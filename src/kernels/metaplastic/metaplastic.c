@@ -42,7 +42,8 @@
 
 enum { P_DATASET, P_DOWNSAMPLE, P_N_IN, P_H1, P_H2, P_H3, P_H4, P_N_OUT, P_FEEDBACK, P_POOL,
        P_BETA, P_WAYS, P_SHOTS, P_QUERIES, P_EPISODES, P_TEST_EPISODES, P_TEST_CLASSES,
-       P_THETA0, P_META_LR, P_L1, P_MAX_IMAGES, NPARAMS };
+       P_THETA0, P_META_LR, P_L1, P_MAX_IMAGES, P_SYNAPSE, P_CHEMICALS, P_TAU_MIN, P_TAU_MAX,
+       NPARAMS };
 
 #define HID(nm, dv, dc) NM_PARAM_INT(nm, dv, 0, 100000, "", dc)
 
@@ -83,6 +84,14 @@ static const nm_param params[NPARAMS] = {
     [P_L1] = NM_PARAM_FLOAT("l1", 0, 0, 1e3, "", "weight of |theta|_1 in the meta-loss"),
     [P_MAX_IMAGES] = NM_PARAM_INT("max_images", 60000, 1, 1e8, "",
                                   "images read from the training file (its first ones)"),
+    [P_SYNAPSE] = NM_PARAM_CHOICE("synapse", "plain",
+                                  "plain: dW = theta . F; chemical: C chemicals per synapse, "
+                                  "h' = y h + z tanh(K h + P F + b), w = v . h (mp.h)",
+                                  "plain", "chemical"),
+    [P_CHEMICALS] = NM_PARAM_INT("chemicals", 3, 1, MP_MAXCHEM, "", "chemical: C per synapse"),
+    [P_TAU_MIN] = NM_PARAM_FLOAT("tau_min", 1, 1, 1e6, "updates", "chemical: shortest timescale"),
+    [P_TAU_MAX] = NM_PARAM_FLOAT("tau_max", 50, 1, 1e6, "updates",
+                                 "chemical: longest timescale (at least tau_min)"),
 };
 
 static int hidden_layers(const nm_point *p)
@@ -114,9 +123,15 @@ static size_t hidden_extent(const nm_point *p, int d)
 {
     return (size_t)hidden_layers(p);
 }
+static mp_config config_of(const nm_point *p, bool tangents);
+static size_t rcn_extent(const nm_point *p, int d)
+{
+    mp_config c = config_of(p, false);
+    return c.chemical ? (size_t)mp_nparams(&c) : 1;
+}
 
 enum { O_META_LOSS, O_QUERY_ACC, O_THETA, O_GRAD, O_ANGLE, O_THETA_FINAL, O_TEST_ACC, O_TEST_LOSS,
-       O_TEST_ACC_MEAN, O_TEST_ANGLE, NOUTPUTS };
+       O_TEST_ACC_MEAN, O_TEST_ANGLE, O_RCN_FINAL, NOUTPUTS };
 
 static const nm_output outputs[NOUTPUTS] = {
     [O_META_LOSS] = NM_OUTPUT_ARRAY("meta_loss", NM_O_F64, "episode", episode_extent, "",
@@ -145,6 +160,9 @@ static const nm_output outputs[NOUTPUTS] = {
                                          "mean meta-test query accuracy"),
     [O_TEST_ANGLE] = NM_OUTPUT_ARRAY("test_angle", NM_O_F64, "hidden", hidden_extent, "deg",
                                      "mean over the meta-test episodes of angle"),
+    [O_RCN_FINAL] = NM_OUTPUT_ARRAY("rcn_final", NM_O_F64, "rcn_param", rcn_extent, "",
+                                    "chemical: P (C x R), K (C x C), v, b after meta-training "
+                                    "(plain: one NaN)"),
 };
 
 static int pool_size(const char *pool)
@@ -160,7 +178,11 @@ static mp_config config_of(const nm_point *p, bool tangents)
                    .beta = nm_get_f_at(p, P_BETA),
                    .R = pool_size(nm_get_s_at(p, P_POOL)),
                    .tangents = tangents,
-                   .angles = true};
+                   .angles = true,
+                   .chemical = !strcmp(nm_get_s_at(p, P_SYNAPSE), "chemical"),
+                   .nchem = (int)nm_get_i_at(p, P_CHEMICALS),
+                   .tau_min = nm_get_f_at(p, P_TAU_MIN),
+                   .tau_max = nm_get_f_at(p, P_TAU_MAX)};
     c.n[0] = (size_t)nm_get_i_at(p, P_N_IN);
     for (int l = 1; l < c.L; l++)
         c.n[l] = (size_t)nm_get_i_at(p, P_H1 + l - 1);
@@ -196,6 +218,9 @@ static bool mp_check(const nm_point *p, char *why, size_t len)
     else if (nm_get_i_at(p, P_N_OUT) != ways)
         snprintf(why, len, "n_out = %lld does not match ways = %lld, the classes of an episode",
                  (long long)nm_get_i_at(p, P_N_OUT), (long long)ways);
+    else if (nm_get_f_at(p, P_TAU_MAX) < nm_get_f_at(p, P_TAU_MIN))
+        snprintf(why, len, "tau_max = %g is less than tau_min = %g", nm_get_f_at(p, P_TAU_MAX),
+                 nm_get_f_at(p, P_TAU_MIN));
     else if (nm_get_i_at(p, P_TEST_CLASSES) < ways)
         snprintf(why, len, "test_classes = %lld is fewer than ways = %lld",
                  (long long)nm_get_i_at(p, P_TEST_CLASSES), (long long)ways);
@@ -452,7 +477,7 @@ static void draw_episode(const mp_dataset *d, int first, int nclass, size_t ways
 /* ---- the run ---- */
 
 typedef struct {
-    double m[MP_NTERMS], v[MP_NTERMS];
+    double m[MP_MAXPARAM], v[MP_MAXPARAM];
     long t;
 } mp_adam;
 
@@ -466,6 +491,16 @@ static void adam_step(mp_adam *a, double *theta, const double *grad, int R, doub
         double mh = a->m[k] / (1 - pow(b1, (double)a->t)), vh = a->v[k] / (1 - pow(b2, (double)a->t));
         theta[k] -= lr * mh / (sqrt(vh) + eps);
     }
+}
+
+/* The rule's coefficient per term: theta itself, or (chemical) the plain
+ * rule it amounts to to first order. */
+static void effective(const mp_config *c, const double *theta, double *eff)
+{
+    if (c->chemical)
+        mp_chem_effective(c, theta, eff);
+    else
+        memcpy(eff, theta, (size_t)c->R * sizeof *eff);
 }
 
 static const char *const ep_deps[] = {"dataset", "downsample", "ways", "shots", "queries",
@@ -497,7 +532,7 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
     bool down = nm_get_b_at(p, P_DOWNSAMPLE);
     double lr = nm_get_f_at(p, P_META_LR), l1 = nm_get_f_at(p, P_L1);
     mp_config c = config_of(p, lr > 0), ct = config_of(p, false);
-    int H = c.L - 1, R = c.R;
+    int H = c.L - 1, R = c.R, M = mp_nparams(&c);
     size_t maxclass = 0;
     for (int k = 0; k < d->nclass; k++)
         maxclass = d->count[k] > maxclass ? d->count[k] : maxclass;
@@ -507,6 +542,7 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
     double *theta_ep = nm_out_f64(res, O_THETA, "theta");
     double *grad = nm_out_f64(res, O_GRAD, "meta_grad");
     double *angle = nm_out_f64(res, O_ANGLE, "angle");
+    double *rcn = nm_out_f64(res, O_RCN_FINAL, "rcn_final");
     double *theta_fin = nm_out_f64(res, O_THETA_FINAL, "theta_final");
     double *test_acc = nm_out_f64(res, O_TEST_ACC, "test_acc");
     double *test_loss = nm_out_f64(res, O_TEST_LOSS, "test_loss");
@@ -516,7 +552,7 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
     gsl_rng *rinit = nm_task_rng(t, "metaplastic-init", init_deps);
     gsl_rng *rtep = nm_task_rng(t, "metaplastic-test-episodes", ep_deps);
     gsl_rng *rtinit = nm_task_rng(t, "metaplastic-test-init", init_deps);
-    if (!meta_loss || !qacc || !theta_ep || !grad || !angle || !theta_fin || !test_acc || !test_loss ||
+    if (!meta_loss || !qacc || !theta_ep || !grad || !angle || !rcn || !theta_fin || !test_acc || !test_loss ||
         !test_mean || !test_angle || !rep || !rinit || !rtep || !rtinit)
         return nm_task_fail(t, "metaplastic: no output or stream");
 
@@ -527,7 +563,9 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
         mp_net_free(net);
         return nm_task_fail(t, "metaplastic: out of memory");
     }
-    double theta[MP_NTERMS] = {nm_get_f_at(p, P_THETA0)};
+    double theta[MP_MAXPARAM] = {nm_get_f_at(p, P_THETA0)}, eff[MP_NTERMS];
+    if (c.chemical)
+        mp_chem_start(&c, nm_get_f_at(p, P_THETA0), theta);
     mp_adam adam = {0};
     int rc = 0;
     for (size_t ep = 0; ep < neps && !rc; ep++) {
@@ -536,13 +574,14 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
             break;
         }
         draw_episode(d, 0, ntrain_cls, ways, shots, queries, down, rep, &b);
-        mp_net_init(net, rinit);
+        mp_net_init(net, rinit, theta);
         mp_result r;
         mp_episode(net, theta, b.xtr, b.ytr, b.ntr, b.xq, b.yq, b.nq, &r);
         meta_loss[ep] = r.loss, qacc[ep] = r.acc;
+        effective(&c, theta, eff);
         for (int k = 0; k < MP_NTERMS; k++) {
-            theta_ep[ep * MP_NTERMS + k] = k < R ? theta[k] : 0.0;
-            grad[ep * MP_NTERMS + k] = k < R && lr > 0 ? r.grad[k] : 0.0;
+            theta_ep[ep * MP_NTERMS + k] = k < R ? eff[k] : 0.0;
+            grad[ep * MP_NTERMS + k] = k < R && lr > 0 && !c.chemical ? r.grad[k] : 0.0;
         }
         for (int h = 0; h < H; h++)
             angle[ep * (size_t)H + h] = r.angle[h + 1];
@@ -552,21 +591,25 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
             break;
         }
         if (lr > 0) {
-            for (int k = 0; k < R; k++)
+            /* L1 on the terms' coefficients: theta (plain) or P (chemical, first) */
+            for (int k = 0; k < (c.chemical ? c.nchem * R : R); k++)
                 r.grad[k] += l1 * (theta[k] > 0 ? 1 : theta[k] < 0 ? -1 : 0);
-            adam_step(&adam, theta, r.grad, R, lr);
+            adam_step(&adam, theta, r.grad, M, lr);
         }
     }
     mp_net_free(net);
     net = rc ? NULL : mp_net_alloc(&ct);
     if (!rc && !net)
         rc = nm_task_fail(t, "metaplastic: out of memory");
+    effective(&c, theta, eff);
     for (int k = 0; k < MP_NTERMS; k++)
-        theta_fin[k] = k < R ? theta[k] : 0.0;
+        theta_fin[k] = k < R ? eff[k] : 0.0;
+    for (int k = 0; k < (c.chemical ? M : 1); k++)
+        rcn[k] = c.chemical ? theta[k] : NAN;
     double sum = 0, asum[MP_MAXL] = {0};
     for (size_t ep = 0; ep < ntest && !rc; ep++) {
         draw_episode(d, ntrain_cls, tc, ways, shots, queries, down, rtep, &b);
-        mp_net_init(net, rtinit);
+        mp_net_init(net, rtinit, theta);
         mp_result r;
         mp_episode(net, theta, b.xtr, b.ytr, b.ntr, b.xq, b.yq, b.nq, &r);
         test_acc[ep] = r.acc, test_loss[ep] = r.loss;

@@ -32,7 +32,17 @@
  * Meta-gradients: forward mode. Alongside W the model carries R tangents
  * T_l^q = dW_l/dtheta_q (one per term in the pool), updated exactly with
  * each plastic step; the query loss's gradient is then one more forward pass
- * of the tangents. Nothing of the trajectory is stored. */
+ * of the tangents. Nothing of the trajectory is stored.
+ *
+ * Chemical synapses (recurrent chemical networks, seed 003): with
+ * `chemical`, each synapse holds C chemicals h (C = nchem) and
+ *   h' = y * h + z * tanh(K h + P F + b),   w = v . h,
+ * where F is the synapse's vector of the pool's R terms, z_a = 1/(tau_min
+ * tau_a), y_a = 1 - z_a, tau_a = tau_min (tau_max/tau_min)^(a/C) for
+ * a = 1..C. The meta-parameters are then P (C x R), K (C x C), v (C), b (C),
+ * in this order in theta (mp_nparams of them). Every chemical starts at the
+ * episode's initial weight, so that w = (sum v) W0. The tangents are those of
+ * h and w per meta-parameter, updated synapse by synapse. */
 #ifndef MP_H
 #define MP_H
 
@@ -41,7 +51,9 @@
 
 #include <gsl/gsl_rng.h>
 
-enum { MP_MAXL = 5, MP_NTERMS = 6 };
+enum { MP_MAXL = 5, MP_NTERMS = 6, MP_MAXCHEM = 4 };
+/* Most meta-parameters: chemical, C = 4, R = 6: P, K, v, b. */
+enum { MP_MAXPARAM = MP_MAXCHEM * MP_NTERMS + MP_MAXCHEM * MP_MAXCHEM + 2 * MP_MAXCHEM };
 typedef enum { MP_FA, MP_BP } mp_feedback;
 
 typedef struct {
@@ -53,7 +65,20 @@ typedef struct {
     int term[MP_NTERMS];     /* their indices F0..F5, in order */
     bool tangents;           /* carry dW/dtheta (meta-gradients) */
     bool angles;             /* measure FA-vs-BP teaching-signal angles */
+    bool chemical;           /* chemical synapses instead of dW = theta . F */
+    int nchem;               /* chemicals per synapse (1..MP_MAXCHEM) */
+    double tau_min, tau_max; /* their timescales (updates) */
 } mp_config;
+
+/* Meta-parameters of a configuration: R, or C R + C^2 + 2 C (chemical). */
+int mp_nparams(const mp_config *c);
+/* Chemical: P, K, v, b that make the rule start as theta0 F0 to first
+ * order (K = identity: each chemical integrates; P_a0 = theta0 / z_a;
+ * v_a = 1/C; b = 0). */
+void mp_chem_start(const mp_config *c, double theta0, double *theta);
+/* Chemical: the first-order plain rule the parameters amount to,
+ * sum_a v_a z_a P_ak per term k (R values). */
+void mp_chem_effective(const mp_config *c, const double *theta, double *eff);
 
 typedef struct mp_net mp_net;
 
@@ -61,7 +86,7 @@ typedef struct mp_net mp_net;
 typedef struct {
     double loss;                /* mean cross-entropy on the query set */
     double acc;                 /* fraction of the query set classified right */
-    double grad[MP_NTERMS];     /* dloss/dtheta_q for q < R (tangents on) */
+    double grad[MP_MAXPARAM];   /* dloss/dtheta_q for q < mp_nparams (tangents on) */
     double angle[MP_MAXL];      /* mean angle (deg) between e_l and backprop's, l = 1..L-1 */
 } mp_result;
 
@@ -71,15 +96,19 @@ void mp_net_free(mp_net *net);
 const mp_config *mp_net_config(const mp_net *net);
 
 /* Draws W and B (Xavier uniform, layer by layer, W_l then B_l, B also for
- * MP_BP so that both see the same W) and zeroes the tangents. */
-void mp_net_init(mp_net *net, gsl_rng *r);
+ * MP_BP so that both see the same W) and zeroes the tangents; chemical:
+ * sets every chemical to W and W to (sum v) W, with v from theta. */
+void mp_net_init(mp_net *net, gsl_rng *r, const double *theta);
+/* The same from the weights now in place (set through mp_net_weights). */
+void mp_net_restart(mp_net *net, const double *theta);
 /* The weights and the feedback matrix of layer l (1..L), row-major
  * n_l x n_(l-1); NULL for another l. */
 double *mp_net_weights(mp_net *net, int l);
 double *mp_net_feedback(mp_net *net, int l);
 
 /* One plastic update on example x (n[0] values) of class y, with the
- * coefficients theta[0..R-1] of the pool's terms. Adds this step's angles
+ * coefficients theta[0..R-1] of the pool's terms (chemical: the
+ * mp_nparams meta-parameters). Adds this step's angles
  * (deg) to angle_sum[l] for l = 1..L-1 when angles are on. */
 void mp_net_learn(mp_net *net, const double *theta, const double *x, int y, double *angle_sum);
 

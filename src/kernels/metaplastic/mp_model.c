@@ -36,7 +36,11 @@ static const struct {
 
 struct mp_net {
     mp_config c;
+    int M;       /* meta-parameters = tangents carried */
     size_t nmax;
+    /* chemical synapses: H[l] n_l x n_(l-1) x C, DH[l] M of those; y, z per chemical */
+    double *H[MP_MAXL + 1], *DH[MP_MAXL + 1];
+    double yc[MP_MAXCHEM], zc[MP_MAXCHEM];
     bool need_e0, need_oja;
     double *W[MP_MAXL + 1], *B[MP_MAXL + 1], *T[MP_MAXL + 1];
     double *a[MP_MAXL + 1], *y[MP_MAXL + 1], *s[MP_MAXL + 1], *e[MP_MAXL + 1], *ebp[MP_MAXL + 1];
@@ -54,7 +58,7 @@ void mp_net_free(mp_net *net)
     if (!net)
         return;
     for (int l = 0; l <= MP_MAXL; l++) {
-        free(net->W[l]), free(net->B[l]), free(net->T[l]);
+        free(net->W[l]), free(net->B[l]), free(net->T[l]), free(net->H[l]), free(net->DH[l]);
         free(net->a[l]), free(net->y[l]), free(net->s[l]), free(net->e[l]), free(net->ebp[l]);
         free(net->da[l]), free(net->dy[l]), free(net->de[l]);
     }
@@ -72,17 +76,27 @@ mp_net *mp_net_alloc(const mp_config *c)
     for (int k = 0; k < c->R; k++)
         if (c->term[k] < 0 || c->term[k] >= MP_NTERMS)
             return NULL;
+    if (c->chemical && (c->nchem < 1 || c->nchem > MP_MAXCHEM || !(c->tau_min >= 1) ||
+                        !(c->tau_max >= c->tau_min)))
+        return NULL;
     mp_net *net = calloc(1, sizeof *net);
     if (!net)
         return NULL;
     net->c = *c;
+    net->M = mp_nparams(c);
+    for (int a = 0; c->chemical && a < c->nchem; a++) {
+        double tau = c->tau_min * pow(c->tau_max / c->tau_min, (double)(a + 1) / c->nchem);
+        net->zc[a] = 1.0 / (c->tau_min * tau);
+        net->yc[a] = 1.0 - net->zc[a];
+    }
     for (int l = 0; l <= c->L; l++)
         net->nmax = c->n[l] > net->nmax ? c->n[l] : net->nmax;
     for (int k = 0; k < c->R; k++) {
         net->need_e0 |= terms[c->term[k]].pre == V_E;
         net->need_oja |= terms[c->term[k]].pre == V_OJA;
     }
-    size_t R = c->tangents ? (size_t)c->R : 0, nm = net->nmax, m = 2 * (size_t)c->R + 1;
+    size_t R = c->tangents ? (size_t)net->M : 0, nm = net->nmax, m = 2 * (size_t)c->R + 1;
+    size_t C = c->chemical ? (size_t)c->nchem : 0;
     bool ok = true;
     for (int l = 0; l <= c->L; l++) {
         size_t n = c->n[l];
@@ -90,6 +104,8 @@ mp_net *mp_net_alloc(const mp_config *c)
             ok &= !!(net->W[l] = calloc(wsize(c, l), sizeof(double)));
             ok &= !!(net->B[l] = calloc(wsize(c, l), sizeof(double)));
             ok &= !!(net->T[l] = calloc(R * wsize(c, l) + 1, sizeof(double)));
+            ok &= !!(net->H[l] = calloc(C * wsize(c, l) + 1, sizeof(double)));
+            ok &= !!(net->DH[l] = calloc(R * C * wsize(c, l) + 1, sizeof(double)));
         }
         ok &= !!(net->a[l] = calloc(n, sizeof(double)));
         ok &= !!(net->y[l] = calloc(n, sizeof(double)));
@@ -130,7 +146,7 @@ double *mp_net_feedback(mp_net *net, int l)
     return l >= 1 && l <= net->c.L ? net->B[l] : NULL;
 }
 
-void mp_net_init(mp_net *net, gsl_rng *r)
+void mp_net_init(mp_net *net, gsl_rng *r, const double *theta)
 {
     const mp_config *c = &net->c;
     for (int l = 1; l <= c->L; l++) {
@@ -139,8 +155,78 @@ void mp_net_init(mp_net *net, gsl_rng *r)
             net->W[l][i] = lim * (2.0 * gsl_rng_uniform(r) - 1.0);
         for (size_t i = 0; i < wsize(c, l); i++)
             net->B[l][i] = lim * (2.0 * gsl_rng_uniform(r) - 1.0);
+    }
+    mp_net_restart(net, theta);
+}
+
+/* Offsets of the chemical meta-parameters in theta. */
+typedef struct {
+    int P, K, v, b;
+} mp_chem_layout;
+
+static mp_chem_layout chem_layout(const mp_config *c)
+{
+    int C = c->nchem, R = c->R;
+    return (mp_chem_layout){.P = 0, .K = C * R, .v = C * R + C * C, .b = C * R + C * C + C};
+}
+
+void mp_net_restart(mp_net *net, const double *theta)
+{
+    const mp_config *c = &net->c;
+    for (int l = 1; l <= c->L; l++) {
+        size_t sz = wsize(c, l);
         if (c->tangents)
-            memset(net->T[l], 0, (size_t)c->R * wsize(c, l) * sizeof(double));
+            memset(net->T[l], 0, (size_t)net->M * sz * sizeof(double));
+        if (!c->chemical)
+            continue;
+        /* every chemical at W0; w = (sum v) W0, dw/dv_a = h_a = W0 */
+        int C = c->nchem;
+        mp_chem_layout lay = chem_layout(c);
+        double sv = 0;
+        for (int a = 0; a < C; a++)
+            sv += theta[lay.v + a];
+        for (size_t i = 0; i < sz; i++) {
+            for (int a = 0; a < C; a++)
+                net->H[l][i * C + a] = net->W[l][i];
+            for (int a = 0; c->tangents && a < C; a++)
+                net->T[l][(size_t)(lay.v + a) * sz + i] = net->W[l][i];
+            net->W[l][i] *= sv;
+        }
+        if (c->tangents)
+            memset(net->DH[l], 0, (size_t)net->M * C * sz * sizeof(double));
+    }
+}
+
+int mp_nparams(const mp_config *c)
+{
+    int C = c->nchem;
+    return c->chemical ? C * c->R + C * C + 2 * C : c->R;
+}
+
+void mp_chem_start(const mp_config *c, double theta0, double *theta)
+{
+    int C = c->nchem, R = c->R;
+    mp_chem_layout lay = chem_layout(c);
+    memset(theta, 0, (size_t)mp_nparams(c) * sizeof *theta);
+    for (int a = 0; a < C; a++) {
+        double tau = c->tau_min * pow(c->tau_max / c->tau_min, (double)(a + 1) / C);
+        double z = 1.0 / (c->tau_min * tau);
+        theta[lay.P + a * R] = theta0 / z;
+        theta[lay.K + a * C + a] = 1.0;
+        theta[lay.v + a] = 1.0 / C;
+    }
+}
+
+void mp_chem_effective(const mp_config *c, const double *theta, double *eff)
+{
+    int C = c->nchem, R = c->R;
+    mp_chem_layout lay = chem_layout(c);
+    for (int k = 0; k < R; k++) {
+        eff[k] = 0;
+        for (int a = 0; a < C; a++) {
+            double tau = c->tau_min * pow(c->tau_max / c->tau_min, (double)(a + 1) / C);
+            eff[k] += theta[lay.v + a] / (c->tau_min * tau) * theta[lay.P + a * R + k];
+        }
     }
 }
 
@@ -150,7 +236,7 @@ void mp_net_init(mp_net *net, gsl_rng *r)
 static void forward(mp_net *net, const double *x)
 {
     const mp_config *c = &net->c;
-    int L = c->L, R = c->R;
+    int L = c->L, R = net->M; /* R: tangents here */
     bool tg = c->tangents && R > 0;
     memcpy(net->y[0], x, c->n[0] * sizeof *x);
     for (int l = 1; l <= L; l++) {
@@ -212,7 +298,7 @@ static double angle_deg(const double *u, const double *v, size_t n)
 static void backward(mp_net *net, int y, double *angle_sum)
 {
     const mp_config *c = &net->c;
-    int L = c->L, R = c->R;
+    int L = c->L, R = net->M; /* R: tangents here */
     bool tg = c->tangents && R > 0;
     int nL = (int)c->n[L];
     for (int i = 0; i < nL; i++)
@@ -299,7 +385,7 @@ static const double *dvec_pre(const mp_net *net, mp_vec v, int l, int q)
 static void oja_factor(mp_net *net, int l)
 {
     const mp_config *c = &net->c;
-    int n = (int)c->n[l], n0 = (int)c->n[l - 1], R = c->R;
+    int n = (int)c->n[l], n0 = (int)c->n[l - 1], R = net->M;
     cblas_dgemv(CblasRowMajor, CblasTrans, n, n0, -1.0, net->W[l], n0, net->y[l], 1, 0.0,
                 net->oja, 1);
     cblas_daxpy(n0, 1.0, net->y[l - 1], 1, net->oja, 1);
@@ -378,20 +464,102 @@ static void update(mp_net *net, const double *theta)
     }
 }
 
+/* Chemical synapses: h' = y h + z tanh(K h + P F + b), w = v . h, synapse by
+ * synapse, and the tangents of h and w for every meta-parameter m:
+ *   dh'^m = y dh^m + z tanh'(s) (K dh^m + P dF^m + ds/dm|direct),
+ *   dw^m = v . dh'^m (+ h'_a when m is v_a),
+ * with dF^m from the tangents of the terms' vectors. DH keeps a synapse's
+ * M x C tangents together, which is the order they are used in. */
+static void chem_update(mp_net *net, const double *th)
+{
+    const mp_config *c = &net->c;
+    int C = c->nchem, R = c->R, M = net->M;
+    bool tg = c->tangents;
+    mp_chem_layout lay = chem_layout(c);
+    const double *P = th + lay.P, *K = th + lay.K, *v = th + lay.v, *bb = th + lay.b;
+    for (int l = 1; l <= c->L; l++) {
+        size_t n = c->n[l], n0 = c->n[l - 1], sz = n * n0;
+        if (net->need_oja)
+            oja_factor(net, l);
+        const double *u[MP_NTERMS], *pv[MP_NTERMS], *du[MP_MAXPARAM][MP_NTERMS],
+            *dv[MP_MAXPARAM][MP_NTERMS];
+        double ck[MP_NTERMS];
+        for (int k = 0; k < R; k++) {
+            int t = c->term[k];
+            u[k] = vec_post(net, terms[t].post, l), pv[k] = vec_pre(net, terms[t].pre, l);
+            ck[k] = terms[t].c;
+            for (int m = 0; tg && m < M; m++) {
+                du[m][k] = dvec_post(net, terms[t].post, l, m);
+                dv[m][k] = dvec_pre(net, terms[t].pre, l, m);
+            }
+        }
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n0; j++) {
+                size_t idx = i * n0 + j;
+                double F[MP_NTERMS], hn[MP_MAXCHEM], gp[MP_MAXCHEM], *h = net->H[l] + idx * C;
+                for (int k = 0; k < R; k++)
+                    F[k] = ck[k] * u[k][i] * pv[k][j];
+                for (int a = 0; a < C; a++) {
+                    double sa = bb[a];
+                    for (int b = 0; b < C; b++)
+                        sa += K[a * C + b] * h[b];
+                    for (int k = 0; k < R; k++)
+                        sa += P[a * R + k] * F[k];
+                    double g = tanh(sa);
+                    gp[a] = 1 - g * g;
+                    hn[a] = net->yc[a] * h[a] + net->zc[a] * g;
+                }
+                for (int m = 0; tg && m < M; m++) {
+                    double dF[MP_NTERMS], dhn[MP_MAXCHEM], *dh = net->DH[l] + (idx * M + m) * C;
+                    for (int k = 0; k < R; k++)
+                        dF[k] = ck[k] * ((du[m][k] ? du[m][k][i] * pv[k][j] : 0) +
+                                         (dv[m][k] ? u[k][i] * dv[m][k][j] : 0));
+                    double dw = 0;
+                    for (int a = 0; a < C; a++) {
+                        double ds = 0;
+                        for (int b = 0; b < C; b++)
+                            ds += K[a * C + b] * dh[b];
+                        for (int k = 0; k < R; k++)
+                            ds += P[a * R + k] * dF[k];
+                        if (m < lay.K && (m - lay.P) / R == a) /* P_a,k */
+                            ds += F[(m - lay.P) % R];
+                        else if (m >= lay.K && m < lay.v && (m - lay.K) / C == a) /* K_a,b */
+                            ds += h[(m - lay.K) % C];
+                        else if (m - lay.b == a) /* b_a */
+                            ds += 1;
+                        dhn[a] = net->yc[a] * dh[a] + net->zc[a] * gp[a] * ds;
+                        dw += v[a] * dhn[a];
+                    }
+                    if (m >= lay.v && m < lay.b)
+                        dw += hn[m - lay.v];
+                    memcpy(dh, dhn, (size_t)C * sizeof *dh);
+                    net->T[l][(size_t)m * sz + idx] = dw;
+                }
+                double w = 0;
+                for (int a = 0; a < C; a++)
+                    w += v[a] * (h[a] = hn[a]);
+                net->W[l][idx] = w;
+            }
+    }
+}
+
 void mp_net_learn(mp_net *net, const double *theta, const double *x, int y, double *angle_sum)
 {
     forward(net, x);
     backward(net, y, angle_sum);
-    update(net, theta);
+    if (net->c.chemical)
+        chem_update(net, theta);
+    else
+        update(net, theta);
 }
 
 void mp_net_query(mp_net *net, const double *x, const int *y, size_t nq, mp_result *out)
 {
     const mp_config *c = &net->c;
-    int L = c->L, R = c->R, nL = (int)c->n[L];
+    int L = c->L, R = net->M, nL = (int)c->n[L];
     double loss = 0;
     size_t right = 0;
-    for (int q = 0; q < MP_NTERMS; q++)
+    for (int q = 0; q < MP_MAXPARAM; q++)
         out->grad[q] = 0;
     for (size_t j = 0; j < nq; j++) {
         forward(net, x + j * c->n[0]);
@@ -434,6 +602,11 @@ double mp_flops_update(const mp_config *c, bool tangents)
     double w = 0, R = c->R;
     for (int l = 1; l <= c->L; l++)
         w += (double)wsize(c, l);
+    if (c->chemical) { /* per synapse: terms, C (C + R) for s, and per tangent about as much */
+        double C = c->nchem, M = mp_nparams(c), per = 2 * R + 2 * C * (C + R) + 20 * C;
+        return 4 * w + w * per + (tangents ? w * M * (4 * R + 2 * C * (C + R) + 6 * C) +
+                                                 2 * M * w * 3 : 0);
+    }
     /* forward, backward, R rank-one terms */
     double base = 2 * w + 2 * w + 2 * R * w;
     if (!tangents)
