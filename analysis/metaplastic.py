@@ -21,6 +21,7 @@ import sys
 import numpy as np
 
 from analysis.summary import open_results
+from analysis.urbanczik import _val  # an axis value as the sweep file writes it
 
 NEEDED = ("meta_loss", "query_acc", "theta", "angle", "theta_final", "test_acc",
           "test_acc_mean", "test_angle")
@@ -34,14 +35,6 @@ def load(path):
         raise ValueError(f"{path}: no output {', '.join(missing)}; is this a result file of the "
                          "metaplastic kernel?")
     return ds
-
-
-def _val(v):
-    if isinstance(v, (bytes, np.bytes_)):
-        return v.decode()
-    if isinstance(v, (bool, np.bool_)):
-        return str(bool(v)).lower()
-    return f"{v:g}" if isinstance(v, (float, np.floating, int, np.integer)) else str(v)
 
 
 def cells(ds):

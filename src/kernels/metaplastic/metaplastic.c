@@ -162,7 +162,7 @@ static const nm_output outputs[NOUTPUTS] = {
                                      "mean over the meta-test episodes of angle"),
     [O_RCN_FINAL] = NM_OUTPUT_ARRAY("rcn_final", NM_O_F64, "rcn_param", rcn_extent, "",
                                     "chemical: P (C x R), K (C x C), v, b after meta-training "
-                                    "(plain: one NaN)"),
+                                    "(plain: one 0)"),
 };
 
 static int pool_size(const char *pool)
@@ -605,7 +605,7 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
     for (int k = 0; k < MP_NTERMS; k++)
         theta_fin[k] = k < R ? eff[k] : 0.0;
     for (int k = 0; k < (c.chemical ? M : 1); k++)
-        rcn[k] = c.chemical ? theta[k] : NAN;
+        rcn[k] = c.chemical ? theta[k] : 0.0;
     double sum = 0, asum[MP_MAXL] = {0};
     for (size_t ep = 0; ep < ntest && !rc; ep++) {
         draw_episode(d, ntrain_cls, tc, ways, shots, queries, down, rtep, &b);
