@@ -2,7 +2,8 @@
 the C model (build/bench/mp_bench) and of the NumPy version of the same loop
 (bench/metaplastic/mp_numpy.py), the cost of the forward-mode tangents (updates with
 tangents, and whole meta-steps: a 5-way episode of 250 updates and 50 queries with its
-meta-gradient), for the pool F0-F2 (R = 3), feedback alignment, one core. First both
+meta-gradient), for the pools F0-F2 (R = 3; NumPy too) and F0-F5 (R = 6; C only), feedback
+alignment, one core. First both
 versions run the same updates from the same start and their weights are compared.
 
     make bench-metaplastic                  (builds build/bench/mp_bench, runs this)
@@ -46,29 +47,31 @@ def main(argv):
     load_before = os.getloadavg()
     rows = []
     for sizes in SIZES:
-        f = subprocess.run([BIN, "time", seconds, *map(str, sizes)], check=True,
-                           capture_output=True, text=True).stdout.split()
-        plain, tang, meta, fl, flt = map(float, f[:5])
-        np_rate = mp_numpy.rate(sizes, float(seconds))
-        rows.append((sizes, plain, tang, meta, fl, flt, np_rate))
+        for R in (3, 6):
+            f = subprocess.run([BIN, "time", seconds, str(R), *map(str, sizes)], check=True,
+                               capture_output=True, text=True).stdout.split()
+            plain, tang, meta, fl, flt = map(float, f[:5])
+            np_rate = mp_numpy.rate(sizes, float(seconds)) if R == 3 else None
+            rows.append((sizes, R, plain, tang, meta, fl, flt, np_rate))
     load_after = os.getloadavg()
-    print(f"metaplastic benchmark: feedback alignment, pool F0-F2 (R = 3), ~{seconds} s of CPU "
+    print(f"metaplastic benchmark: feedback alignment, ~{seconds} s of CPU "
           f"per case, one core; load average (1, 5, 15 min) before: "
           f"{' '.join(f'{x:.2f}' for x in load_before)}, after: "
           f"{' '.join(f'{x:.2f}' for x in load_after)}")
     print()
-    print("| network | C updates/s | NumPy updates/s | C / NumPy | C GFLOP/s | C updates/s with "
-          "tangents | cost of tangents (x inner loop) | flop ratio | meta-steps/s | s per "
-          "meta-step |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for sizes, plain, tang, meta, fl, flt, np_rate in rows:
-        print(f"| {'-'.join(map(str, sizes))} | {plain:.0f} | {np_rate:.0f} | "
-              f"{plain / np_rate:.1f}x | {plain * fl / 1e9:.2f} | {tang:.0f} | "
-              f"{plain / tang:.1f} | {flt / fl:.1f} | {meta:.2f} | {1 / meta:.3f} |")
+    print("| network | R | C updates/s | NumPy updates/s | C / NumPy | C GFLOP/s | C updates/s "
+          "with tangents | cost of tangents (x inner loop) | 1 + 2R | flop ratio | meta-steps/s "
+          "| s per meta-step |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for sizes, R, plain, tang, meta, fl, flt, np_rate in rows:
+        npr = f"{np_rate:.0f} | {plain / np_rate:.1f}x" if np_rate else "- | -"
+        print(f"| {'-'.join(map(str, sizes))} | {R} | {plain:.0f} | {npr} | "
+              f"{plain * fl / 1e9:.2f} | {tang:.0f} | {plain / tang:.1f} | {1 + 2 * R} | "
+              f"{flt / fl:.1f} | {meta:.2f} | {1 / meta:.3f} |")
     print()
     print("CPU time (time.process_time / CLOCK_PROCESS_CPUTIME_ID). 'cost of tangents' is the "
-          "time of an update with the R tangents over one without; 1 + 2R = 7 is the estimate "
-          "of the reference card; 'flop ratio' is mp_flops_update's count of the same.")
+          "time of an update with the R tangents over one without; 1 + 2R is the reference "
+          "card's estimate; 'flop ratio' is mp_flops_update's count of the same.")
     return 0
 
 

@@ -6,9 +6,9 @@
  *       F0-F2, theta = 0.02 0.01 0.005) from the deterministic start below,
  *       one per line (%.17g), layer by layer: bench/metaplastic/mp_numpy.py
  *       does the same and bench.py compares them
- *   build/bench/mp_bench time SECONDS N0 N1 ... NL
+ *   build/bench/mp_bench time SECONDS R N0 N1 ... NL
  *       "updates_per_s tangent_updates_per_s meta_steps_per_s flops flops_tangent R"
- *       for the pool F0-F2 (R = 3): plastic updates without and with the
+ *       for the pool F0..F(R-1): plastic updates without and with the
  *       tangents, and meta-steps (one 5-way episode of 250 updates and 50
  *       queries, with its gradient)
  *
@@ -25,7 +25,7 @@
 #include "../../src/kernels/metaplastic/mp.h"
 
 static const double GOLDEN = 0.6180339887498949, SQRT2 = 1.4142135623730951;
-static const double THETA[3] = {0.02, 0.01, 0.005};
+static const double THETA[MP_NTERMS] = {0.02, 0.01, 0.005, 0.001, -0.001, 0.001};
 
 static double frac(double x)
 {
@@ -66,7 +66,8 @@ static void inputs(const mp_config *c, size_t count, double *x, int *y)
 
 static int parse_sizes(int argc, char **argv, mp_config *c)
 {
-    *c = (mp_config){.L = argc - 1, .feedback = MP_FA, .beta = 10, .R = 3, .term = {0, 1, 2}};
+    *c = (mp_config){.L = argc - 1, .feedback = MP_FA, .beta = 10, .R = 3,
+                     .term = {0, 1, 2, 3, 4, 5}};
     if (c->L < 1 || c->L > MP_MAXL)
         return -1;
     for (int l = 0; l < argc; l++)
@@ -143,9 +144,11 @@ static double meta_rate(mp_config c, double seconds, const double *x, const int 
 static int timing(int argc, char **argv)
 {
     double seconds = atof(argv[0]);
+    int R = atoi(argv[1]);
     mp_config c;
-    if (parse_sizes(argc - 1, argv + 1, &c))
+    if (parse_sizes(argc - 2, argv + 2, &c) || R < 1 || R > MP_NTERMS)
         return 2;
+    c.R = R;
     size_t count = 300;
     double *x = malloc(count * c.n[0] * sizeof *x);
     int *y = malloc(count * sizeof *y);
@@ -165,8 +168,8 @@ int main(int argc, char **argv)
 {
     if (argc > 3 && !strcmp(argv[1], "check"))
         return check(argc - 2, argv + 2);
-    if (argc > 4 && !strcmp(argv[1], "time"))
+    if (argc > 5 && !strcmp(argv[1], "time"))
         return timing(argc - 2, argv + 2);
-    fprintf(stderr, "usage: mp_bench check N0 .. NL UPDATES | time SECONDS N0 .. NL\n");
+    fprintf(stderr, "usage: mp_bench check N0 .. NL UPDATES | time SECONDS R N0 .. NL\n");
     return 2;
 }
