@@ -97,13 +97,14 @@ static void meta_gradient_bp(void **state)
     meta_gradient_matches_finite_differences(MP_BP);
 }
 
-/* Chemical synapses: every one of P, K, v, b against central differences. */
+/* Chemical synapses: every one of P, K, v and the layers' b against
+ * central differences. */
 static void chemical_meta_gradient_matches_finite_differences(mp_feedback fb)
 {
     mp_config c = small(fb, 3);
     c.chemical = true, c.nchem = 2, c.tau_min = 1, c.tau_max = 10;
     int M = mp_nparams(&c);
-    assert_int_equal(M, 2 * 3 + 4 + 2 + 2);
+    assert_int_equal(M, 2 * 3 + 4 + 2 + 2 * 3);
     mp_net *net = mp_net_alloc(&c);
     assert_non_null(net);
     double theta[MP_MAXPARAM];

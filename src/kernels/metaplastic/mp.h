@@ -36,13 +36,17 @@
  *
  * Chemical synapses (recurrent chemical networks, seed 003): with
  * `chemical`, each synapse holds C chemicals h (C = nchem) and
- *   h' = y * h + z * tanh(K h + P F + b),   w = v . h,
- * where F is the synapse's vector of the pool's R terms, z_a = 1/(tau_min
- * tau_a), y_a = 1 - z_a, tau_a = tau_min (tau_max/tau_min)^(a/C) for
- * a = 1..C. The meta-parameters are then P (C x R), K (C x C), v (C), b (C),
- * in this order in theta (mp_nparams of them). Every chemical starts at the
- * episode's initial weight, so that w = (sum v) W0. The tangents are those of
- * h and w per meta-parameter, updated synapse by synapse. */
+ *   h' = y * h + z * tanh(K h + P F + b_l),   w = v . h',
+ * where F is the synapse's vector of the pool's R terms, tau_a =
+ * (tau_max/tau_min)^(a/C), z_a = 1/(tau_min tau_a), y_a = 1 - z_a for
+ * a = 1..C-1 and y_0 = 1 (seed 003, eqs. 6-9: chemical 0 integrates, the
+ * others relax on timescales up to tau_max). The meta-parameters are P
+ * (C x R), K (C x C), v (C) shared by the layers, and b_l (C per layer,
+ * layer 1 first), in this order in theta (mp_nparams of them). Every
+ * chemical starts at the episode's initial weight (w = (sum v) W0); the
+ * seed's start is K = 0, b = 0, v = 1/C, and P_00 = C theta0 makes the
+ * rule theta0 F0 to first order at the start. The tangents are those of h
+ * and w per meta-parameter, updated synapse by synapse. */
 #ifndef MP_H
 #define MP_H
 
@@ -52,8 +56,8 @@
 #include <gsl/gsl_rng.h>
 
 enum { MP_MAXL = 5, MP_NTERMS = 6, MP_MAXCHEM = 4 };
-/* Most meta-parameters: chemical, C = 4, R = 6: P, K, v, b. */
-enum { MP_MAXPARAM = MP_MAXCHEM * MP_NTERMS + MP_MAXCHEM * MP_MAXCHEM + 2 * MP_MAXCHEM };
+/* Most meta-parameters: chemical, C = 4, R = 6, L = 5: P, K, v, b. */
+enum { MP_MAXPARAM = MP_MAXCHEM * (MP_NTERMS + MP_MAXCHEM + 1 + MP_MAXL) };
 typedef enum { MP_FA, MP_BP } mp_feedback;
 
 typedef struct {
@@ -70,11 +74,10 @@ typedef struct {
     double tau_min, tau_max; /* their timescales (updates) */
 } mp_config;
 
-/* Meta-parameters of a configuration: R, or C R + C^2 + 2 C (chemical). */
+/* Meta-parameters of a configuration: R, or C R + C^2 + C + C L (chemical). */
 int mp_nparams(const mp_config *c);
-/* Chemical: P, K, v, b that make the rule start as theta0 F0 to first
- * order (K = identity: each chemical integrates; P_a0 = theta0 / z_a;
- * v_a = 1/C; b = 0). */
+/* Chemical: the seed's start (K = 0, b = 0, v = 1/C) with P_00 = C theta0,
+ * the rule theta0 F0 to first order, and the other P 0. */
 void mp_chem_start(const mp_config *c, double theta0, double *theta);
 /* Chemical: the first-order plain rule the parameters amount to,
  * sum_a v_a z_a P_ak per term k (R values). */

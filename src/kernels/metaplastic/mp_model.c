@@ -34,6 +34,16 @@ static const struct {
     {-1, V_E, V_ONE}, /* F5 error alone */
 };
 
+/* Decay y_a and gain z_a of chemical a (seed 003, eqs. 8-9): tau_a =
+ * (tau_max/tau_min)^(a/C), z_a = 1/(tau_min tau_a), y_a = 1 - z_a, except
+ * y_0 = 1: chemical 0 integrates. */
+static void chem_rates(const mp_config *c, int a, double *y, double *z)
+{
+    double tau = pow(c->tau_max / c->tau_min, (double)a / c->nchem);
+    *z = 1.0 / (c->tau_min * tau);
+    *y = a == 0 ? 1.0 : 1.0 - *z;
+}
+
 struct mp_net {
     mp_config c;
     int M;       /* meta-parameters = tangents carried */
@@ -84,11 +94,8 @@ mp_net *mp_net_alloc(const mp_config *c)
         return NULL;
     net->c = *c;
     net->M = mp_nparams(c);
-    for (int a = 0; c->chemical && a < c->nchem; a++) {
-        double tau = c->tau_min * pow(c->tau_max / c->tau_min, (double)(a + 1) / c->nchem);
-        net->zc[a] = 1.0 / (c->tau_min * tau);
-        net->yc[a] = 1.0 - net->zc[a];
-    }
+    for (int a = 0; c->chemical && a < c->nchem; a++)
+        chem_rates(c, a, &net->yc[a], &net->zc[a]);
     for (int l = 0; l <= c->L; l++)
         net->nmax = c->n[l] > net->nmax ? c->n[l] : net->nmax;
     for (int k = 0; k < c->R; k++) {
@@ -168,6 +175,7 @@ static mp_chem_layout chem_layout(const mp_config *c)
 {
     int C = c->nchem, R = c->R;
     return (mp_chem_layout){.P = 0, .K = C * R, .v = C * R + C * C, .b = C * R + C * C + C};
+    /* b: C per layer, layer 1 first */
 }
 
 void mp_net_restart(mp_net *net, const double *theta)
@@ -200,21 +208,17 @@ void mp_net_restart(mp_net *net, const double *theta)
 int mp_nparams(const mp_config *c)
 {
     int C = c->nchem;
-    return c->chemical ? C * c->R + C * C + 2 * C : c->R;
+    return c->chemical ? C * c->R + C * C + C + C * c->L : c->R;
 }
 
 void mp_chem_start(const mp_config *c, double theta0, double *theta)
 {
-    int C = c->nchem, R = c->R;
+    int C = c->nchem;
     mp_chem_layout lay = chem_layout(c);
     memset(theta, 0, (size_t)mp_nparams(c) * sizeof *theta);
-    for (int a = 0; a < C; a++) {
-        double tau = c->tau_min * pow(c->tau_max / c->tau_min, (double)(a + 1) / C);
-        double z = 1.0 / (c->tau_min * tau);
-        theta[lay.P + a * R] = theta0 / z;
-        theta[lay.K + a * C + a] = 1.0;
+    theta[lay.P] = theta0 * C; /* chemical 0, term F0: w' = w + theta0 F0 to first order */
+    for (int a = 0; a < C; a++)
         theta[lay.v + a] = 1.0 / C;
-    }
 }
 
 void mp_chem_effective(const mp_config *c, const double *theta, double *eff)
@@ -224,8 +228,9 @@ void mp_chem_effective(const mp_config *c, const double *theta, double *eff)
     for (int k = 0; k < R; k++) {
         eff[k] = 0;
         for (int a = 0; a < C; a++) {
-            double tau = c->tau_min * pow(c->tau_max / c->tau_min, (double)(a + 1) / C);
-            eff[k] += theta[lay.v + a] / (c->tau_min * tau) * theta[lay.P + a * R + k];
+            double y, z;
+            chem_rates(c, a, &y, &z);
+            eff[k] += theta[lay.v + a] * z * theta[lay.P + a * R + k];
         }
     }
 }
@@ -476,9 +481,11 @@ static void chem_update(mp_net *net, const double *th)
     int C = c->nchem, R = c->R, M = net->M;
     bool tg = c->tangents;
     mp_chem_layout lay = chem_layout(c);
-    const double *P = th + lay.P, *K = th + lay.K, *v = th + lay.v, *bb = th + lay.b;
+    const double *P = th + lay.P, *K = th + lay.K, *v = th + lay.v;
     for (int l = 1; l <= c->L; l++) {
         size_t n = c->n[l], n0 = c->n[l - 1], sz = n * n0;
+        const double *bb = th + lay.b + (l - 1) * C;
+        int mb = lay.b + (l - 1) * C; /* this layer's b in theta */
         if (net->need_oja)
             oja_factor(net, l);
         const double *u[MP_NTERMS], *pv[MP_NTERMS], *du[MP_MAXPARAM][MP_NTERMS],
@@ -525,12 +532,12 @@ static void chem_update(mp_net *net, const double *th)
                             ds += F[(m - lay.P) % R];
                         else if (m >= lay.K && m < lay.v && (m - lay.K) / C == a) /* K_a,b */
                             ds += h[(m - lay.K) % C];
-                        else if (m - lay.b == a) /* b_a */
+                        else if (m - mb == a) /* b_a of this layer */
                             ds += 1;
                         dhn[a] = net->yc[a] * dh[a] + net->zc[a] * gp[a] * ds;
                         dw += v[a] * dhn[a];
                     }
-                    if (m >= lay.v && m < lay.b)
+                    if (m >= lay.v && m < lay.v + C)
                         dw += hn[m - lay.v];
                     memcpy(dh, dhn, (size_t)C * sizeof *dh);
                     net->T[l][(size_t)m * sz + idx] = dw;
