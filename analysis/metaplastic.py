@@ -4,9 +4,10 @@ random feedback; Shervani-Tabar & Rosenbaum 2023, seed 003).
     /usr/bin/python3 -m analysis.metaplastic RESULT.h5 [RESULT.h5 ...] [-o FIG.png] [--window N]
 
 For every result file and every combination of its grid axes other than seed, one row:
-meta-test query accuracy (mean ± standard deviation over seeds, min..max), the query
-accuracy of the first and the last N meta-training episodes (mean over those episodes
-and the seeds), the rule after meta-training (theta_final: mean over seeds of each term
+meta-test query accuracy (mean ± standard deviation over seeds, min..max, n = tasks
+done; a task that failed, e.g. a rule that diverged, is left out), the query accuracy
+of the first and the last N meta-training episodes (mean over those episodes and the
+seeds), the rule after meta-training (theta_final: mean over seeds of each term
 in the pool, and its spread), and the angle (deg) between each hidden layer's teaching
 signal and backprop's, in the first and the last N episodes and at meta-test.
 
@@ -43,9 +44,12 @@ def cells(ds):
     if not axes:
         yield "", ds
         return
+    # zip partners are coordinates along their axis: name them too
+    names = {a: [a] + [c for c in ds.coords if c != a and ds[c].dims == (a,)] for a in axes}
     for idx in np.ndindex(*(ds.sizes[a] for a in axes)):
         sel = dict(zip(axes, idx))
-        yield ", ".join(f"{a} = {_val(ds[a].values[i])}" for a, i in sel.items()), ds.isel(sel)
+        yield ", ".join(f"{c} = {_val(ds[c].values[i])}" for a, i in sel.items()
+                        for c in names[a]), ds.isel(sel)
 
 
 def _ms(x, nd=3):
@@ -65,6 +69,8 @@ def row(cell, window):
     ang = np.asarray(cell["angle"].values, dtype=float)
     ang = ang.reshape(-1, *ang.shape[-2:])  # (seeds, episodes, hidden)
     th = np.asarray(cell["theta_final"].values, dtype=float).reshape(-1, len(TERMS))
+    done = np.isfinite(np.asarray(cell["test_acc_mean"].values, dtype=float).ravel())
+    qa, ang, th = qa[done], ang[done], th[done]  # a failed task's outputs are NaN
     return {
         "test_acc": np.asarray(cell["test_acc_mean"].values, dtype=float).ravel(),
         "first": qa[:, :w].mean(axis=1),
@@ -73,7 +79,7 @@ def row(cell, window):
         "angle_first": ang[:, :w].mean(axis=(0, 1)),
         "angle_last": ang[:, -w:].mean(axis=(0, 1)),
         "angle_test": np.asarray(cell["test_angle"].values, dtype=float)
-        .reshape(-1, ang.shape[-1]).mean(axis=0),
+        .reshape(-1, ang.shape[-1])[done].mean(axis=0),
     }
 
 

@@ -590,6 +590,14 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
                                  "diverged; a smaller theta0 or meta_lr)", ep);
             break;
         }
+        bool finite = true;
+        for (int k = 0; k < M && lr > 0; k++)
+            finite &= isfinite(r.grad[k]);
+        if (!finite) {
+            rc = nm_task_fail(t, "metaplastic: meta-gradient not finite in episode %zu (the rule "
+                                 "diverged; a smaller theta0 or meta_lr)", ep);
+            break;
+        }
         if (lr > 0) {
             /* L1 on the terms' coefficients: theta (plain) or P (chemical, first) */
             for (int k = 0; k < (c.chemical ? c.nchem * R : R); k++)
