@@ -124,10 +124,13 @@ static size_t hidden_extent(const nm_point *p, int d)
     return (size_t)hidden_layers(p);
 }
 static mp_config config_of(const nm_point *p, bool tangents);
+/* The chemical parameters' count whatever `synapse` is, so that synapse can
+ * be a grid axis (plain leaves them 0). */
 static size_t rcn_extent(const nm_point *p, int d)
 {
     mp_config c = config_of(p, false);
-    return c.chemical ? (size_t)mp_nparams(&c) : 1;
+    c.chemical = true;
+    return (size_t)mp_nparams(&c);
 }
 
 enum { O_META_LOSS, O_QUERY_ACC, O_THETA, O_GRAD, O_ANGLE, O_THETA_FINAL, O_TEST_ACC, O_TEST_LOSS,
@@ -161,8 +164,8 @@ static const nm_output outputs[NOUTPUTS] = {
     [O_TEST_ANGLE] = NM_OUTPUT_ARRAY("test_angle", NM_O_F64, "hidden", hidden_extent, "deg",
                                      "mean over the meta-test episodes of angle"),
     [O_RCN_FINAL] = NM_OUTPUT_ARRAY("rcn_final", NM_O_F64, "rcn_param", rcn_extent, "",
-                                    "chemical: P (C x R), K (C x C), v, b after meta-training "
-                                    "(plain: one 0)"),
+                                    "chemical: P (C x R), K (C x C), v, b per layer after "
+                                    "meta-training (plain: 0)"),
 };
 
 static int pool_size(const char *pool)
@@ -612,7 +615,9 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
     effective(&c, theta, eff);
     for (int k = 0; k < MP_NTERMS; k++)
         theta_fin[k] = k < R ? eff[k] : 0.0;
-    for (int k = 0; k < (c.chemical ? M : 1); k++)
+    mp_config cc = c;
+    cc.chemical = true;
+    for (int k = 0; k < mp_nparams(&cc); k++)
         rcn[k] = c.chemical ? theta[k] : 0.0;
     double sum = 0, asum[MP_MAXL] = {0};
     for (size_t ep = 0; ep < ntest && !rc; ep++) {
