@@ -12,9 +12,9 @@ in the pool, and its spread), and the angle (deg) between each hidden layer's te
 signal and backprop's, in the first and the last N episodes and at meta-test.
 
 With -o, a figure: query accuracy over the meta-training episodes (moving mean over N
-episodes, mean over seeds, min..max band of the seeds' moving means) of every cell, the
-coefficients theta over the episodes of the cells that learn them, and the angle of
-each hidden layer over the episodes.
+episodes, one line per seed) of the cells that learn their rule, and the mean level of
+the fixed rules (dashed); the coefficients theta over the episodes (mean over seeds); and
+the angle of the deepest hidden layer over the episodes, one line per seed.
 """
 import argparse
 import sys
@@ -119,29 +119,43 @@ def figure(paths, fig_path, window=50):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(1, 3, figsize=(16, 4.5))
+    colors = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 10)
     for path in paths:
         ds = load(path)
         for title, cell in cells(ds):
             qa = np.asarray(cell["query_acc"].values, dtype=float)
-            qa = _moving(qa.reshape(-1, qa.shape[-1]), window)
-            x = np.arange(qa.shape[-1]) + window
-            line, = ax[0].plot(x, qa.mean(0), label=title or path)
-            ax[0].fill_between(x, qa.min(0), qa.max(0), color=line.get_color(), alpha=0.15)
+            qa = qa.reshape(-1, qa.shape[-1])
+            qa = qa[np.all(np.isfinite(qa), axis=1)]  # failed tasks left out
             th = np.asarray(cell["theta"].values, dtype=float)
-            th = th.reshape(-1, *th.shape[-2:]).mean(0)  # (episodes, terms)
-            if np.ptp(th, axis=0).max() > 0:
-                for k in range(th.shape[1]):
-                    if np.any(th[:, k] != 0):
-                        ax[1].plot(th[:, k], label=f"{TERMS[k]} ({title})")
-                ang = np.asarray(cell["angle"].values, dtype=float)
-                ang = _moving(ang.reshape(-1, *ang.shape[-2:]).mean(0).T, window)
-                for h, a in enumerate(ang):
-                    ax[2].plot(np.arange(a.size) + window, a, label=f"layer {h + 1} ({title})")
-    ax[0].set(xlabel="meta-training episode", ylabel=f"query accuracy ({window}-episode mean)")
-    ax[1].set(xlabel="meta-training episode", ylabel="theta")
-    ax[2].set(xlabel="meta-training episode", ylabel="angle to backprop's signal (deg)")
+            th = th.reshape(-1, *th.shape[-2:])
+            learned = np.nanmax(np.ptp(th, axis=1)) > 0
+            color = next(colors)
+            if not learned:  # a fixed rule: its mean accuracy as a level
+                ax[0].axhline(qa.mean(), color=color, ls="--", lw=0.8, label=title)
+                continue
+            sm = _moving(qa, window)
+            x = np.arange(sm.shape[-1]) + window
+            for k, run in enumerate(sm):  # every seed: they differ more than a band shows
+                ax[0].plot(x, run, color=color, lw=1, label=title if k == 0 else None)
+            thm = np.nanmean(th, axis=0)
+            for k in range(thm.shape[1]):
+                if np.any(thm[:, k] != 0):
+                    ax[1].plot(thm[:, k], color=color, lw=1,
+                               ls=("-", "--", ":", "-.", (0, (5, 1)), (0, (1, 3)))[k],
+                               label=f"{TERMS[k]} ({title})")
+            ang = np.asarray(cell["angle"].values, dtype=float)
+            ang = ang.reshape(-1, *ang.shape[-2:])[..., -1]  # deepest hidden layer
+            ang = _moving(ang[np.all(np.isfinite(ang), axis=1)], window)
+            for k, run in enumerate(ang):
+                ax[2].plot(np.arange(run.size) + window, run, color=color, lw=1,
+                           label=title if k == 0 else None)
+    ax[0].set(xlabel="meta-training episode",
+              ylabel=f"query accuracy ({window}-episode mean; each seed)")
+    ax[1].set(xlabel="meta-training episode", ylabel="theta (mean over seeds)")
+    ax[2].set(xlabel="meta-training episode",
+              ylabel="deepest hidden layer: angle to backprop's signal (deg)")
     for a in ax:
-        a.legend(fontsize=6)
+        a.legend(fontsize=5)
     fig.tight_layout()
     fig.savefig(fig_path, dpi=110)
 

@@ -124,12 +124,17 @@ static size_t hidden_extent(const nm_point *p, int d)
     return (size_t)hidden_layers(p);
 }
 static mp_config config_of(const nm_point *p, bool tangents);
-/* The chemical parameters' count whatever `synapse` is, so that synapse can
- * be a grid axis (plain leaves them 0). */
-static size_t rcn_extent(const nm_point *p, int d)
+/* The chemical parameters with P as C x 6 (all terms), whatever `synapse`
+ * and `pool` are, so that both can be grid axes (what is not used is 0). */
+static mp_config rcn_layout(const nm_point *p)
 {
     mp_config c = config_of(p, false);
-    c.chemical = true;
+    c.chemical = true, c.R = MP_NTERMS;
+    return c;
+}
+static size_t rcn_extent(const nm_point *p, int d)
+{
+    mp_config c = rcn_layout(p);
     return (size_t)mp_nparams(&c);
 }
 
@@ -164,8 +169,8 @@ static const nm_output outputs[NOUTPUTS] = {
     [O_TEST_ANGLE] = NM_OUTPUT_ARRAY("test_angle", NM_O_F64, "hidden", hidden_extent, "deg",
                                      "mean over the meta-test episodes of angle"),
     [O_RCN_FINAL] = NM_OUTPUT_ARRAY("rcn_final", NM_O_F64, "rcn_param", rcn_extent, "",
-                                    "chemical: P (C x R), K (C x C), v, b per layer after "
-                                    "meta-training (plain: 0)"),
+                                    "chemical: P (C x 6: F0..F5, 0 outside the pool), K (C x C), "
+                                    "v, b per layer after meta-training (plain: 0)"),
 };
 
 static int pool_size(const char *pool)
@@ -615,10 +620,11 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
     effective(&c, theta, eff);
     for (int k = 0; k < MP_NTERMS; k++)
         theta_fin[k] = k < R ? eff[k] : 0.0;
-    mp_config cc = c;
-    cc.chemical = true;
-    for (int k = 0; k < mp_nparams(&cc); k++)
-        rcn[k] = c.chemical ? theta[k] : 0.0;
+    mp_config cl = rcn_layout(p);
+    memset(rcn, 0, (size_t)mp_nparams(&cl) * sizeof *rcn);
+    for (int k = 0; c.chemical && k < M; k++) /* P's rows widen from R to 6 terms */
+        rcn[k < c.nchem * R ? k / R * MP_NTERMS + k % R : k + c.nchem * (MP_NTERMS - R)] =
+            theta[k];
     double sum = 0, asum[MP_MAXL] = {0};
     for (size_t ep = 0; ep < ntest && !rc; ep++) {
         draw_episode(d, ntrain_cls, tc, ways, shots, queries, down, rtep, &b);
