@@ -122,7 +122,9 @@ def figure(paths, fig_path, window=50):
     colors = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 10)
     for path in paths:
         ds = load(path)
+        stem = path.split("/")[-1].removesuffix(".h5").removeprefix("metaplastic-")
         for title, cell in cells(ds):
+            title = f"{stem}: {title}" if len(paths) > 1 else title
             qa = np.asarray(cell["query_acc"].values, dtype=float)
             qa = qa.reshape(-1, qa.shape[-1])
             qa = qa[np.all(np.isfinite(qa), axis=1)]  # failed tasks left out
