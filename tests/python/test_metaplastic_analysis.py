@@ -111,3 +111,44 @@ def test_bad_sizes_are_refused_before_any_task(tmp_path, key, value, message):
     assert r.returncode == 2, r.stderr
     assert message in r.stderr
     assert not out.exists() and not list(tmp_path.glob("bad.h5.tmp*"))
+
+
+def _idx(path, data, dims):
+    """An IDX ubyte file (gzip, as Debian ships them)."""
+    import gzip
+    import struct
+    head = bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims)
+    with gzip.open(path, "wb") as f:
+        f.write(head + bytes(data))
+
+
+def test_any_idx_set_by_path_with_47_classes(tmp_path):
+    # EMNIST balanced's layout: 47 classes, files with the emnist-balanced- prefix, found
+    # through NEUROMIC_IDX_DIR. Random 28x28 images, 12 per class.
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(47), 12)
+    rng.shuffle(labels)
+    _idx(tmp_path / "emnist-balanced-train-images-idx3-ubyte.gz",
+         rng.integers(0, 256, labels.size * 784, dtype=np.uint8), (labels.size, 28, 28))
+    _idx(tmp_path / "emnist-balanced-train-labels-idx1-ubyte.gz", labels.astype(np.uint8),
+         (labels.size,))
+    spec = tmp_path / "em.yaml"
+    spec.write_text("kernel: metaplastic\nfixed: {dataset: emnist-balanced, test_classes: 10, "
+                    "h1: 8, h2: 0, h3: 0, h4: 0, shots: 4, queries: 2, episodes: 3, "
+                    "test_episodes: 2}\n")
+    out = tmp_path / "em.h5"
+    env = dict(os.environ, NEUROMIC_IDX_DIR=str(tmp_path))
+    old = os.environ.copy()
+    os.environ.update(env)
+    try:
+        run_neuromic("run", spec, "-o", out, "--quiet")
+        spec.write_text(spec.read_text().replace("shots: 4", "shots: 11"))
+        r = run_neuromic("run", spec, "-o", tmp_path / "bad.h5", check=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    ds = xr.open_dataset(out, engine="h5netcdf")
+    assert ds.sizes["episode"] == 3 and np.all(np.isfinite(ds["test_acc"].values))
+    assert r.returncode == 2
+    assert "shots + queries = 13 exceeds the 12 images of class 0 in" in r.stderr
+    assert "emnist-balanced-train-labels-idx1-ubyte.gz" in r.stderr
