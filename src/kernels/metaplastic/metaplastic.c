@@ -78,7 +78,8 @@ static const nm_param params[NPARAMS] = {
                                     "the data set's last classes held out for meta-testing "
                                     "(at least ways)"),
     [P_THETA0] = NM_PARAM_FLOAT("theta0", 1e-3, -10, 10, "",
-                                "initial coefficient of F0 (the others start at 0)"),
+                                "initial coefficient of F0 (the others start at 0; chemical: "
+                                "P_00 = chemicals x theta0)"),
     [P_META_LR] = NM_PARAM_FLOAT("meta_lr", 1e-3, 0, 10, "",
                                  "Adam's step on theta (0: the rule stays as it starts)"),
     [P_L1] = NM_PARAM_FLOAT("l1", 0, 0, 1e3, "", "weight of |theta|_1 in the meta-loss"),
@@ -149,11 +150,12 @@ static const nm_output outputs[NOUTPUTS] = {
                                     "query accuracy of each meta-training episode"),
     [O_THETA] = {.name = "theta", .type = NM_O_F64, .ndims = 2, .dims = {"episode", "term"},
                  .extent = episode_extent, .unit = "",
-                 .doc = "the rule's coefficients F0..F5 used in each episode (0 outside the pool)"},
+                 .doc = "the rule's coefficients F0..F5 used in each episode (0 outside the pool; "
+                        "chemical: the plain rule its parameters amount to to first order)"},
     [O_GRAD] = {.name = "meta_grad", .type = NM_O_F64, .ndims = 2, .dims = {"episode", "term"},
                 .extent = episode_extent, .unit = "",
                 .doc = "d meta_loss / d theta of each episode, without the L1 term (0 outside "
-                       "the pool, and when meta_lr = 0)"},
+                       "the pool, when meta_lr = 0, and for chemical synapses)"},
     [O_ANGLE] = {.name = "angle", .type = NM_O_F64, .ndims = 2, .dims = {"episode", "hidden"},
                  .extent = episode_hidden_extent, .unit = "deg",
                  .doc = "mean over an episode's updates of the angle between hidden layer l's "
