@@ -166,9 +166,15 @@ endif
 #   bench-urbanczik  simulated s per CPU s of the neuron (docs/reproductions/urbanczik.md)
 #   bench-mc         steps/s and peak memory per task (docs/benchmarks-microcircuit.md)
 #   bench-folded     patterns/s, C vs NumPy (docs/reproductions/folded.md)
-.PHONY: bench-nk bench-urbanczik bench-mc bench-folded
-BENCH_BIN := build/bench/nk_bench build/bench/uz_bench build/bench/mc_bench build/bench/fd_bench
-vpath %_bench.c bench/nk bench/urbanczik bench/microcircuit bench/folded
+#   bench-metaplastic  plastic updates/s, C vs NumPy, and the meta-gradient's cost
+#                    (docs/reproductions/metaplastic.md)
+.PHONY: bench-nk bench-urbanczik bench-mc bench-folded bench-metaplastic
+BENCH_BIN := build/bench/nk_bench build/bench/uz_bench build/bench/mc_bench
+BENCH_BIN += build/bench/fd_bench
+BENCH_BIN += build/bench/mp_bench
+vpath %_bench.c bench/nk bench/urbanczik bench/microcircuit
+vpath %_bench.c bench/folded
+vpath %_bench.c bench/metaplastic
 build/bench/nk_bench: BENCH_CFLAGS := -Isrc/kernels/nk
 $(BENCH_BIN): build/bench/%: %.c build/obj/libnmcore.a
 	@mkdir -p $(dir $@)
@@ -183,6 +189,8 @@ bench-mc: build/bench/mc_bench build/neuromic
 	@/usr/bin/python3 bench/microcircuit/bench.py
 bench-folded: build/bench/fd_bench
 	@/usr/bin/python3 bench/folded/bench.py
+bench-metaplastic: build/bench/mp_bench
+	@/usr/bin/python3 bench/metaplastic/bench.py
 
 # Engine benchmarks (bench/engine.py: six figures, bench/results/engine.json,
 # docs/performance.md), then the nk kernel's. BENCH_ARGS passes options, e.g.
