@@ -72,9 +72,9 @@ static const nm_param params[NPARAMS] = {
     [P_VW] = F("v_weight", 0.5, 0, 1e6, "", "weight of the voltage MSE (standardised) in the loss"),
     [P_SIM_MS] = I("sim_ms", 5000, 100, 100000000, "length of one simulation, ms"),
     [P_NTRAIN] = I("n_train", 16, 1, 100000, "training simulations"),
-    [P_NTEST] = I("n_test", 8, 1, 100000, "test simulations"),
+    [P_NTEST] = I("n_test", 12, 1, 100000, "test simulations"),
     [P_CALIB] = I("calib_ms", 20000, 100, 100000000,
-                  "ampa: length of the calibration simulation that matches the output rates, ms"),
+                  "ampa: simulated time (in simulations of sim_ms) on which the output rates are matched, ms"),
     [P_DT] = F("dt", 0.1, 0.001, 1, "ms", "time step; 1 ms must be a whole number of steps"),
     [P_NBASAL] = I("n_basal", 4, 0, 64, "basal stems"),
     [P_BORDER] = I("basal_order", 2, 1, 8, "levels of binary branching of a basal stem"),
@@ -107,16 +107,16 @@ static const nm_param params[NPARAMS] = {
                 "hyperpolarising one (to -75 mV)"),
     [P_EPC] = I("exc_per_comp", 1, 0, 1000, "excitatory input channels per compartment"),
     [P_IPC] = I("inh_per_comp", 1, 0, 1000, "inhibitory input channels per compartment"),
-    [P_RATE_E] = F("rate_e", 10, 0, 500, "Hz", "mean rate of an excitatory input"),
+    [P_RATE_E] = F("rate_e", 10.5, 0, 500, "Hz", "mean rate of an excitatory input"),
     [P_RATE_I] = F("rate_i", 15, 0, 500, "Hz", "mean rate of an inhibitory input"),
     [P_SEGMIN] = F("seg_min", 100, 1, 1e7, "ms", "shortest piece of a piecewise-constant rate"),
     [P_SEGMAX] = F("seg_max", 1000, 1, 1e7, "ms", "longest piece of a piecewise-constant rate"),
     [P_SMOOTH] = F("smooth_ms", 20, 0, 1e5, "ms", "Gaussian smoothing of the rates (sigma)"),
-    [P_BALLO] = F("bal_lo", 0.75, 0, 100, "",
+    [P_BALLO] = F("bal_lo", 0.8, 0, 100, "",
                   "per simulation, the gains of excitation and of inhibition are U[bal_lo, bal_hi]"),
-    [P_BALHI] = F("bal_hi", 1.25, 0, 100, "", "see bal_lo"),
-    [P_LIF_WE] = F("lif_w_e", 1.0, 0, 1000, "mV", "lif: kick of one excitatory input spike"),
-    [P_LIF_WI] = F("lif_w_i", 2.0, 0, 1000, "mV", "lif: kick of one inhibitory input spike (down)"),
+    [P_BALHI] = F("bal_hi", 1.2, 0, 100, "", "see bal_lo"),
+    [P_LIF_WE] = F("lif_w_e", 1.1, 0, 1000, "mV", "lif: kick of one excitatory input spike"),
+    [P_LIF_WI] = F("lif_w_i", 1.0, 0, 1000, "mV", "lif: kick of one inhibitory input spike (down)"),
 };
 
 /* The parameters that shape the inputs (not `condition` nor the synapses). */
@@ -461,7 +461,10 @@ static int get_data(const nm_point *p, nm_task *t, cache_slot *out)
     if (!s.train || !s.test)
         goto oom;
     if (ampa) {
-        dn_data *cal = draw_inputs(&nr, 1, (size_t)nm_get_i_at(p, P_CALIB), rca);
+        /* calibration simulations of sim_ms each (so that they sample the
+         * E/I balance as the data sets do), calib_ms in all */
+        int64_t ncal = (nm_get_i_at(p, P_CALIB) + (int64_t)T - 1) / (int64_t)T;
+        dn_data *cal = draw_inputs(&nr, (size_t)ncal, T, rca);
         int rc = cal ? match_rates(p, cal, &s.scale, &s.rate_ref, &s.rate_cal) : -1;
         dn_data_free(cal);
         if (rc)
