@@ -165,9 +165,10 @@ endif
 #   bench-nk         cycles/s, incremental vs full vs NumPy (docs/benchmarks-nk.md)
 #   bench-urbanczik  simulated s per CPU s of the neuron (docs/reproductions/urbanczik.md)
 #   bench-mc         steps/s and peak memory per task (docs/benchmarks-microcircuit.md)
-.PHONY: bench-nk bench-urbanczik bench-mc
-BENCH_BIN := build/bench/nk_bench build/bench/uz_bench build/bench/mc_bench
-vpath %_bench.c bench/nk bench/urbanczik bench/microcircuit
+#   bench-dendnet    neuron sim s per CPU s, TCN samples/s vs NumPy (docs/reproductions/dendnet.md)
+.PHONY: bench-nk bench-urbanczik bench-mc bench-dendnet
+BENCH_BIN := build/bench/nk_bench build/bench/uz_bench build/bench/mc_bench build/bench/dd_bench
+vpath %_bench.c bench/nk bench/urbanczik bench/microcircuit bench/dendnet
 build/bench/nk_bench: BENCH_CFLAGS := -Isrc/kernels/nk
 $(BENCH_BIN): build/bench/%: %.c build/obj/libnmcore.a
 	@mkdir -p $(dir $@)
@@ -180,6 +181,8 @@ bench-urbanczik: build/bench/uz_bench
 	@/usr/bin/python3 bench/urbanczik/bench.py
 bench-mc: build/bench/mc_bench build/neuromic
 	@/usr/bin/python3 bench/microcircuit/bench.py
+bench-dendnet: build/bench/dd_bench
+	@/usr/bin/python3 bench/dendnet/bench.py
 
 # Engine benchmarks (bench/engine.py: six figures, bench/results/engine.json,
 # docs/performance.md), then the nk kernel's. BENCH_ARGS passes options, e.g.
