@@ -115,8 +115,8 @@ static const nm_param params[NPARAMS] = {
     [P_BALLO] = F("bal_lo", 0.8, 0, 100, "",
                   "per simulation, the gains of excitation and of inhibition are U[bal_lo, bal_hi]"),
     [P_BALHI] = F("bal_hi", 1.2, 0, 100, "", "see bal_lo"),
-    [P_LIF_WE] = F("lif_w_e", 1.1, 0, 1000, "mV", "lif: kick of one excitatory input spike"),
-    [P_LIF_WI] = F("lif_w_i", 1.0, 0, 1000, "mV", "lif: kick of one inhibitory input spike (down)"),
+    [P_LIF_WE] = F("lif_w_e", 1.2, 0, 1000, "mV", "lif: kick of one excitatory input spike"),
+    [P_LIF_WI] = F("lif_w_i", 2.0, 0, 1000, "mV", "lif: kick of one inhibitory input spike (down)"),
 };
 
 /* The parameters that shape the inputs (not `condition` nor the synapses). */
