@@ -168,13 +168,16 @@ endif
 #   bench-folded     patterns/s, C vs NumPy (docs/reproductions/folded.md)
 #   bench-metaplastic  plastic updates/s, C vs NumPy, and the meta-gradient's cost
 #                    (docs/reproductions/metaplastic.md)
-.PHONY: bench-nk bench-urbanczik bench-mc bench-folded bench-metaplastic
+#   bench-dendnet    neuron sim s per CPU s, TCN samples/s vs NumPy (docs/reproductions/dendnet.md)
+.PHONY: bench-nk bench-urbanczik bench-mc bench-folded bench-metaplastic bench-dendnet
 BENCH_BIN := build/bench/nk_bench build/bench/uz_bench build/bench/mc_bench
 BENCH_BIN += build/bench/fd_bench
 BENCH_BIN += build/bench/mp_bench
+BENCH_BIN += build/bench/dd_bench
 vpath %_bench.c bench/nk bench/urbanczik bench/microcircuit
 vpath %_bench.c bench/folded
 vpath %_bench.c bench/metaplastic
+vpath %_bench.c bench/dendnet
 build/bench/nk_bench: BENCH_CFLAGS := -Isrc/kernels/nk
 $(BENCH_BIN): build/bench/%: %.c build/obj/libnmcore.a
 	@mkdir -p $(dir $@)
@@ -191,6 +194,8 @@ bench-folded: build/bench/fd_bench
 	@/usr/bin/python3 bench/folded/bench.py
 bench-metaplastic: build/bench/mp_bench
 	@/usr/bin/python3 bench/metaplastic/bench.py
+bench-dendnet: build/bench/dd_bench
+	@/usr/bin/python3 bench/dendnet/bench.py
 
 # Engine benchmarks (bench/engine.py: six figures, bench/results/engine.json,
 # docs/performance.md), then the nk kernel's. BENCH_ARGS passes options, e.g.
