@@ -5,6 +5,7 @@
  *   neuromic plan SPEC [options]     what a sweep would run (no MPI needed)
  *   neuromic run SPEC -o FILE [...]  run a sweep (under mpirun for many ranks)
  *   neuromic submit SPEC -o FILE     run a sweep as a Slurm job
+ *   neuromic status FILE             what a result file holds (safe while it is written)
  *
  * The commands live in src/cli/. Every error reaches their end as an nm_err
  * and leaves with its exit status: 0 success, 1 runtime failure, 2 bad
@@ -23,19 +24,23 @@ static const char usage[] =
     "  neuromic describe KERNEL              parameters and outputs of KERNEL\n"
     "  neuromic plan SPEC [--set K=V]... [--tasks N]\n"
     "                                        axes, task count, cost estimate, first tasks\n"
-    "  neuromic run SPEC -o FILE [--force | --resume [--retry-failed] [--repair]] [--set K=V]...\n"
+    "  neuromic run SPEC -o FILE [--force | --resume [--retry-failed] [--repair] [--strict]]\n"
+    "               [--set K=V]...\n"
     "               [--task-timeout SEC] [--progress SEC] [--quiet]\n"
     "                                        run the sweep; start it with mpirun for many ranks\n"
     "  neuromic submit SPEC -o FILE [--nodes N] [--ntasks-per-node N] [--time T] [--dry-run]\n"
     "                                        run the sweep as a Slurm job (jobscripts/slurm)\n"
+    "  neuromic status FILE [--failed] [--json]\n"
+    "                                        done/pending/failed tasks, runs, ETA (read-only)\n"
     "  neuromic --version | --help\n"
     "\n"
     "--set K=V overrides the spec: K is base_seed, replicates, fixed.NAME, grid.NAME,\n"
     "output.checkpoint_every, output.task_timeout, or a bare parameter NAME (pins it to V);\n"
     "V is YAML.\n"
     "--resume continues FILE: runs the tasks still pending (with --retry-failed also the\n"
-    "failed ones, with --repair also those whose results fail their checksum); SPEC and\n"
-    "--set must be those the file was made with.\n"
+    "failed ones, with --repair also those whose results fail their checksum), with the\n"
+    "spec text stored in FILE (a changed SPEC is a warning; --strict refuses it); --set\n"
+    "must be as the file was made with.\n"
     "SIGTERM, SIGINT or SIGUSR1 stop a run cleanly (checkpoint, exit 3); a second one exits\n"
     "at once, keeping every task up to the last checkpoint.\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad input, 3 stopped early (resume\n"
@@ -47,6 +52,7 @@ static const struct {
 } commands[] = {
     {"kernels", nm_cmd_kernels}, {"describe", nm_cmd_describe}, {"plan", nm_cmd_plan},
     {"run", nm_cmd_run},         {"submit", nm_submit_main},
+    {"status", nm_cmd_status},
 };
 
 int main(int argc, char **argv)

@@ -43,7 +43,8 @@ nm_status nm_opt_number(const char *opt, const char *arg, double *out, nm_err *e
     return NM_OK;
 }
 
-enum { O_OUTPUT = 1, O_SET, O_FORCE, O_QUIET, O_RESUME, O_RETRY, O_REPAIR, O_PROGRESS, O_TASKS, O_TIMEOUT };
+enum { O_OUTPUT = 1, O_SET, O_FORCE, O_QUIET, O_RESUME, O_RETRY, O_REPAIR, O_PROGRESS, O_TASKS, O_TIMEOUT,
+       O_STRICT };
 
 static const nm_opt sweep_opts[] = {
     {"--output", "-o", true, O_OUTPUT},         {"--set", NULL, true, O_SET},
@@ -51,6 +52,7 @@ static const nm_opt sweep_opts[] = {
     {"--resume", NULL, false, O_RESUME},        {"--retry-failed", NULL, false, O_RETRY},
     {"--progress", NULL, true, O_PROGRESS},     {"--tasks", NULL, true, O_TASKS},
     {"--task-timeout", NULL, true, O_TIMEOUT},  {"--repair", NULL, false, O_REPAIR},
+    {"--strict", NULL, false, O_STRICT},
 };
 
 static nm_status sweep_opt(void *ctx, const nm_opt *opt, const char *arg, nm_err *err)
@@ -72,6 +74,7 @@ static nm_status sweep_opt(void *ctx, const nm_opt *opt, const char *arg, nm_err
     case O_RESUME: o->resume = true; break;
     case O_RETRY: o->resume = o->retry_failed = true; break;
     case O_REPAIR: o->resume = o->repair = true; break;
+    case O_STRICT: o->strict = true; break;
     case O_PROGRESS:
         if ((st = nm_opt_number(opt->name, arg, &v, err)) == NM_OK)
             o->progress = v;

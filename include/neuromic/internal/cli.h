@@ -41,6 +41,7 @@ typedef struct {
     char **sets; /* the --set values in order (owned array, borrowed strings) */
     size_t nsets;
     bool force, quiet, resume, retry_failed, repair;
+    bool strict; /* --resume: refuse when SPEC differs from the text stored in FILE */
     double progress, task_timeout; /* task_timeout < 0: the spec's */
     long tasks;                    /* plan: how many tasks to list */
 } nm_sweep_opts;
@@ -58,5 +59,6 @@ int nm_cmd_describe(int argc, char **argv); /* src/cli/describe.c */
 int nm_cmd_plan(int argc, char **argv);     /* src/cli/plan.c */
 int nm_cmd_run(int argc, char **argv);      /* src/cli/run.c */
 int nm_submit_main(int argc, char **argv);  /* src/cli/submit.c */
+int nm_cmd_status(int argc, char **argv);   /* src/cli/status.c */
 
 #endif
