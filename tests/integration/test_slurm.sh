@@ -103,7 +103,8 @@ h5dump -a /SLURM_NTASKS "$TMP/work/new/demo.h5" 2>/dev/null | grep -q '(0): "2"'
 
 # The same through srun instead of mpirun, where Slurm has PMIx.
 if srun --mpi=list 2>&1 | grep -q pmix; then
-    NEUROMIC_LAUNCHER=srun NEUROMIC_SRUN_ARGS=--mpi=pmix sbatch --time=5 --ntasks-per-node=2 \
+    # (--signal: the script's 300 s warning would be due at once in a 5-minute job)
+    NEUROMIC_LAUNCHER=srun NEUROMIC_SRUN_ARGS=--mpi=pmix sbatch --time=5 --signal=B:USR1@60 --ntasks-per-node=2 \
         --output="$TMP/work/srun-%j.log" "$JS" sweeps/demo.yaml "$TMP/work/srun.h5" >"$TMP/sub.out" 2>&1
     job=$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' "$TMP/sub.out")
     state=$(slurm_wait "$job" 120)
