@@ -31,7 +31,7 @@ static nm_status resume_text(const nm_sweep_opts *o, nm_status st, char **text, 
     struct stat sb;
     char *kept = NULL;
     nm_err ignored = {0};
-    if (stat(o->output, &sb) != 0 ||
+    if (stat(o->output, &sb) != 0 || !S_ISREG(sb.st_mode) || /* a FIFO would block: input.c */
         nm_readback_attr(o->output, "spec_text", &kept, &ignored) != NM_OK)
         return st;
     if (st == NM_OK && *n == strlen(kept) && !memcmp(*text, kept, *n)) {

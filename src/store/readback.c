@@ -19,6 +19,10 @@ static hid_t open_unlocked(const char *path, nm_err *err)
         nm_err_set(err, NM_ERR_INPUT, "%s: %s", path, strerror(errno));
         return H5I_INVALID_HID;
     }
+    if (!S_ISREG(sb.st_mode)) { /* a FIFO or a device would block or read without end */
+        nm_err_set(err, NM_ERR_INPUT, "%s is not a regular file", path);
+        return H5I_INVALID_HID;
+    }
     if (H5Fis_hdf5(path) <= 0) {
         nm_err_set(err, NM_ERR_INPUT, "%s is not an HDF5 file", path);
         return H5I_INVALID_HID;

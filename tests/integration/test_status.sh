@@ -100,5 +100,9 @@ expect_status "status of a file that is not HDF5" 2 "$NM" status "$TMP/text.h5"
 /usr/bin/python3 -c "import h5py,sys; h5py.File(sys.argv[1],'w')['x']=[1,2]" "$TMP/foreign.h5"
 expect_status "status of an HDF5 file that is not neuromic's" 2 "$NM" status "$TMP/foreign.h5"
 grep -q "not a neuromic result file" "$TMP/out" && pass "foreign file: says so" || fail "foreign file: says so" "$(cat "$TMP/out")"
+mkfifo "$TMP/fifo.h5"
+expect_status "status of a FIFO (refused, not read)" 2 timeout 20 "$NM" status "$TMP/fifo.h5"
+grep -q "not a regular file" "$TMP/out" && pass "FIFO: says so" || fail "FIFO: says so" "$(cat "$TMP/out")"
+expect_status "status of a device" 2 timeout 20 "$NM" status /dev/zero
 expect_status "status without FILE" 2 "$NM" status
 expect_status "status with an unknown option" 2 "$NM" status "$TMP/run.h5" --bogus
