@@ -290,16 +290,32 @@ static void print_text(const char *path, const nm_readback *rb, const nm_sweep *
 
 /* ---- JSON ---- */
 
+/* Bytes of the UTF-8 sequence at p, or 0 if it is not one (a message cut
+ * at its field's length may end inside a character). */
+static int utf8_len(const unsigned char *p)
+{
+    int n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
+            : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
 static void json_str(const char *s)
 {
     putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_len(p);
         if (*p == '"' || *p == '\\')
             printf("\\%c", *p);
         else if (*p < 0x20)
             printf("\\u%04x", *p);
+        else if (n == 0)
+            printf("\\ufffd"); /* not UTF-8: JSON readers would refuse the document */
         else
-            putchar(*p);
+            fwrite(p, 1, (size_t)n, stdout);
+        p += n ? n : 1;
     }
     putchar('"');
 }

@@ -84,6 +84,14 @@ grep -q "4 failed tasks: .*--failed" "$TMP/out" && pass "status without --failed
 [ "$(json "$TMP/f.json" "sorted((t['params']['n'], t['params']['x']) for t in d['failed_tasks']) == [(2,1.0),(2,2.0),(3,1.0),(3,2.0)] and all(t['error'] for t in d['failed_tasks'])")" = True ] &&
     pass "--failed --json: parameters and messages" || fail "--failed --json" "$(cat "$TMP/f.json")"
 
+# A message cut inside a UTF-8 character (the field is 256 bytes) or with
+# quotes still gives valid JSON.
+cp "$TMP/fail.h5" "$TMP/u8.h5"
+/usr/bin/python3 -c "import h5py,sys; h5py.File(sys.argv[1],'r+')['tasks/error'][4] = b'cut \xc3 \"q\" \xe2\x82\xac'" "$TMP/u8.h5"
+"$NM" status "$TMP/u8.h5" --failed --json >"$TMP/u8.json"
+[ "$(json "$TMP/u8.json" "[t['error'] for t in d['failed_tasks'] if t['task'] == 4] == ['cut \ufffd \"q\" \u20ac']")" = True ] &&
+    pass "--json: a message that is not valid UTF-8 stays valid JSON" || fail "--json: invalid UTF-8 message" "$(cat "$TMP/u8.json")"
+
 # ---- the spec file is not needed: status reads the text stored in the file ----
 cp tests/data/sweeps/fail.yaml "$TMP/gone.yaml"
 expect_status "a sweep from a spec file that is then removed" 4 "$NM" run "$TMP/gone.yaml" -o "$TMP/gone.h5" --quiet
