@@ -24,6 +24,7 @@ static const char usage[] =
     "  neuromic describe KERNEL              parameters and outputs of KERNEL\n"
     "  neuromic plan SPEC [--set K=V]... [--tasks N]\n"
     "                                        axes, task count, cost estimate, first tasks\n"
+    "      [--calibrate N [--ranks R] [--time T]]  and seconds per cost unit from N sample tasks\n"
     "  neuromic run SPEC -o FILE [--force | --resume [--retry-failed] [--repair] [--strict]]\n"
     "               [--set K=V]...\n"
     "               [--task-timeout SEC] [--progress SEC] [--quiet]\n"
