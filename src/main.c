@@ -6,6 +6,7 @@
  *   neuromic run SPEC -o FILE [...]  run a sweep (under mpirun for many ranks)
  *   neuromic submit SPEC -o FILE     run a sweep as a Slurm job
  *   neuromic merge OUT IN IN...      join result files along one axis
+ *   neuromic status FILE             what a result file holds (safe while it is written)
  *
  * The commands live in src/cli/. Every error reaches their end as an nm_err
  * and leaves with its exit status: 0 success, 1 runtime failure, 2 bad
@@ -24,21 +25,26 @@ static const char usage[] =
     "  neuromic describe KERNEL              parameters and outputs of KERNEL\n"
     "  neuromic plan SPEC [--set K=V]... [--tasks N]\n"
     "                                        axes, task count, cost estimate, first tasks\n"
-    "  neuromic run SPEC -o FILE [--force | --resume [--retry-failed] [--repair]] [--set K=V]...\n"
+    "      [--calibrate N [--ranks R] [--time T]]  and seconds per cost unit from N sample tasks\n"
+    "  neuromic run SPEC -o FILE [--force | --resume [--retry-failed] [--repair] [--strict]]\n"
+    "               [--set K=V]...\n"
     "               [--task-timeout SEC] [--progress SEC] [--quiet]\n"
     "                                        run the sweep; start it with mpirun for many ranks\n"
     "  neuromic submit SPEC -o FILE [--nodes N] [--ntasks-per-node N] [--time T] [--dry-run]\n"
     "                                        run the sweep as a Slurm job (jobscripts/slurm)\n"
     "  neuromic merge OUT IN IN... [--sort] [--force]\n"
     "                                        join result files whose sweeps differ in one axis\n"
+    "  neuromic status FILE [--failed] [--json]\n"
+    "                                        done/pending/failed tasks, runs, ETA (read-only)\n"
     "  neuromic --version | --help\n"
     "\n"
     "--set K=V overrides the spec: K is base_seed, replicates, fixed.NAME, grid.NAME,\n"
     "sample.KEY (n, skip, method, ...), output.checkpoint_every, output.task_timeout, or a\n"
     "bare parameter NAME (pins it to V); V is YAML.\n"
     "--resume continues FILE: runs the tasks still pending (with --retry-failed also the\n"
-    "failed ones, with --repair also those whose results fail their checksum); SPEC and\n"
-    "--set must be those the file was made with.\n"
+    "failed ones, with --repair also those whose results fail their checksum), with the\n"
+    "spec text stored in FILE (a changed SPEC is a warning; --strict refuses it); --set\n"
+    "must be as the file was made with.\n"
     "merge joins files whose sweeps differ only in one axis's values (in the order given, or\n"
     "--sort), into the file one run of the union would write.\n"
     "SIGTERM, SIGINT or SIGUSR1 stop a run cleanly (checkpoint, exit 3); a second one exits\n"
@@ -53,6 +59,7 @@ static const struct {
     {"kernels", nm_cmd_kernels}, {"describe", nm_cmd_describe}, {"plan", nm_cmd_plan},
     {"run", nm_cmd_run},         {"submit", nm_submit_main},
     {"merge", nm_cmd_merge},
+    {"status", nm_cmd_status},
 };
 
 int main(int argc, char **argv)

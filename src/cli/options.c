@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "neuromic/internal/cli.h"
+#include "neuromic/internal/submit.h"
 
 nm_status nm_opts_parse(int argc, char **argv, int first, const nm_opt *opts, size_t nopts,
                         nm_opt_fn fn, void *ctx, nm_err *err)
@@ -43,7 +44,8 @@ nm_status nm_opt_number(const char *opt, const char *arg, double *out, nm_err *e
     return NM_OK;
 }
 
-enum { O_OUTPUT = 1, O_SET, O_FORCE, O_QUIET, O_RESUME, O_RETRY, O_REPAIR, O_PROGRESS, O_TASKS, O_TIMEOUT };
+enum { O_OUTPUT = 1, O_SET, O_FORCE, O_QUIET, O_RESUME, O_RETRY, O_REPAIR, O_PROGRESS, O_TASKS, O_TIMEOUT,
+       O_STRICT, O_CALIBRATE, O_RANKS, O_TIME };
 
 static const nm_opt sweep_opts[] = {
     {"--output", "-o", true, O_OUTPUT},         {"--set", NULL, true, O_SET},
@@ -51,6 +53,9 @@ static const nm_opt sweep_opts[] = {
     {"--resume", NULL, false, O_RESUME},        {"--retry-failed", NULL, false, O_RETRY},
     {"--progress", NULL, true, O_PROGRESS},     {"--tasks", NULL, true, O_TASKS},
     {"--task-timeout", NULL, true, O_TIMEOUT},  {"--repair", NULL, false, O_REPAIR},
+    {"--strict", NULL, false, O_STRICT},
+    {"--calibrate", NULL, true, O_CALIBRATE},   {"--ranks", NULL, true, O_RANKS},
+    {"--time", NULL, true, O_TIME},
 };
 
 static nm_status sweep_opt(void *ctx, const nm_opt *opt, const char *arg, nm_err *err)
@@ -72,6 +77,16 @@ static nm_status sweep_opt(void *ctx, const nm_opt *opt, const char *arg, nm_err
     case O_RESUME: o->resume = true; break;
     case O_RETRY: o->resume = o->retry_failed = true; break;
     case O_REPAIR: o->resume = o->repair = true; break;
+    case O_STRICT: o->strict = true; break;
+    case O_CALIBRATE:
+    case O_RANKS:
+        if ((st = nm_opt_number(opt->name, arg, &v, err)) == NM_OK && (v < 1 || v > 1e6))
+            st = nm_err_set(err, NM_ERR_INPUT, "%s: expected a whole number from 1 to 1000000, "
+                            "got '%s'", opt->name, arg);
+        if (st == NM_OK)
+            *(opt->id == O_RANKS ? &o->ranks : &o->calibrate) = (long)v;
+        break;
+    case O_TIME: st = nm_submit_parse_time(arg, &o->time_limit, err); break;
     case O_PROGRESS:
         if ((st = nm_opt_number(opt->name, arg, &v, err)) == NM_OK)
             o->progress = v;
@@ -103,6 +118,9 @@ nm_status nm_sweep_opts_parse(int argc, char **argv, int first, nm_sweep_opts *o
         return st;
     if (!o->spec)
         return nm_err_set(err, NM_ERR_INPUT, "missing the sweep file (SPEC)");
+    if (o->output && (o->calibrate || o->ranks || o->time_limit))
+        return nm_err_set(err, NM_ERR_INPUT, "--calibrate, --ranks and --time are options of "
+                          "plan and submit");
     if (o->force && o->resume)
         return nm_err_set(err, NM_ERR_INPUT,
                           "--force (start over) and --resume (continue) exclude each other");

@@ -20,6 +20,20 @@ static void print_values(const nm_axis *ax, size_t j)
     }
 }
 
+/* --calibrate N [--ranks R] [--time T]: calibrate.c. */
+static nm_status calibrate(const nm_sweep *sw, const nm_sweep_opts *o)
+{
+    nm_calibration c;
+    nm_err err = {0};
+    if (nm_calibrate(sw, o->calibrate, &c, &err) != NM_OK) {
+        fprintf(stderr, "neuromic: calibration: %s\n", err.msg);
+        return err.code;
+    }
+    long warn = o->time_limit / 4 > 300 ? 300 : o->time_limit / 4; /* as submit's default */
+    nm_calibrate_report(&c, o->ranks ? o->ranks : 1, o->time_limit, warn, 10, stdout);
+    return NM_OK;
+}
+
 static int plan(int argc, char **argv, const nm_sweep_opts *o)
 {
     nm_err err = {0};
@@ -76,6 +90,10 @@ static int plan(int argc, char **argv, const nm_sweep_opts *o)
                max, (unsigned long long)seen);
     else
         printf("cost:       no estimate (kernel '%s' has none; tasks assumed equal)\n", k->name);
+    if (o->calibrate && calibrate(sw, o) != NM_OK) {
+        nm_sweep_free(sw);
+        return NM_ERR_RUNTIME;
+    }
     uint64_t show = (uint64_t)o->tasks < sw->ntasks ? (uint64_t)o->tasks : sw->ntasks;
     printf("first %llu tasks:\n", (unsigned long long)show);
     for (uint64_t t = 0; t < show; t++) {

@@ -21,9 +21,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "neuromic/internal/cli.h"
+#include "neuromic/internal/input.h"
 #include "neuromic/internal/spec.h"
 #include "neuromic/internal/submit.h"
-#include "neuromic/internal/cli.h"
 
 #include "jobscript_slurm.h" /* nm_slurm_template */
 
@@ -31,9 +32,14 @@ static const char submit_usage[] =
     "usage: neuromic submit SPEC -o FILE [--nodes N] [--ntasks-per-node N] [--time T]\n"
     "                       [--partition P] [--account A] [--warn SEC] [--dry-run]\n"
     "                       [--set K=V]... [--task-timeout SEC] [--force | --retry-failed]\n"
+    "                       [--sbatch ARG]... [--test-only] [--strict] [--calibrate N]\n"
     "T is a Slurm time limit: MINUTES, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS.\n"
     "--warn: seconds before the limit at which the job checkpoints and requeues itself\n"
-    "(default: a quarter of the limit, at most 300). --dry-run prints the job script.\n";
+    "(default: a quarter of the limit, at most 300). --dry-run prints the job script.\n"
+    "--sbatch ARG: one sbatch option, passed verbatim (--sbatch --qos=long --sbatch\n"
+    "--gres=gpu:1). Every submission is first checked with `sbatch --test-only`;\n"
+    "--test-only does only that check. --calibrate N: run N sample tasks here first, turn\n"
+    "the cost estimate into seconds and warn when --time is short for the work per rank.\n";
 
 /* ---- a growing string ---- */
 
@@ -168,11 +174,12 @@ void nm_submit_opts_free(nm_submit_opts *o)
 {
     free(o->run_args);
     free(o->sets);
-    o->run_args = o->sets = NULL;
+    free(o->sbatch);
+    o->run_args = o->sets = o->sbatch = NULL;
 }
 
 enum { S_OUTPUT = 1, S_NODES, S_NTASKS, S_TIME, S_WARN, S_PARTITION, S_ACCOUNT, S_SET,
-       S_TIMEOUT, S_DRY, S_FORCE, S_RETRY };
+       S_TIMEOUT, S_DRY, S_FORCE, S_RETRY, S_SBATCH, S_TEST_ONLY, S_STRICT, S_CALIBRATE };
 
 static const nm_opt submit_opts[] = {
     {"--output", "-o", true, S_OUTPUT},       {"--nodes", NULL, true, S_NODES},
@@ -181,6 +188,8 @@ static const nm_opt submit_opts[] = {
     {"--account", NULL, true, S_ACCOUNT},     {"--set", NULL, true, S_SET},
     {"--task-timeout", NULL, true, S_TIMEOUT}, {"--dry-run", NULL, false, S_DRY},
     {"--force", NULL, false, S_FORCE},        {"--retry-failed", NULL, false, S_RETRY},
+    {"--sbatch", NULL, true, S_SBATCH},       {"--test-only", NULL, false, S_TEST_ONLY},
+    {"--strict", NULL, false, S_STRICT},      {"--calibrate", NULL, true, S_CALIBRATE},
 };
 
 typedef struct {
@@ -212,10 +221,22 @@ static nm_status submit_opt(void *ctx, const nm_opt *opt, const char *v, nm_err 
         *(opt->id == S_PARTITION ? &o->partition : &o->account) = v;
         break;
     case S_DRY: o->dry_run = true; break;
+    case S_TEST_ONLY: o->test_only = true; break;
+    case S_CALIBRATE: st = parse_count(opt->name, v, &o->calibrate, err); break;
+    case S_SBATCH:
+        /* One sbatch option, as is: it becomes an #SBATCH line and an
+         * argument of sbatch, so it must be one word of one line. */
+        if (v[0] != '-' || v[strcspn(v, " \t\n\r")])
+            return nm_err_set(err, NM_ERR_INPUT, "--sbatch: expected one sbatch option "
+                              "starting with '-', without spaces, got '%s'", v);
+        o->sbatch[o->nsbatch++] = (char *)v;
+        break;
+    case S_STRICT:
     case S_FORCE:
     case S_RETRY:
         /* Options of `neuromic run` that travel into the job unchanged. */
-        *(opt->id == S_FORCE ? &c->force : &c->retry) = true;
+        if (opt->id != S_STRICT)
+            *(opt->id == S_FORCE ? &c->force : &c->retry) = true;
         o->run_args[o->nrun_args++] = (char *)opt->name;
         break;
     case S_SET:
@@ -236,7 +257,8 @@ nm_status nm_submit_parse(int argc, char **argv, int first, nm_submit_opts *o, n
     memset(o, 0, sizeof *o);
     o->run_args = calloc((size_t)argc + 1, sizeof *o->run_args);
     o->sets = calloc((size_t)argc + 1, sizeof *o->sets);
-    if (!o->run_args || !o->sets)
+    o->sbatch = calloc((size_t)argc + 1, sizeof *o->sbatch);
+    if (!o->run_args || !o->sets || !o->sbatch)
         return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
     submit_ctx c = {o, false, false};
     nm_status st = nm_opts_parse(argc, argv, first, submit_opts,
@@ -279,6 +301,22 @@ static void sb_log_path(strbuf *b, const char *output)
     sb_add(b, "%.*s-%%j.log", (int)n, output);
 }
 
+/* "--job-name=neuromic-SPECNAME", one word whatever the spec's name. */
+static void sb_job_name(strbuf *b, const char *spec)
+{
+    const char *base = strrchr(spec, '/');
+    base = base ? base + 1 : spec;
+    size_t n = strcspn(base, ".");
+    sb_add(b, "--job-name=neuromic-");
+    for (size_t i = 0; i < n; i++)
+        sb_add(b, "%c", isalnum((unsigned char)base[i]) || base[i] == '-' ? base[i] : '_');
+}
+
+static void sb_time(strbuf *b, long t)
+{
+    sb_add(b, "--time=%ld-%02ld:%02ld:%02ld", t / 86400, t / 3600 % 24, t / 60 % 60, t % 60);
+}
+
 static bool starts(const char *line, size_t len, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -290,21 +328,17 @@ static void render_line(strbuf *b, const char *line, size_t len, const nm_submit
                         const char *program)
 {
     if (starts(line, len, "#SBATCH --job-name=")) {
-        const char *base = strrchr(o->spec, '/');
-        base = base ? base + 1 : o->spec;
-        size_t n = strcspn(base, ".");
-        sb_add(b, "#SBATCH --job-name=neuromic-");
-        for (size_t i = 0; i < n; i++) /* keep the name a single word */
-            sb_add(b, "%c", isalnum((unsigned char)base[i]) || base[i] == '-' ? base[i] : '_');
+        sb_add(b, "#SBATCH ");
+        sb_job_name(b, o->spec);
         sb_add(b, "\n");
     } else if (o->nodes && starts(line, len, "#SBATCH --nodes="))
         sb_add(b, "#SBATCH --nodes=%ld\n", o->nodes);
     else if (o->ntasks_per_node && starts(line, len, "#SBATCH --ntasks-per-node="))
         sb_add(b, "#SBATCH --ntasks-per-node=%ld\n", o->ntasks_per_node);
     else if (o->time_limit && starts(line, len, "#SBATCH --time=")) {
-        long t = o->time_limit;
-        sb_add(b, "#SBATCH --time=%ld-%02ld:%02ld:%02ld\n", t / 86400, t / 3600 % 24, t / 60 % 60,
-               t % 60);
+        sb_add(b, "#SBATCH ");
+        sb_time(b, o->time_limit);
+        sb_add(b, "\n");
     } else if (o->partition && starts(line, len, "##SBATCH --partition="))
         sb_add(b, "#SBATCH --partition=%s\n", o->partition);
     else if (o->account && starts(line, len, "##SBATCH --account="))
@@ -315,6 +349,8 @@ static void render_line(strbuf *b, const char *line, size_t len, const nm_submit
         sb_add(b, "#SBATCH --output=");
         sb_log_path(b, o->output);
         sb_add(b, "\n");
+        for (size_t i = 0; i < o->nsbatch; i++) /* --sbatch, verbatim */
+            sb_add(b, "#SBATCH %s\n", o->sbatch[i]);
     } else if (starts(line, len, "# @NEUROMIC_SUBMIT@")) {
         sb_add(b, "set --");
         const char *words[] = {o->spec, o->output};
@@ -328,7 +364,7 @@ static void render_line(strbuf *b, const char *line, size_t len, const nm_submit
         }
         sb_add(b, "\nNEUROMIC=${NEUROMIC:-");
         sb_shell_word(b, program);
-        sb_add(b, "}\n");
+        sb_add(b, "}\nNEUROMIC_WARN=${NEUROMIC_WARN:-%ld}\n", warn_seconds(o));
     } else
         sb_add(b, "%.*s\n", (int)len, line);
 }
@@ -374,75 +410,227 @@ static nm_status print_estimate(const nm_submit_opts *o, nm_err *err)
     double sum, max;
     if (nm_grid_cost(sw, &sum, &max))
         fprintf(stderr, "; cost %.4g in all, %.4g per rank, longest task %.4g (relative units: "
-                        "time a small run with `neuromic run` to scale them)",
+                        "--calibrate N turns them into seconds)",
                 sum, sum / (double)ranks, max);
     fprintf(stderr, "\n");
+    if (o->calibrate) {
+        nm_calibration c;
+        const char *mr = getenv("NEUROMIC_MAX_REQUEUES");
+        st = nm_calibrate(sw, o->calibrate, &c, err);
+        if (st == NM_OK)
+            nm_calibrate_report(&c, ranks, o->time_limit ? o->time_limit : 3600, warn_seconds(o),
+                                mr && *mr ? atol(mr) : 10, stderr);
+    }
     nm_sweep_free(sw);
+    return st;
+}
+
+/* sbatch's options: everything submit decides goes on sbatch's command
+ * line too, where it wins over SBATCH_* variables in the environment
+ * (which would win over the script's #SBATCH lines); then the --sbatch
+ * options as given. *args holds the strings, NUL-separated; argv points
+ * into it. */
+static nm_status sbatch_args(const nm_submit_opts *o, const char *mode, strbuf *args,
+                             char ***argv, nm_err *err)
+{
+    strbuf b = {0};
+    sb_add(&b, "sbatch%c%s%c", 0, mode, 0);
+    sb_job_name(&b, o->spec);
+    sb_add(&b, "%c", 0);
+    if (o->nodes)
+        sb_add(&b, "--nodes=%ld%c", o->nodes, 0);
+    if (o->ntasks_per_node)
+        sb_add(&b, "--ntasks-per-node=%ld%c", o->ntasks_per_node, 0);
+    sb_time(&b, o->time_limit ? o->time_limit : 3600);
+    sb_add(&b, "%c", 0);
+    if (o->partition)
+        sb_add(&b, "--partition=%s%c", o->partition, 0);
+    if (o->account)
+        sb_add(&b, "--account=%s%c", o->account, 0);
+    sb_add(&b, "--signal=B:USR1@%ld%c--requeue%c--open-mode=append%c--output=", warn_seconds(o), 0,
+           0, 0);
+    sb_log_path(&b, o->output);
+    sb_add(&b, "%c", 0);
+    for (size_t i = 0; i < o->nsbatch; i++)
+        sb_add(&b, "%s%c", o->sbatch[i], 0);
+    size_t n = 0;
+    for (size_t i = 0; !b.oom && i < b.len; i++)
+        n += b.s[i] == 0;
+    char **v = b.oom ? NULL : calloc(n + 1, sizeof *v);
+    if (!v) {
+        free(b.s);
+        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
+    }
+    for (size_t i = 0, k = 0; k < n; k++) {
+        v[k] = b.s + i;
+        i += strlen(b.s + i) + 1;
+    }
+    *args = b;
+    *argv = v;
     return NM_OK;
 }
 
-/* Pipes the script to `sbatch` (stdin), whose own output goes to ours. */
-static int run_sbatch(const char *script, nm_err *err)
+/* SBATCH_* variables in the environment override the #SBATCH lines of a
+ * job script, silently. Say which are set, and which of them an option of
+ * submit overrides in turn (it is on sbatch's command line). */
+extern char **environ;
+static void report_sbatch_env(const nm_submit_opts *o, bool time_from_env)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
-        return nm_err_set(err, NM_ERR_RUNTIME, "pipe: %s", strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fd[0]);
-        close(fd[1]);
-        return nm_err_set(err, NM_ERR_RUNTIME, "fork: %s", strerror(errno));
+    static const struct {
+        const char *var, *opt;
+        int given; /* 0 always set by submit, 1 --time, 2 --partition, 3 --account */
+    } mine[] = {
+        {"SBATCH_TIMELIMIT", "--time", 1},        {"SBATCH_PARTITION", "--partition", 2},
+        {"SBATCH_ACCOUNT", "--account", 3},       {"SBATCH_SIGNAL", "--signal (the warning)", 0},
+        {"SBATCH_JOB_NAME", "--job-name", 0},     {"SBATCH_OPEN_MODE", "--open-mode=append", 0},
+        {"SBATCH_NO_REQUEUE", "--requeue", 0},    {"SBATCH_REQUEUE", "--requeue", 0},
+    };
+    for (char **e = environ; *e; e++) {
+        if (strncmp(*e, "SBATCH_", 7) != 0)
+            continue;
+        size_t klen = strcspn(*e, "=");
+        const char *over = NULL;
+        for (size_t i = 0; i < sizeof mine / sizeof *mine && !over; i++) {
+            if (strlen(mine[i].var) != klen || strncmp(*e, mine[i].var, klen) != 0)
+                continue;
+            bool given = mine[i].given == 0 || (mine[i].given == 1 && !time_from_env) ||
+                         (mine[i].given == 2 && o->partition) || (mine[i].given == 3 && o->account);
+            if (given)
+                over = mine[i].opt;
+        }
+        for (size_t i = 0; i < o->nsbatch && !over; i++) {
+            /* --sbatch --qos=x overrides SBATCH_QOS: compare the option's
+             * name with the variable's, as Slurm spells them. */
+            char name[64];
+            size_t n = 0;
+            for (const char *p = o->sbatch[i] + strspn(o->sbatch[i], "-");
+                 *p && *p != '=' && n + 1 < sizeof name; p++)
+                name[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+            name[n] = 0;
+            if (n + 7 == klen && !strncmp(*e + 7, name, n))
+                over = o->sbatch[i];
+        }
+        if (time_from_env && klen == 16 && !strncmp(*e, "SBATCH_TIMELIMIT", 16))
+            fprintf(stderr, "neuromic submit: %s in the environment sets the time limit (no "
+                            "--time given); the warning signal is timed for it\n", *e);
+        else if (over)
+            fprintf(stderr, "neuromic submit: %s in the environment is overridden by %s "
+                            "(submit passes it on sbatch's command line)\n", *e, over);
+        else
+            fprintf(stderr, "neuromic submit: %s in the environment applies to the job (it "
+                            "overrides the job script's #SBATCH lines)\n", *e);
     }
+}
+
+/* Runs argv (sbatch) with script on its stdin; its stderr goes to ours,
+ * its stdout to out (up to len bytes) when out is given, else to ours.
+ * Returns its exit status (127: could not run it), or -1 with err set. */
+static int run_sbatch(char **argv, const char *script, char *out, size_t len, nm_err *err)
+{
+    int in[2], res[2] = {-1, -1};
+    if (pipe(in) != 0 || (out && pipe(res) != 0))
+        return nm_err_set(err, NM_ERR_RUNTIME, "pipe: %s", strerror(errno)), -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return nm_err_set(err, NM_ERR_RUNTIME, "fork: %s", strerror(errno)), -1;
     if (pid == 0) {
-        dup2(fd[0], 0);
-        close(fd[0]);
-        close(fd[1]);
-        execlp("sbatch", "sbatch", (char *)NULL);
+        dup2(in[0], 0);
+        if (out)
+            dup2(res[1], 1);
+        close(in[0]);
+        close(in[1]);
+        if (out) {
+            close(res[0]);
+            close(res[1]);
+        }
+        execvp(argv[0], argv);
         fprintf(stderr, "neuromic submit: cannot run sbatch: %s (is Slurm installed? --dry-run "
                         "prints the job script)\n", strerror(errno));
         _exit(127);
     }
-    close(fd[0]);
-    size_t len = strlen(script), off = 0;
-    while (off < len) {
-        ssize_t n = write(fd[1], script + off, len - off);
-        if (n < 0 && errno == EINTR)
+    close(in[0]);
+    size_t n = strlen(script), off = 0;
+    while (off < n) {
+        ssize_t w = write(in[1], script + off, n - off);
+        if (w < 0 && errno == EINTR)
             continue;
-        if (n < 0)
+        if (w < 0)
             break; /* sbatch went away; its status says why */
-        off += (size_t)n;
+        off += (size_t)w;
     }
-    close(fd[1]);
+    close(in[1]);
+    if (out) {
+        close(res[1]);
+        size_t got = 0;
+        ssize_t r;
+        while ((r = read(res[0], out + got, len - 1 - got)) != 0)
+            if (r > 0 && (got += (size_t)r) >= len - 1)
+                break;
+            else if (r < 0 && errno != EINTR)
+                break;
+        out[got] = 0;
+        close(res[0]);
+    }
     int ws;
     while (waitpid(pid, &ws, 0) < 0)
         if (errno != EINTR)
-            return nm_err_set(err, NM_ERR_RUNTIME, "waitpid: %s", strerror(errno));
-    if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
-        return NM_OK;
-    if (WIFEXITED(ws) && WEXITSTATUS(ws) == 127)
-        return nm_err_set(err, NM_ERR_RUNTIME, "sbatch could not be run");
-    return nm_err_set(err, NM_ERR_RUNTIME, "sbatch failed (%s %d); the job was not submitted",
-                      WIFEXITED(ws) ? "exit status" : "signal",
-                      WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws));
+            return nm_err_set(err, NM_ERR_RUNTIME, "waitpid: %s", strerror(errno)), -1;
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
-/* Slurm opens the job's log (next to the output) before the script runs,
- * and a job whose log directory is missing fails without a word: make it. */
-static nm_status make_log_dir(const char *output, nm_err *err)
+/* sbatch --test-only: would the cluster ever run this job? A job that asks
+ * for more nodes, memory or time than any partition has would otherwise
+ * sit PENDING for ever. */
+static nm_status test_only(const nm_submit_opts *o, const char *script, nm_err *err)
 {
-    char *dir = strdup(output);
-    if (!dir)
-        return nm_err_set(err, NM_ERR_RUNTIME, "out of memory");
-    nm_status st = NM_OK;
-    for (char *s = dir + 1; *s && st == NM_OK; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-                st = nm_err_set(err, NM_ERR_INPUT, "-o: cannot make the directory %s: %s", dir,
-                                strerror(errno));
-            *s = '/';
-        }
-    free(dir);
+    strbuf args;
+    char **argv;
+    nm_status st = sbatch_args(o, "--test-only", &args, &argv, err);
+    if (st != NM_OK)
+        return st;
+    int rc = run_sbatch(argv, script, NULL, 0, err);
+    free(argv);
+    free(args.s);
+    if (rc < 0)
+        return NM_ERR_RUNTIME;
+    if (rc == 127)
+        return nm_err_set(err, NM_ERR_RUNTIME, "sbatch could not be run; nothing was queued");
+    if (rc != 0)
+        return nm_err_set(err, NM_ERR_INPUT, "the cluster refuses this job (`sbatch --test-only` "
+                          "exit status %d, its message above); nothing was queued or created",
+                          rc);
+    return NM_OK;
+}
+
+/* Queues the job (sbatch --parsable) and says where its log goes. */
+static nm_status queue_job(const nm_submit_opts *o, const char *script, nm_err *err)
+{
+    strbuf args, log = {0};
+    char **argv, id[256];
+    int made = 0;
+    nm_status st = sbatch_args(o, "--parsable", &args, &argv, err);
+    if (st == NM_OK) /* Slurm opens the log before the script runs: its directory must exist */
+        st = nm_output_make_parents(o->output, &made, err);
+    int rc = st == NM_OK ? run_sbatch(argv, script, id, sizeof id, err) : 0;
+    if (st == NM_OK && rc != 0) {
+        nm_output_unmake_parents(o->output, made); /* nothing left behind */
+        st = rc < 0 ? NM_ERR_RUNTIME
+             : nm_err_set(err, NM_ERR_RUNTIME, rc == 127 ? "sbatch could not be run"
+                          : "sbatch failed (exit status %d); the job was not submitted", rc);
+    }
+    if (st == NM_OK) {
+        id[strcspn(id, ";\n")] = 0; /* "JOBID" or "JOBID;CLUSTER" */
+        sb_log_path(&log, o->output);
+        char *pct = log.s ? strstr(log.s, "%j") : NULL;
+        printf("Submitted batch job %s\n", id);
+        fflush(stdout);
+        fprintf(stderr, "neuromic submit: job %s; its log: %.*s%s%s; follow the sweep with "
+                "`neuromic status %s`\n", id, pct ? (int)(pct - log.s) : 0, log.s ? log.s : "",
+                id, pct ? pct + 2 : "", o->output);
+    }
+    free(log.s);
+    free(argv);
+    free(args.s);
     return st;
 }
 
@@ -466,6 +654,16 @@ int nm_submit_main(int argc, char **argv)
     char program[PATH_MAX];
     nm_status st = nm_submit_parse(argc, argv, 2, &o, &err);
     bool usage = st != NM_OK; /* the command line itself was wrong */
+    bool time_from_env = false;
+    const char *env_time = getenv("SBATCH_TIMELIMIT");
+    if (st == NM_OK && !o.time_limit && env_time && *env_time) {
+        /* The limit the job will have: time the warning for it. */
+        st = nm_submit_parse_time(env_time, &o.time_limit, &err);
+        if (st != NM_OK)
+            snprintf(err.msg, sizeof err.msg, "SBATCH_TIMELIMIT='%s' in the environment: expected "
+                     "a Slurm time limit (or give --time)", env_time);
+        time_from_env = true;
+    }
     if (st == NM_OK)
         st = print_estimate(&o, &err);
     if (st == NM_OK) {
@@ -473,6 +671,7 @@ int nm_submit_main(int argc, char **argv)
         st = nm_submit_render(&o, program, &script, &err);
     }
     if (st == NM_OK) {
+        report_sbatch_env(&o, time_from_env);
         struct stat sb;
         bool force = false;
         for (size_t i = 0; i < o.nrun_args; i++)
@@ -482,8 +681,11 @@ int nm_submit_main(int argc, char **argv)
                     force ? "starts it over (--force)" : "continues it (--resume)");
         if (o.dry_run)
             fputs(script, stdout);
-        else if ((st = make_log_dir(o.output, &err)) == NM_OK)
-            st = run_sbatch(script, &err);
+        else if ((st = test_only(&o, script, &err)) == NM_OK && o.test_only)
+            fprintf(stderr, "neuromic submit: --test-only: the cluster accepts the job; nothing "
+                            "was queued\n");
+        else if (st == NM_OK)
+            st = queue_job(&o, script, &err);
     }
     if (st != NM_OK) {
         fprintf(stderr, "neuromic submit: %s\n", err.msg);

@@ -14,19 +14,62 @@
 
 #include <mpi.h>
 
+#include "neuromic/internal/readback.h"
 #include "neuromic/internal/run.h"
 #include "neuromic/internal/spec.h"
 
-/* Rank 0 reads the spec; everyone parses the same bytes. */
+/* Rank 0, --resume: the sweep a file continues is the one it was made
+ * from, whose text the file keeps (spec_text). The file on disk may have
+ * changed since (a comment added while a requeued job waited, or the file
+ * moved away): that is a warning, and the stored text is used; --strict
+ * makes it a refusal. When FILE does not exist or has no spec text, the
+ * file on disk is used as before (and nm_store_inspect judges the file).
+ * st is the status of reading the spec from disk into *text. */
+static nm_status resume_text(const nm_sweep_opts *o, nm_status st, char **text, size_t *n,
+                             nm_err *err)
+{
+    struct stat sb;
+    char *kept = NULL;
+    nm_err ignored = {0};
+    if (stat(o->output, &sb) != 0 || !S_ISREG(sb.st_mode) || /* a FIFO would block: input.c */
+        nm_readback_attr(o->output, "spec_text", &kept, &ignored) != NM_OK)
+        return st;
+    if (st == NM_OK && *n == strlen(kept) && !memcmp(*text, kept, *n)) {
+        free(kept);
+        return NM_OK;
+    }
+    char why[NM_ERR_MSG + 64];
+    if (st == NM_OK)
+        snprintf(why, sizeof why, "%s has changed since %s was made from it", o->spec, o->output);
+    else
+        snprintf(why, sizeof why, "%s cannot be read (%s)", o->spec, err->msg);
+    if (o->strict) {
+        free(kept);
+        return nm_err_set(err, NM_ERR_INPUT, "%s; --strict: refusing to resume (without --strict "
+                          "the run continues with the spec text stored in %s)", why, o->output);
+    }
+    fprintf(stderr, "neuromic: warning: %s; resuming with the spec text stored in %s (the "
+            "attribute spec_text; --strict refuses instead)\n", why, o->output);
+    free(*text);
+    *text = kept;
+    *n = strlen(kept);
+    return NM_OK;
+}
+
+/* Rank 0 reads the spec (for --resume, the one stored in the file: see
+ * resume_text); everyone parses the same bytes. */
 nm_status nm_run_load_spec(const nm_sweep_opts *o, int rank, nm_sweep **sw, nm_err *err)
 {
     long len = -1;
     char *text = NULL;
     if (rank == 0) {
-        size_t n;
-        if (nm_spec_read(o->spec, &text, &n, err) == NM_OK)
+        size_t n = 0;
+        nm_status st = nm_spec_read(o->spec, &text, &n, err);
+        if (o->resume)
+            st = resume_text(o, st, &text, &n, err);
+        if (st == NM_OK)
             len = n <= (size_t)INT_MAX ? (long)n : -1; /* one MPI_Bcast below */
-        if (text && len < 0)
+        if (st == NM_OK && len < 0)
             nm_err_set(err, NM_ERR_INPUT, "%s: a spec file of %zu bytes is too large", o->spec, n);
     }
     MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD);

@@ -19,7 +19,8 @@ nm_attempt_col nm_attempt_column(int i)
     case A_STATUS:
         return (nm_attempt_col){"status", 0, H5T_NATIVE_INT8, offsetof(nm_attempt, status),
                                 "exit status: 0 complete, 3 stopped early, 4 tasks failed, "
-                                "1 error; -1 never ended (killed)"};
+                                "1 error, 2 bad input; -1 never ended (running, or killed); -2 row "
+                                "not used"};
     case A_RANKS:
         return (nm_attempt_col){"ranks", 0, H5T_NATIVE_INT32, offsetof(nm_attempt, ranks),
                                 "MPI ranks of the run"};

@@ -319,13 +319,13 @@ static bool create_attempts(hid_t file, hid_t gcpl)
               attr_doc(scale, NULL, "run of the sweep: 0 the first, then each --resume") >= 0;
     for (int i = 0; i < A_N && ok; i++) {
         nm_attempt_col c = nm_attempt_column(i);
-        int8_t running = NM_ATTEMPT_RUNNING;
+        int8_t unused = NM_ATTEMPT_UNUSED; /* a run writes -1 as it starts */
         hid_t ft = c.strlen ? nm_h5_str_type(c.strlen) : H5Tcopy(c.numtype);
         if (ft >= 0 && !c.strlen)
             H5Tset_order(ft, H5T_ORDER_LE);
         hid_t d = ft < 0 ? ft
                          : task_dset(g, c.name, ft, c.strlen ? ft : c.numtype,
-                                     i == A_STATUS ? &running : NULL, NM_MAX_ATTEMPTS, 0, c.doc,
+                                     i == A_STATUS ? &unused : NULL, NM_MAX_ATTEMPTS, 0, c.doc,
                                      NULL);
         ok = d >= 0 && H5DSattach_scale(d, scale, 0) >= 0;
         if (d >= 0)

@@ -82,3 +82,28 @@ hid_t nm_h5_str_type(size_t len)
     }
     return t;
 }
+
+char *nm_h5_attr_str(hid_t f, const char *name)
+{
+    if (H5Aexists(f, name) <= 0)
+        return NULL;
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+    hid_t ft = a < 0 ? a : H5Aget_type(a);
+    char *s = NULL;
+    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
+        size_t n = H5Tget_size(ft);
+        hid_t mt = H5Tcopy(ft);
+        s = calloc(1, n + 1);
+        if (s && (mt < 0 || H5Aread(a, mt, s) < 0)) {
+            free(s);
+            s = NULL;
+        }
+        if (mt >= 0)
+            H5Tclose(mt);
+    }
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (a >= 0)
+        H5Aclose(a);
+    return s;
+}

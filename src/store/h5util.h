@@ -28,4 +28,9 @@ void nm_h5_quiet_off(const nm_h5_quiet *q);
  * netCDF calls text. The caller closes it; H5I_INVALID_HID on failure. */
 hid_t nm_h5_str_type(size_t len);
 
+/* A fixed-length string attribute of object f (a file: its root group),
+ * malloc'd and NUL-terminated; NULL if absent, of another type, or out of
+ * memory. */
+char *nm_h5_attr_str(hid_t f, const char *name);
+
 #endif

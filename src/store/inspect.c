@@ -19,29 +19,10 @@
 /* A string attribute of the root group into buf ("" if absent). */
 static bool read_attr(hid_t file, const char *name, char *buf, size_t len)
 {
-    buf[0] = 0;
-    if (H5Aexists(file, name) <= 0)
-        return false;
-    hid_t a = H5Aopen(file, name, H5P_DEFAULT);
-    hid_t ft = a < 0 ? a : H5Aget_type(a);
-    bool ok = false;
-    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
-        size_t n = H5Tget_size(ft);
-        char *tmp = calloc(1, n + 1);
-        hid_t mt = H5Tcopy(ft);
-        if (tmp && mt >= 0 && H5Aread(a, mt, tmp) >= 0) {
-            snprintf(buf, len, "%s", tmp);
-            ok = true;
-        }
-        if (mt >= 0)
-            H5Tclose(mt);
-        free(tmp);
-    }
-    if (ft >= 0)
-        H5Tclose(ft);
-    if (a >= 0)
-        H5Aclose(a);
-    return ok;
+    char *s = nm_h5_attr_str(file, name);
+    snprintf(buf, len, "%s", s ? s : "");
+    free(s);
+    return s != NULL;
 }
 
 /* The --set arguments that change results, newline-separated. */

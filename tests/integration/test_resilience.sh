@@ -60,7 +60,7 @@ grep -q "$((96 - done1)) of 96 tasks" "$TMP/out" && pass "resume runs only the p
     fail "resume runs only the pending tasks" "$(head -3 "$TMP/out")"
 same_results "resumed file equals an uninterrupted run" "$TMP/ref.h5" "$TMP/sig.h5" "${RESULTS[@]}" /tasks/status
 st=$(dump_values "$TMP/sig.h5" /attempts/status | cut -d' ' -f1-3)
-[ "$st" = "3 0 -1" ] && pass "attempts record both runs (status 3, then 0)" ||
+[ "$st" = "3 0 -2" ] && pass "attempts record both runs (status 3, then 0; -2 unused)" ||
     fail "attempts record both runs" "statuses: $st"
 ranks=$(dump_values "$TMP/sig.h5" /attempts/ranks | cut -d' ' -f1-2)
 [ "$ranks" = "3 2" ] && pass "attempts record the ranks of each run" || fail "attempts record the ranks of each run" "$ranks"
@@ -151,7 +151,8 @@ refuse() { # NAME FILE EXPECTED-MESSAGE [ARGS...]
 }
 cp "$TMP/ref.h5" "$TMP/other.h5"
 sed 's/base_seed: 11/base_seed: 12/' "$SLOW" >"$TMP/changed.yaml"
-refuse "a file from another spec" "$TMP/other.h5" "another sweep spec" "$TMP/changed.yaml"
+refuse "a changed spec with --strict" "$TMP/other.h5" "has changed since .* --strict: refusing" \
+    "$TMP/changed.yaml" --strict
 refuse "other --set overrides" "$TMP/other.h5" "other --set overrides" "$SLOW" --set fixed.length=4
 echo "not a result file" >"$TMP/text.h5"
 refuse "a file that is not HDF5" "$TMP/text.h5" "not an HDF5 file" "$SLOW"
@@ -165,6 +166,22 @@ expect_status "resume of a missing file starts the sweep" 0 "$NM" run "$SLOW" -o
 grep -q "does not exist yet: starting the sweep" "$TMP/out" && pass "resume of a missing file says so" ||
     fail "resume of a missing file says so" "$(head -3 "$TMP/out")"
 same_results "resume of a missing file gives the uninterrupted run" "$TMP/ref.h5" "$TMP/none.h5" "${RESULTS[@]}"
+# The spec file changed (another base seed!) or removed after the file was
+# made: --resume warns and continues with the spec text the file keeps.
+cp "$TMP/part.h5" "$TMP/edit.h5"
+expect_status "resume after the spec file changed" 0 "$NM" run "$TMP/changed.yaml" -o "$TMP/edit.h5" --resume
+grep -q "warning: .*changed.yaml has changed since .* resuming with the spec text stored in" "$TMP/out" &&
+    pass "resume after the spec file changed: warns" || fail "resume after the spec file changed: warns" "$(head -5 "$TMP/out")"
+same_results "resume after the spec file changed: the stored spec's results" "$TMP/ref.h5" "$TMP/edit.h5" "${RESULTS[@]}"
+cp "$TMP/part.h5" "$TMP/gone.h5"
+expect_status "resume without the spec file" 0 "$NM" run "$TMP/missing.yaml" -o "$TMP/gone.h5" --resume
+grep -q "missing.yaml cannot be read" "$TMP/out" && pass "resume without the spec file: warns" ||
+    fail "resume without the spec file: warns" "$(head -5 "$TMP/out")"
+same_results "resume without the spec file: bitwise equal" "$TMP/ref.h5" "$TMP/gone.h5" "${RESULTS[@]}"
+cp "$TMP/part.h5" "$TMP/same.h5"
+expect_status "resume with the same spec and --strict" 0 "$NM" run "$SLOW" -o "$TMP/same.h5" --resume --strict
+! grep -q "warning" "$TMP/out" && pass "resume with an unchanged spec: no warning" ||
+    fail "resume with an unchanged spec: no warning" "$(head -5 "$TMP/out")"
 check "output.* overrides may change on resume" "$NM" run "$SLOW" -o "$TMP/other.h5" --resume --quiet \
     --set output.checkpoint_every=5
 

@@ -135,6 +135,9 @@ slurm_wait() {
             # The states a job ends in; any other is on its way.
             COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | PREEMPTED | BOOT_FAIL | DEADLINE | OUT_OF_MEMORY)
                 echo "$state"; return 0 ;;
+            # Running again: the next hold is counted afresh (a count left
+            # from the last one would release it before the node is clean).
+            *) held=0 ;;
         esac
         sleep 0.5
     done

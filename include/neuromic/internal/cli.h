@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdint.h>
+#include <stdio.h>
+
 #include "neuromic/error.h"
 #include "neuromic/internal/grid.h"
 
@@ -42,8 +45,10 @@ typedef struct {
     char **sets; /* the --set values in order (owned array, borrowed strings) */
     size_t nsets;
     bool force, quiet, resume, retry_failed, repair;
+    bool strict; /* --resume: refuse when SPEC differs from the text stored in FILE */
     double progress, task_timeout; /* task_timeout < 0: the spec's */
     long tasks;                    /* plan: how many tasks to list */
+    long calibrate, ranks, time_limit; /* plan: --calibrate N, --ranks R, --time T (seconds) */
 } nm_sweep_opts;
 
 nm_status nm_sweep_opts_parse(int argc, char **argv, int first, nm_sweep_opts *o, nm_err *err);
@@ -64,5 +69,22 @@ int nm_cmd_plan(int argc, char **argv);     /* src/cli/plan.c */
 int nm_cmd_run(int argc, char **argv);      /* src/cli/run.c */
 int nm_submit_main(int argc, char **argv);  /* src/cli/submit.c */
 int nm_cmd_merge(int argc, char **argv);    /* src/cli/merge.c */
+int nm_cmd_status(int argc, char **argv);   /* src/cli/status.c */
+
+/* --calibrate N of plan and submit (src/cli/calibrate.c): N of the sweep's
+ * tasks, spread over the task ids, run here one after another. */
+typedef struct {
+    uint64_t ran, failed;
+    double seconds, longest; /* wall time of the tasks run, and of the longest */
+    double per_cost;         /* seconds per unit of the kernel's cost (per task without one) */
+    double total, longest_est; /* the whole sweep's and its longest task's seconds, estimated */
+} nm_calibration;
+nm_status nm_calibrate(const nm_sweep *sw, long n, nm_calibration *c, nm_err *err);
+/* Prints the calibration and the estimate on `ranks` ranks to f; given a
+ * time limit (seconds; 0: none), warns when the work per rank needs more
+ * than one job run (the limit less `warn` and a minute of slack), with the
+ * requeue overhead. Returns 1 when it warned. */
+int nm_calibrate_report(const nm_calibration *c, long ranks, long limit, long warn,
+                        long max_requeues, FILE *f);
 
 #endif

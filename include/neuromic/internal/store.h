@@ -73,7 +73,10 @@ typedef struct nm_store nm_store;
 #define NM_ATTEMPT_CMD_LEN 1024
 #define NM_ATTEMPT_JOB_LEN 64
 #define NM_ATTEMPT_SLURM_LEN 2048
-enum { NM_ATTEMPT_RUNNING = -1 }; /* status until the run ends; stays if killed */
+/* status until the run ends (stays if killed); and of a row no run has used
+ * (the fill value: files made before it existed read -1 there too, but
+ * have no start_time in such rows) */
+enum { NM_ATTEMPT_RUNNING = -1, NM_ATTEMPT_UNUSED = -2 };
 typedef struct {
     char start_time[NM_ATTEMPT_TIME_LEN], end_time[NM_ATTEMPT_TIME_LEN];
     int8_t status;     /* exit status of the run, or NM_ATTEMPT_RUNNING */

@@ -3,6 +3,7 @@
  *   neuromic submit SPEC -o FILE [--nodes N] [--ntasks-per-node N] [--time T]
  *                   [--partition P] [--account A] [--warn SEC] [--dry-run]
  *                   [--set K=V]... [--task-timeout SEC] [--force | --retry-failed]
+ *                   [--sbatch ARG]... [--test-only] [--strict] [--calibrate N]
  *
  * It checks the spec, prints the sweep's size and cost estimate, renders
  * jobscripts/slurm/neuromic.sbatch (compiled into the program) with the
@@ -23,6 +24,10 @@ typedef struct {
     long time_limit;                 /* seconds; 0: the script's default (1 h) */
     long warn;                       /* seconds before the limit; 0: chosen from time_limit */
     bool dry_run;
+    bool test_only;  /* only `sbatch --test-only`: can the cluster run it? */
+    long calibrate;  /* run this many sample tasks locally first (0: no) */
+    char **sbatch;   /* --sbatch ARG values, verbatim */
+    size_t nsbatch;
     char **run_args; /* passed to `neuromic run` (--set K=V, --task-timeout, ...) */
     size_t nrun_args;
     char **sets; /* the --set values alone, for checking the spec */
