@@ -120,6 +120,17 @@ out:
     return sw;
 }
 
+/* Value i of an axis as the file's dimension labels it: a design's points by
+ * their index in its sequence (the file's `sample` scale), any other axis by
+ * its (first) parameter's value. */
+static void axis_label(const nm_axis *ax, size_t i, char *buf, size_t size)
+{
+    if (ax->sample)
+        snprintf(buf, size, "%llu", (unsigned long long)(ax->first + i));
+    else
+        nm_value_format(&ax->values[0][i], buf, size);
+}
+
 /* counts[a][i][s]: tasks with status s at value i of axis a. */
 static uint64_t (**axis_counts(const nm_sweep *sw, const nm_readback *rb))[3]
 {
@@ -226,7 +237,7 @@ static void print_text(const char *path, const nm_readback *rb, const nm_sweep *
             printf("  %s:", ax->name);
             for (size_t i = 0; i < show; i++) {
                 char v[64];
-                nm_value_format(&ax->values[0][i], v, sizeof v);
+                axis_label(ax, i, v, sizeof v);
                 printf("%s %s %llu/%llu/%llu", i && i % 4 == 0 ? ",\n   " : i ? "," : "", v,
                        (unsigned long long)c[a][i][1], (unsigned long long)c[a][i][0],
                        (unsigned long long)c[a][i][2]);
@@ -369,7 +380,10 @@ static void print_json(const char *path, const nm_readback *rb, const nm_sweep *
             printf(", \"values\": [");
             for (size_t i = 0; i < ax->len; i++) {
                 printf(i ? ", " : "");
-                json_value(&ax->values[0][i]);
+                if (ax->sample)
+                    printf("%llu", (unsigned long long)(ax->first + i));
+                else
+                    json_value(&ax->values[0][i]);
             }
             const char *key[3] = {"pending", "done", "failed"};
             for (int s = 0; s < 3; s++) {

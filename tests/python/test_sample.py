@@ -2,6 +2,8 @@
 xarray: the axis `sample` with the sampled parameters as its coordinates,
 crossed with the grid and the replicates; every task ran at its coordinates;
 the design is the same on every run and stratified as documented."""
+import json
+
 import numpy as np
 import xarray as xr
 
@@ -37,6 +39,12 @@ def test_design_axis_and_coordinates(tmp_path):
     # selecting by a coordinate works as for any xarray coordinate
     big = ds["value"].where(ds["x"] > 1, drop=True)
     assert big.sizes["sample"] == int(np.sum(x > 1))
+    # status labels the design's points as the file does: by their index
+    st = json.loads(run_neuromic("status", "--json", out).stdout)
+    axis = [a for a in st["axes"] if a["name"] == "sample"][0]
+    assert axis["values"] == list(range(16))
+    text = run_neuromic("status", out).stdout
+    assert "  sample: 0 4/0/0, 1 4/0/0," in text
 
 
 def test_design_is_deterministic_and_resume_checks_it(tmp_path):
