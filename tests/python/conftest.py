@@ -18,6 +18,17 @@ def run_neuromic(*args, ranks=None, check=True):
     return subprocess.run(cmd, cwd=ROOT, env=env, check=check, capture_output=True, text=True)
 
 
+def run_spec_text(tmp_path_factory, name, text, ranks=2):
+    """Writes `text` as NAME.yaml in a fresh directory, runs it on `ranks`
+    ranks into NAME.h5 there, and returns that file's path."""
+    d = tmp_path_factory.mktemp(name)
+    spec = d / f"{name}.yaml"
+    spec.write_text(text)
+    out = d / f"{name}.h5"
+    run_neuromic("run", spec, "-o", out, "--quiet", ranks=ranks)
+    return out
+
+
 @pytest.fixture(scope="session")
 def small_result(tmp_path_factory):
     """tests/data/sweeps/small.yaml run on 2 ranks."""

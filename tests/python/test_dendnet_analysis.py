@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from conftest import run_neuromic
+from conftest import run_spec_text
 
 from analysis import dendnet
 
@@ -37,12 +37,7 @@ replicates: 2
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    d = tmp_path_factory.mktemp("dendnet")
-    spec = d / "dd.yaml"
-    spec.write_text(SPEC)
-    out = d / "dd.h5"
-    run_neuromic("run", spec, "-o", out, "--quiet", ranks=2)
-    return out
+    return run_spec_text(tmp_path_factory, "dd", SPEC)
 
 
 @pytest.fixture(scope="module")

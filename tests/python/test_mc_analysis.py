@@ -7,7 +7,7 @@ import pytest
 
 from analysis import microcircuit
 from analysis.summary import open_results
-from conftest import ROOT, run_neuromic
+from conftest import run_neuromic
 
 
 def _run_spec(tmp_path, name, text):

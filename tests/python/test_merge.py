@@ -3,7 +3,6 @@ single run of the union writes (bitwise: results, axes, coordinates, task
 statuses and checksums), with every input's provenance and /attempts; and
 the refusals, each naming the first difference and leaving nothing behind."""
 import h5py
-import numpy as np
 import xarray as xr
 
 from conftest import run_neuromic

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from conftest import run_neuromic
+from conftest import run_neuromic, run_spec_text
 
 from analysis import metaplastic
 
@@ -39,12 +39,7 @@ zip:
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    d = tmp_path_factory.mktemp("mp")
-    spec = d / "mp.yaml"
-    spec.write_text(SPEC)
-    out = d / "mp.h5"
-    run_neuromic("run", spec, "-o", out, "--quiet", ranks=2)
-    return out
+    return run_spec_text(tmp_path_factory, "mp", SPEC)
 
 
 @pytest.fixture(scope="module")

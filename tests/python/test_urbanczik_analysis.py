@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from conftest import run_neuromic
+from conftest import run_neuromic, run_spec_text
 
 from analysis import urbanczik
 
@@ -26,18 +26,9 @@ replicates: 2
 REPS, SAMPLES = 8, 100
 
 
-def _run(tmp_path_factory, name, text):
-    d = tmp_path_factory.mktemp(name)
-    spec = d / f"{name}.yaml"
-    spec.write_text(text)
-    out = d / f"{name}.h5"
-    run_neuromic("run", spec, "-o", out, "--quiet", ranks=2)
-    return out
-
-
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    return _run(tmp_path_factory, "uz", SPEC)
+    return run_spec_text(tmp_path_factory, "uz", SPEC)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +108,7 @@ def test_bad_parameters_are_refused_before_any_task(tmp_path, line, field):
     out = tmp_path / "bad.h5"
     r = run_neuromic("run", spec, "-o", out, check=False)
     assert r.returncode == 2
-    assert f"bad.yaml:3:" in r.stderr and field in r.stderr
+    assert "bad.yaml:3:" in r.stderr and field in r.stderr
     assert not out.exists()
 
 
@@ -155,7 +146,7 @@ replicates: 2
 
 @pytest.fixture(scope="module")
 def rates(tmp_path_factory):
-    return _run(tmp_path_factory, "rates", RATES_SPEC)
+    return run_spec_text(tmp_path_factory, "rates", RATES_SPEC)
 
 
 def test_rates_task_measures_the_weights_against_the_teachers(rates):
