@@ -43,6 +43,17 @@ static void result_overrides(const char *all, char *out, size_t len)
     }
 }
 
+/* The override list of result_overrides() on one line for a message: its
+ * entries separated by ";", no newline at the end. */
+static void one_line(char *s)
+{
+    size_t n = strlen(s);
+    if (n && s[n - 1] == '\n')
+        s[--n] = 0;
+    for (char *p = s; (p = strchr(p, '\n')) != NULL;)
+        *p = ';';
+}
+
 static nm_status check_identity(hid_t f, const char *path, const nm_sweep *sw, nm_err *err)
 {
     char v[128], kname[128], kver[64], sha[80];
@@ -72,11 +83,14 @@ static nm_status check_identity(hid_t f, const char *path, const nm_sweep *sw, n
     result_overrides(fov, have, sizeof have);
     result_overrides(mine, want, sizeof want);
     free(mine);
-    if (strcmp(have, want))
+    if (strcmp(have, want)) {
+        one_line(have);
+        one_line(want);
         return nm_err_set(err, NM_ERR_INPUT,
                           "%s was made with other --set overrides ('%s' in the file, '%s' now); "
                           "resume with the same --set arguments",
                           path, have, want);
+    }
     return NM_OK;
 }
 
