@@ -20,6 +20,7 @@
  * older commit too and compares the two in one run. The sigmoid mode needs
  * the vectorised loops (NK_HAVE_VEC, kernel version 2 on). */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,16 +122,20 @@ static double libm_neuron_sse(double scale, const double *h, const double *x, in
     return s;
 }
 
-/* ns per sigmoid over about `seconds` of CPU time; vec NULL: libm. */
-static double sigmoid_ns(const nk_vec_ops *vec, const double *h, const double *x, const double *d,
-                         double seconds, double *sink)
+/* ns per sigmoid over about `seconds` of CPU time; vec NULL: libm; single:
+ * the single-precision decoder loop (kernel version 3 on). */
+static double sigmoid_ns(const nk_vec_ops *vec, bool single, const double *h, const double *x,
+                         const double *d, double seconds, double *sink)
 {
     long evals = 0;
     double t0 = cpu_now(), t;
     do {
         for (int i = 0; i < NDEC; i++)
-            *sink += vec ? vec->neuron_sse(NK_ACT_SIGMOID, d[i], 0.0, h, x + (size_t)i * E, E)
-                         : libm_neuron_sse(d[i], h, x + (size_t)i * E, E);
+            *sink += !vec ? libm_neuron_sse(d[i], h, x + (size_t)i * E, E)
+#ifdef NK_HAVE_PRECISION
+                     : single ? vec->neuron_sse32(NK_ACT_SIGMOID, d[i], 0.0, h, x + (size_t)i * E, E)
+#endif
+                              : vec->neuron_sse(NK_ACT_SIGMOID, d[i], 0.0, h, x + (size_t)i * E, E);
         evals += (long)NDEC * E;
         t = cpu_now();
     } while (t - t0 < seconds);
@@ -157,8 +162,14 @@ static int bench_sigmoid(double seconds)
     const char *names[] = {"generic", "avx2", "best"};
     for (int c = 0; c < 3; c++)
         if (copies[c])
-            printf("%s %.3f\n", names[c], sigmoid_ns(copies[c], h, x, d, seconds, &sink));
-    printf("libm %.3f\n", sigmoid_ns(NULL, h, x, d, seconds, &sink));
+            printf("%s %.3f\n", names[c], sigmoid_ns(copies[c], false, h, x, d, seconds, &sink));
+#ifdef NK_HAVE_PRECISION
+    for (int c = 0; c < 3; c++)
+        if (copies[c])
+            printf("%s-f32 %.3f\n", names[c],
+                   sigmoid_ns(copies[c], true, h, x, d, seconds, &sink));
+#endif
+    printf("libm %.3f\n", sigmoid_ns(NULL, false, h, x, d, seconds, &sink));
     printf("# best copy: %s; checksum %.6g\n", nk_vec_best()->name, sink);
     free(h);
     free(x);

@@ -250,6 +250,8 @@ static void incremental_matches_full_nmlp(void **state)
     check_incremental((nk_config){.model = NK_NMLP, .n = 9, .h = 4, .r = 1.0});
     check_incremental((nk_config){.model = NK_NMLP, .n = 9, .h = 4, .r = 1.0,
                                   .decoder_bias = true, .decoder_act = NK_ACT_TANH});
+    check_incremental((nk_config){.model = NK_NMLP, .n = 9, .h = 4, .r = 1.0,
+                                  .decoder_precision = NK_DOUBLE});
 }
 
 static void incremental_matches_full_hmlp(void **state)
@@ -257,6 +259,8 @@ static void incremental_matches_full_hmlp(void **state)
     check_incremental((nk_config){.model = NK_HMLP, .n = 9, .h = 4, .r = 1.0});
     check_incremental((nk_config){.model = NK_HMLP, .n = 9, .h = 4, .r = 1.0,
                                   .decoder_bias = true, .decoder_act = NK_ACT_TANH});
+    check_incremental((nk_config){.model = NK_HMLP, .n = 9, .h = 4, .r = 1.0,
+                                  .decoder_precision = NK_DOUBLE});
 }
 
 /* The full mode takes the same decisions as the incremental one from the same
@@ -334,6 +338,54 @@ static void saturated_hidden_layer_ties(void **state)
     assert_true(fabs((double)kept / hidden - 0.5) < 0.05);
     gsl_rng_free(s);
     free_net(&f);
+}
+
+/* What single precision changes in the tie rule: hidden neurons nearly
+ * saturated (encoder bias 28, other encoder weights 0, so a one-weight move
+ * leaves a_j in [27, 29] and h_j = 1 - 5e-13 .. 2e-12): an encoder move
+ * changes every h_j, and hence every decoder pre-activation, by far less
+ * than a float's resolution, so with single-precision decoder outputs it is
+ * an exact tie; in double the decoder outputs do change, and the same moves
+ * are decided by those differences. The weights are reset before every
+ * cycle so that the test does not depend on where the climb wanders. */
+static void count_encoder_ties(nk_config c, int *encoder, int *ties)
+{
+    fixture f = make_net(c, 30, 35);
+    gsl_rng *s = rng(36);
+    size_t n = (size_t)c.n, per = (n + 1) + n;
+    *encoder = *ties = 0;
+    for (int cyc = 0; cyc < 600; cyc++) {
+        for (int j = 0; j < c.h; j++) {
+            for (size_t k = 0; k < n; k++)
+                f.net->w[(size_t)j * (n + 1) + k] = 0.0;
+            f.net->w[(size_t)j * (n + 1) + n] = 28.0;
+        }
+        nk_net_recompute(f.net, &f.net->cur);
+        nk_move mv;
+        nk_net_cycle(f.net, s, &mv);
+        bool enc = c.model == NK_NMLP ? mv.index % per <= n : mv.index < (size_t)c.h * (n + 1);
+        if (mv.layer != NK_HIDDEN || !enc)
+            continue;
+        ++*encoder;
+        *ties += mv.tie;
+    }
+    gsl_rng_free(s);
+    free_net(&f);
+}
+
+static void single_precision_ties_below_float_resolution(void **state)
+{
+    for (nk_model m = NK_NMLP; m <= NK_HMLP; m++) {
+        int enc, ties;
+        nk_config c = {.model = m, .n = 6, .h = 3, .r = 1.0};
+        count_encoder_ties(c, &enc, &ties);
+        assert_true(enc > 100);
+        assert_int_equal(ties, enc);
+        c.decoder_precision = NK_DOUBLE;
+        count_encoder_ties(c, &enc, &ties);
+        assert_true(enc > 100);
+        assert_true(ties <= enc / 50);
+    }
 }
 
 /* A move changes exactly the weight it names, and hidden moves never touch
@@ -484,6 +536,63 @@ static void vec_exp_sigmoid_tanh_accuracy(void **state)
     assert_true(t < 4e-16);
 }
 
+/* Max error of f32 (a single-precision loop) against libm's double sigmoid
+ * (or tanh) on n points evenly spread over [lo, hi]: relative, or absolute;
+ * with on_floats, points that are floats (no rounding of the argument). */
+static double max_error32(void (*f)(const nk_vec_ops *, const double *, double *, int), bool tanh_,
+                          double lo, double hi, bool relative, bool on_floats)
+{
+    int n = 400001;
+    double *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+    assert_non_null(x);
+    assert_non_null(y);
+    for (int q = 0; q < n; q++) {
+        x[q] = lo + (hi - lo) * q / (n - 1);
+        if (on_floats)
+            x[q] = (float)x[q];
+    }
+    f(nk_vec_best(), x, y, n);
+    double worst = 0;
+    for (int q = 0; q < n; q++) {
+        double want = tanh_ ? tanh(x[q]) : 1.0 / (1.0 + exp(-x[q])), err = fabs(y[q] - want);
+        worst = fmax(worst, relative ? err / fabs(want) : err);
+    }
+    free(x);
+    free(y);
+    return worst;
+}
+
+static void sigmoid32_vec(const nk_vec_ops *v, const double *x, double *y, int n)
+{
+    v->decode32(NK_ACT_SIGMOID, x, y, n);
+}
+static void tanh32_vec(const nk_vec_ops *v, const double *x, double *y, int n)
+{
+    v->decode32(NK_ACT_TANH, x, y, n);
+}
+
+/* The single-precision decoder outputs against libm in double, printed.
+ * What matters to a reconstruction error of +-1 inputs is the absolute
+ * error: about 1.5 float epsilons (6e-8) for the sigmoid, twice that for
+ * tanh (2 sigmoid(2t) - 1). Relative error of the sigmoid on [-80, 80]: at
+ * arguments that are floats, a few float epsilons (the function itself);
+ * at any double argument the rounding of t to float adds up to |t| 6e-8
+ * (1 - sigmoid(t)), which dominates in the negative tail. */
+static void vec_single_sigmoid_tanh_accuracy(void **state)
+{
+    double sa = max_error32(sigmoid32_vec, false, -80, 80, false, false);
+    double ta = max_error32(tanh32_vec, true, -20, 20, false, false);
+    double sf = max_error32(sigmoid32_vec, false, -80, 80, true, true);
+    double sw = max_error32(sigmoid32_vec, false, -80, 80, true, false);
+    print_message("single: sigmoid max abs %.3g, max rel %.3g at float arguments, %.3g at "
+                  "double arguments, on [-80, 80]; tanh max abs %.3g on [-20, 20]\n",
+                  sa, sf, sw, ta);
+    assert_true(sa < 1.2e-7);
+    assert_true(ta < 2.4e-7);
+    assert_true(sf < 3.6e-7);
+    assert_true(sw < 6e-6);
+}
+
 /* Far outside the clamp [-700, 700]: finite, saturated, no NaN. */
 static void vec_saturates_outside_clamp(void **state)
 {
@@ -536,6 +645,15 @@ static void check_copies_agree(const nk_vec_ops *a, const nk_vec_ops *b)
             sa = a->layer_sse(act, in, 0.3, h, x, e);
             sb = b->layer_sse(act, in, 0.3, h, x, e);
             assert_memory_equal(&sa, &sb, sizeof sa);
+            a->decode32(act, in, ya, e);
+            b->decode32(act, in, yb, e);
+            assert_memory_equal(ya, yb, (size_t)e * sizeof(double));
+            sa = a->neuron_sse32(act, 3.7, -0.4, h, x, e);
+            sb = b->neuron_sse32(act, 3.7, -0.4, h, x, e);
+            assert_memory_equal(&sa, &sb, sizeof sa);
+            sa = a->layer_sse32(act, in, 0.3, h, x, e);
+            sb = b->layer_sse32(act, in, 0.3, h, x, e);
+            assert_memory_equal(&sa, &sb, sizeof sa);
         }
         a->encoder_step(in, 0.9, x, pa, ya, e);
         b->encoder_step(in, 0.9, x, pb, yb, e);
@@ -571,19 +689,21 @@ static void vec_sums_follow_lane_order(void **state)
     for (int q = 0; q < M; q++)
         x[q] = gsl_rng_uniform(r) < 0.5 ? -1.0 : 1.0;
     const nk_vec_ops *v = nk_vec_best();
-    for (int e = 0; e <= M; e++) {
-        for (int q = 0; q < e; q++)
-            t[q] = -1.3 * h[q] + 0.2;
-        v->decode(NK_ACT_SIGMOID, t, y, e);
-        double lane[4] = {0, 0, 0, 0};
-        for (int q = 0; q < e; q++)
-            lane[q % 4] += (y[q] - x[q]) * (y[q] - x[q]);
-        double want = (lane[0] + lane[1]) + (lane[2] + lane[3]);
-        double got = v->neuron_sse(NK_ACT_SIGMOID, -1.3, 0.2, h, x, e);
-        assert_memory_equal(&got, &want, sizeof got);
-        got = v->layer_sse(NK_ACT_SIGMOID, t, 0.0, NULL, x, e);
-        assert_memory_equal(&got, &want, sizeof got);
-    }
+    for (int single = 0; single < 2; single++)
+        for (int e = 0; e <= M; e++) {
+            for (int q = 0; q < e; q++)
+                t[q] = -1.3 * h[q] + 0.2;
+            (single ? v->decode32 : v->decode)(NK_ACT_SIGMOID, t, y, e);
+            double lane[4] = {0, 0, 0, 0};
+            for (int q = 0; q < e; q++)
+                lane[q % 4] += (y[q] - x[q]) * (y[q] - x[q]);
+            double want = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+            double got = (single ? v->neuron_sse32 : v->neuron_sse)(NK_ACT_SIGMOID, -1.3, 0.2, h,
+                                                                     x, e);
+            assert_memory_equal(&got, &want, sizeof got);
+            got = (single ? v->layer_sse32 : v->layer_sse)(NK_ACT_SIGMOID, t, 0.0, NULL, x, e);
+            assert_memory_equal(&got, &want, sizeof got);
+        }
     gsl_rng_free(r);
 }
 
@@ -606,8 +726,8 @@ static void kernel_is_registered(void **state)
     const nm_kernel *k = nm_kernel_find("nk");
     assert_non_null(k);
     const char *names[] = {"model", "N", "K", "links", "H", "R", "cycles", "train_size",
-                           "test_size", "record_every", "decoder_bias", "decoder_act", "eval",
-                           "seed"};
+                           "test_size", "record_every", "decoder_bias", "decoder_act",
+                           "decoder_precision", "eval", "seed"};
     for (size_t q = 0; q < sizeof names / sizeof names[0]; q++)
         assert_true(nm_kernel_param_index(k, names[q]) >= 0);
     assert_non_null(k->cost);
@@ -630,9 +750,11 @@ int main(void)
         cmocka_unit_test(full_mode_follows_same_trajectory),
         cmocka_unit_test(accept_rule),
         cmocka_unit_test(saturated_hidden_layer_ties),
+        cmocka_unit_test(single_precision_ties_below_float_resolution),
         cmocka_unit_test(hidden_moves_never_change_output_weights),
         cmocka_unit_test(models_share_initial_weights),
         cmocka_unit_test(vec_exp_sigmoid_tanh_accuracy),
+        cmocka_unit_test(vec_single_sigmoid_tanh_accuracy),
         cmocka_unit_test(vec_saturates_outside_clamp),
         cmocka_unit_test(vec_copies_agree_bitwise),
         cmocka_unit_test(vec_sums_follow_lane_order),

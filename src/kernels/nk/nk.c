@@ -18,7 +18,9 @@
  *
  * Choices the paper leaves open, as parameters: decoder biases (default none)
  * and decoder activation (default the logistic sigmoid, as "all nodes" use it,
- * although it cannot reach the -1 inputs; tanh can). The figures report the
+ * although it cannot reach the -1 inputs; tanh can), and the precision of the
+ * decoder outputs (default single, see nk.h; double gives kernel version 2's
+ * results bit for bit). The figures report the
  * network the climber holds after the last cycle: it is the best one found
  * by its own criteria. Hidden moves are drawn uniformly over all hidden-layer
  * weights, decoders included; nmlp and hmlp (without biases) then have the
@@ -32,8 +34,10 @@
  *   nk-decoder    N H seed         decoder weights, then decoder biases
  *   nk-search     model N K links H R decoder_bias decoder_act seed
  *                                  the climber's choices; not keyed on cycles,
- *                                  eval or set sizes, so a shorter run is a prefix
- *                                  of a longer one and both eval modes agree. */
+ *                                  eval, decoder_precision or set sizes, so a
+ *                                  shorter run is a prefix of a longer one, both
+ *                                  eval modes agree, and both precisions start
+ *                                  from the same streams. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,6 +65,10 @@ static const nm_param params[] = {
     NM_PARAM_BOOL("decoder_bias", false, "decoder nodes have a bias (nmlp, hmlp)"),
     NM_PARAM_CHOICE("decoder_act", "sigmoid", "activation of the decoder nodes", "sigmoid",
                     "tanh"),
+    NM_PARAM_CHOICE("decoder_precision", "single",
+                    "decoder outputs (nmlp, hmlp) in float (errors and sums stay double) or all "
+                    "in double, as kernel version 2",
+                    "single", "double"),
     NM_PARAM_CHOICE("eval", "incremental",
                     "incremental: update what a move touches; full: recompute all (same results, "
                     "slower)",
@@ -111,6 +119,8 @@ static nk_config config_of(const nm_point *p)
         .decoder_bias = nm_get_b(p, "decoder_bias"),
         .decoder_act = strcmp(nm_get_s(p, "decoder_act"), "tanh") == 0 ? NK_ACT_TANH
                                                                        : NK_ACT_SIGMOID,
+        .decoder_precision =
+            strcmp(nm_get_s(p, "decoder_precision"), "double") == 0 ? NK_DOUBLE : NK_SINGLE,
         .full = strcmp(nm_get_s(p, "eval"), "full") == 0,
     };
 }
@@ -255,7 +265,7 @@ static int nk_run(const nm_point *p, nm_task *t, nm_result *res)
 
 const nm_kernel nm_kernel_nk = {
     .name = "nk",
-    .version = "2",
+    .version = "3",
     .doc = "neurons as autoencoders on NK regression (Bull 2024): mlp, nmlp, hmlp by hill-climbing",
     .params = params,
     .nparams = NM_COUNT(params),

@@ -61,6 +61,7 @@ void nk_dataset_free(nk_dataset *d);
 /* ---- loops over examples (nk_vec.c) ---- */
 
 #define NK_HAVE_VEC 1 /* (bench/nk/nk_bench.c compiles against older versions too) */
+#define NK_HAVE_PRECISION 1 /* kernel version 3 on: nk_config.decoder_precision */
 
 typedef enum { NK_ACT_SIGMOID, NK_ACT_TANH } nk_act;
 
@@ -87,6 +88,14 @@ typedef struct {
     /* sum of (act(z + d dh) - x)^2 (dh NULL: act(z)) */
     double (*layer_sse)(nk_act act, const double *z, double d, const double *dh, const double *x,
                         int e);
+    /* The same three with act() in single precision (nk_vec.c): arguments
+     * rounded to float, act in float, the result widened back to double; the
+     * differences, squares and sums in double, in the same lanes. */
+    void (*decode32)(nk_act act, const double *a, double *y, int e);
+    double (*neuron_sse32)(nk_act act, double scale, double shift, const double *h,
+                           const double *x, int e);
+    double (*layer_sse32)(nk_act act, const double *z, double d, const double *dh,
+                          const double *x, int e);
 } nk_vec_ops;
 
 /* The copy for the build's target instruction set. */
@@ -101,12 +110,20 @@ const nk_vec_ops *nk_vec_best(void);
 typedef enum { NK_MLP, NK_NMLP, NK_HMLP } nk_model;
 typedef enum { NK_HIDDEN = 0, NK_OUTPUT = 1 } nk_layer;
 
+/* Precision of the decoder outputs (nmlp, hmlp): single, the default, rounds
+ * each decoder pre-activation to float and computes act() in float (the
+ * vec ops' *32 loops); double is kernel version 2's arithmetic, bit for bit.
+ * Everything else (hidden and output activations, errors, sums) is double
+ * in both. */
+typedef enum { NK_SINGLE = 0, NK_DOUBLE = 1 } nk_precision;
+
 typedef struct {
     nk_model model;
     int n, h;          /* inputs, hidden neurons */
     double r;          /* a move adds U[-r, r) to one weight */
     bool decoder_bias; /* decoder nodes have a bias */
     nk_act decoder_act;
+    nk_precision decoder_precision;
     bool full;         /* re-evaluate everything each cycle (tests, benchmarks) */
 } nk_config;
 

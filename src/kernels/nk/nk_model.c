@@ -72,6 +72,24 @@ static double output_sse(const nk_net *net, const double *o, const double *targe
     return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 
+/* A decoder's reconstruction error, in the configured precision (nk.h):
+ * nmlp's sum of (act(scale h + shift) - x)^2, hmlp's of (act(z + d dh) - x)^2. */
+static double decoder_neuron_sse(const nk_net *net, double scale, double shift, const double *h,
+                                 const double *x)
+{
+    const nk_vec_ops *v = net->vec;
+    return (net->cfg.decoder_precision == NK_DOUBLE ? v->neuron_sse : v->neuron_sse32)(
+        net->cfg.decoder_act, scale, shift, h, x, net->train->count);
+}
+
+static double decoder_layer_sse(const nk_net *net, const double *z, double d, const double *dh,
+                                const double *x)
+{
+    const nk_vec_ops *v = net->vec;
+    return (net->cfg.decoder_precision == NK_DOUBLE ? v->layer_sse : v->layer_sse32)(
+        net->cfg.decoder_act, z, d, dh, x, net->train->count);
+}
+
 static void fill(double *y, double value, int e)
 {
     for (int q = 0; q < e; q++)
@@ -155,10 +173,9 @@ void nk_net_recompute(const nk_net *net, nk_cache *out)
     if (cfg->model == NK_NMLP) {
         for (int j = 0; j < h; j++)
             for (int i = 0; i < n; i++)
-                out->s[(size_t)j * (size_t)n + (size_t)i] =
-                    vec->neuron_sse(cfg->decoder_act, net->d[(size_t)j * (size_t)n + (size_t)i],
-                                    nmlp_bias(net, j, i), out->h + (size_t)j * ue,
-                                    d->xt + (size_t)i * ue, e);
+                out->s[(size_t)j * (size_t)n + (size_t)i] = decoder_neuron_sse(
+                    net, net->d[(size_t)j * (size_t)n + (size_t)i], nmlp_bias(net, j, i),
+                    out->h + (size_t)j * ue, d->xt + (size_t)i * ue);
     } else if (cfg->model == NK_HMLP) {
         for (int i = 0; i < n; i++) {
             double *zi = out->z + (size_t)i * ue;
@@ -166,7 +183,7 @@ void nk_net_recompute(const nk_net *net, nk_cache *out)
             fill(zi, net->c ? net->c[i] : 0.0, e);
             for (int j = 0; j < h; j++)
                 vec->axpy(zi, zi, di[j], out->h + (size_t)j * ue, e);
-            out->s[i] = vec->layer_sse(cfg->decoder_act, zi, 0.0, NULL, d->xt + (size_t)i * ue, e);
+            out->s[i] = decoder_layer_sse(net, zi, 0.0, NULL, d->xt + (size_t)i * ue);
         }
     }
 }
@@ -395,16 +412,15 @@ static double encoder_proposal(nk_net *net, int j)
     }
     if (cfg->model == NK_NMLP) {
         for (int i = 0; i < n; i++)
-            net->ps[i] = vec->neuron_sse(cfg->decoder_act,
-                                         net->d[(size_t)j * (size_t)n + (size_t)i],
-                                         nmlp_bias(net, j, i), net->ph,
-                                         net->train->xt + (size_t)i * ue, e);
+            net->ps[i] = decoder_neuron_sse(net, net->d[(size_t)j * (size_t)n + (size_t)i],
+                                            nmlp_bias(net, j, i), net->ph,
+                                            net->train->xt + (size_t)i * ue);
         return sum(net->ps, n);
     }
     for (int i = 0; i < n; i++)
-        net->ps[i] = vec->layer_sse(cfg->decoder_act, c->z + (size_t)i * ue,
-                                    net->d[(size_t)i * (size_t)cfg->h + (size_t)j], net->dh,
-                                    net->train->xt + (size_t)i * ue, e);
+        net->ps[i] = decoder_layer_sse(net, c->z + (size_t)i * ue,
+                                       net->d[(size_t)i * (size_t)cfg->h + (size_t)j], net->dh,
+                                       net->train->xt + (size_t)i * ue);
     return sum(net->ps, n);
 }
 
@@ -463,7 +479,7 @@ static void decoder_move(nk_net *net, hidden_weight hw, nk_move *mv, gsl_rng *r)
             dij += mv->delta;
         else
             cij += mv->delta;
-        snew = net->vec->neuron_sse(cfg->decoder_act, dij, cij, c->h + (size_t)hw.j * ue, xi, e);
+        snew = decoder_neuron_sse(net, dij, cij, c->h + (size_t)hw.j * ue, xi);
     } else {
         const double *zi = c->z + (size_t)i * ue;
         if (hw.kind == W_DECODER)
@@ -471,7 +487,7 @@ static void decoder_move(nk_net *net, hidden_weight hw, nk_move *mv, gsl_rng *r)
         else
             for (int q = 0; q < e; q++)
                 net->pz[q] = zi[q] + mv->delta;
-        snew = net->vec->layer_sse(cfg->decoder_act, net->pz, 0.0, NULL, xi, e);
+        snew = decoder_layer_sse(net, net->pz, 0.0, NULL, xi);
     }
     memcpy(net->ps, s, (size_t)n * sizeof *s);
     net->ps[i] = snew;

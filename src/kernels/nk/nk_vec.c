@@ -124,20 +124,115 @@ NK_INLINE v4d vdecode(v4d t, nk_act act)
     return vsigmoid(t);
 }
 
+/* ---- single precision (the decoder outputs) ----
+ *
+ * The same exp and sigmoid in float, eight lanes per vector: the argument
+ * (a double) rounded to float, clamped to [-80, 80] (the float sigmoid is
+ * 1.0f beyond 17.3; at -80 it is 1.8e-35, which (y - x)^2 with x = +-1
+ * cannot see), k = round(x / ln 2) by adding 1.5 * 2^23 (+ 127, the float
+ * exponent bias), a two-part ln 2 whose high part has 15 bits (k LN2F_HI is
+ * exact for |k| <= 116), e^r by the [3/3] Pade approximant (truncation error
+ * below 1e-8 for |r| <= ln 2 / 2, under half a float ulp), one division.
+ * The result is widened back to double: only the decoder outputs themselves
+ * are rounded to float; their differences from the targets, the squares and
+ * the sums stay in double, in the same lanes and order as the double loops. */
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v8i __attribute__((vector_size(32)));
+
+NK_INLINE v8f splatf(float a) { return (v8f){a, a, a, a, a, a, a, a}; }
+
+NK_INLINE v8f vselectf(v8i mask, v8f a, v8f b) { return (v8f)(((v8i)a & mask) | ((v8i)b & ~mask)); }
+
+/* Eight doubles (two vectors) rounded to eight floats, and back: exact IEEE
+ * conversions (round to nearest), the same bits whatever instructions do
+ * them. The portable copy goes through a 64-byte vector (GCC then converts
+ * four lanes at a time); the AVX2 copy uses the 256-bit conversions
+ * directly (nk_vec_body.h calls NK_NARROW and NK_WIDEN), as GCC's generic
+ * lowering of these goes through the stack or two lanes at a time there. */
+typedef double v8d __attribute__((vector_size(64)));
+
+NK_INLINE v8f narrow_generic(v4d lo, v4d hi)
+{
+    v8d w;
+    memcpy(&w, &lo, sizeof lo);
+    memcpy((char *)&w + sizeof lo, &hi, sizeof hi);
+    return __builtin_convertvector(w, v8f);
+}
+
+NK_INLINE void widen_generic(v8f y, v4d *lo, v4d *hi)
+{
+    v8d w = __builtin_convertvector(y, v8d);
+    memcpy(lo, &w, sizeof *lo);
+    memcpy(hi, (const char *)&w + sizeof *lo, sizeof *hi);
+}
+
+static const float LOG2EF = 1.44269504f;
+static const float LN2F_HI = 0.693145751953125f; /* 15 bits */
+static const float LN2F_LO = 1.42860682e-06f;
+static const float ROUND_BIASF = 12582912.0f + 127.0f; /* 1.5 * 2^23 + bias */
+#define NK_EXPF_LIMIT 80.0f
+
+/* e^-t = 2^k e^r with k = round(-t / ln 2), written without negating t:
+ * r = (k (-ln 2_hi) - t) - k ln 2_lo is the same rounded value as
+ * (-t - k ln 2_hi) - k ln 2_lo. */
+NK_INLINE v8f vsigmoidf(v8f t)
+{
+    t = vselectf(t < splatf(-NK_EXPF_LIMIT), splatf(-NK_EXPF_LIMIT), t);
+    t = vselectf(t > splatf(NK_EXPF_LIMIT), splatf(NK_EXPF_LIMIT), t);
+    v8f sh = t * splatf(-LOG2EF) + splatf(ROUND_BIASF);
+    v8f k = sh - splatf(ROUND_BIASF);
+    v8f r = (k * splatf(-LN2F_HI) - t) - k * splatf(LN2F_LO);
+    v8f s = r * r;
+    v8f e = splatf(0.1f) * s + splatf(1.0f);
+    v8f o = r * (splatf(1.0f / 120) * s + splatf(0.5f));
+    v8f two_k = (v8f)((v8i)sh << 23);
+    v8f q = e - o;
+    return q / (q + two_k * (e + o));
+}
+
+NK_INLINE v8f vdecodef(v8f t, nk_act act)
+{
+    if (act == NK_ACT_TANH)
+        return splatf(2.0f) * vsigmoidf(splatf(2.0f) * t) - splatf(1.0f);
+    return vsigmoidf(t);
+}
+
 /* ---- the copies ---- */
 
 #define NK_VEC(name) name##_generic
 #define NK_VEC_TABLE const nk_vec_ops nk_vec_generic
 #define NK_VEC_NAME "generic"
+#define NK_NARROW narrow_generic
+#define NK_WIDEN widen_generic
 #include "nk_vec_body.h"
 #undef NK_VEC
 #undef NK_VEC_TABLE
 #undef NK_VEC_NAME
+#undef NK_NARROW
+#undef NK_WIDEN
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define NK_VEC_HAVE_AVX2 1
 #pragma GCC push_options
 #pragma GCC target("avx2")
+#include <immintrin.h>
+
+NK_INLINE v8f narrow_avx2(v4d lo, v4d hi)
+{
+    __m128 a = _mm256_cvtpd_ps((__m256d)lo), b = _mm256_cvtpd_ps((__m256d)hi);
+    return (v8f)_mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1);
+}
+
+NK_INLINE void widen_avx2(v8f y, v4d *lo, v4d *hi)
+{
+    *lo = (v4d)_mm256_cvtps_pd(_mm256_castps256_ps128((__m256)y));
+    *hi = (v4d)_mm256_cvtps_pd(_mm256_extractf128_ps((__m256)y, 1));
+}
+
+#define NK_NARROW narrow_avx2
+#define NK_WIDEN widen_avx2
 #define NK_VEC(name) name##_avx2
 #define NK_VEC_TABLE static const nk_vec_ops nk_vec_avx2_ops
 #define NK_VEC_NAME "avx2"

@@ -122,6 +122,92 @@ static double NK_VEC(layer_sse)(nk_act act, const double *z, double d, const dou
     return lanes_sum(acc);
 }
 
+/* ---- single-precision decoder outputs: eight values per step ---- */
+
+/* act in float of eight doubles (as two vectors), widened back to double. */
+NK_INLINE void NK_VEC(vdecode8)(v4d t0, v4d t1, nk_act act, v4d *y0, v4d *y1)
+{
+    NK_WIDEN(vdecodef(NK_NARROW(t0, t1), act), y0, y1);
+}
+
+static void NK_VEC(decode32)(nk_act act, const double *a, double *y, int e)
+{
+    v4d y0, y1;
+    int q = 0;
+    for (; q + 8 <= e; q += 8) {
+        NK_VEC(vdecode8)(load(a + q), load(a + q + 4), act, &y0, &y1);
+        store(y + q, y0);
+        store(y + q + 4, y1);
+    }
+    if (q < e) {
+        int m0 = e - q < 4 ? e - q : 4, m1 = e - q - m0;
+        NK_VEC(vdecode8)(load_part(a + q, m0), load_part(a + q + 4, m1), act, &y0, &y1);
+        store_part(y + q, y0, m0);
+        store_part(y + q + 4, y1, m1);
+    }
+}
+
+/* The sum of (y - x)^2 over eight elements (two vectors) into the four
+ * lanes, first the lower four then the upper four, as the double loops add
+ * them; lanes at or beyond m (the elements present) add nothing. */
+NK_INLINE v4d NK_VEC(add_sq8)(v4d acc, v4d y0, v4d y1, const double *x, int m)
+{
+    if (m >= 8) {
+        v4d r0 = y0 - load(x), r1 = y1 - load(x + 4);
+        acc += r0 * r0;
+        acc += r1 * r1;
+        return acc;
+    }
+    int m0 = m < 4 ? m : 4, m1 = m - m0;
+    v4d r0 = y0 - load_part(x, m0), r1 = y1 - load_part(x + 4, m1);
+    acc += vselect(lanes_below(m0), r0 * r0, splat(0.0));
+    if (m1 > 0)
+        acc += vselect(lanes_below(m1), r1 * r1, splat(0.0));
+    return acc;
+}
+
+static double NK_VEC(neuron_sse32)(nk_act act, double scale, double shift, const double *h,
+                                   const double *x, int e)
+{
+    v4d sc = splat(scale), sf = splat(shift), acc = splat(0.0), y0, y1;
+    int q = 0;
+    for (; q + 8 <= e; q += 8) {
+        NK_VEC(vdecode8)(sc * load(h + q) + sf, sc * load(h + q + 4) + sf, act, &y0, &y1);
+        acc = NK_VEC(add_sq8)(acc, y0, y1, x + q, 8);
+    }
+    if (q < e) {
+        int m0 = e - q < 4 ? e - q : 4, m1 = e - q - m0;
+        NK_VEC(vdecode8)(sc * load_part(h + q, m0) + sf, sc * load_part(h + q + 4, m1) + sf, act, &y0,
+                 &y1);
+        acc = NK_VEC(add_sq8)(acc, y0, y1, x + q, e - q);
+    }
+    return lanes_sum(acc);
+}
+
+static double NK_VEC(layer_sse32)(nk_act act, const double *z, double d, const double *dh,
+                                  const double *x, int e)
+{
+    v4d dv = splat(d), acc = splat(0.0), y0, y1;
+    int q = 0;
+    for (; q + 8 <= e; q += 8) {
+        v4d z0 = dh ? load(z + q) + dv * load(dh + q) : load(z + q);
+        v4d z1 = dh ? load(z + q + 4) + dv * load(dh + q + 4) : load(z + q + 4);
+        NK_VEC(vdecode8)(z0, z1, act, &y0, &y1);
+        acc = NK_VEC(add_sq8)(acc, y0, y1, x + q, 8);
+    }
+    if (q < e) {
+        int m0 = e - q < 4 ? e - q : 4, m1 = e - q - m0;
+        v4d z0 = load_part(z + q, m0), z1 = load_part(z + q + 4, m1);
+        if (dh) {
+            z0 += dv * load_part(dh + q, m0);
+            z1 += dv * load_part(dh + q + 4, m1);
+        }
+        NK_VEC(vdecode8)(z0, z1, act, &y0, &y1);
+        acc = NK_VEC(add_sq8)(acc, y0, y1, x + q, e - q);
+    }
+    return lanes_sum(acc);
+}
+
 NK_VEC_TABLE = {
     .name = NK_VEC_NAME,
     .exp = NK_VEC(exp),
@@ -132,4 +218,7 @@ NK_VEC_TABLE = {
     .output_sse = NK_VEC(output_sse),
     .neuron_sse = NK_VEC(neuron_sse),
     .layer_sse = NK_VEC(layer_sse),
+    .decode32 = NK_VEC(decode32),
+    .neuron_sse32 = NK_VEC(neuron_sse32),
+    .layer_sse32 = NK_VEC(layer_sse32),
 };
