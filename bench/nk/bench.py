@@ -2,7 +2,9 @@
 
 1. the cost of one sigmoid in the kernel's innermost loop (the nmlp encoder
    move's sum of squared reconstruction errors), per compiled copy of the
-   vectorised loops and for the libm form of kernel version 1;
+   vectorised loops, in double (kernel version 2, and version 3's
+   decoder_precision: double) and in single precision (version 3's default),
+   and for the libm form of kernel version 1;
 2. learning cycles per CPU-second at N = 20, 100, 500 for each model: the
    current kernel ("after") and the one of an older commit ("before", built
    into a scratch directory outside the tree from `git archive`), each with
@@ -12,8 +14,8 @@
 3. a full Figure 4 sweep (sweeps/bull2024-fig4.yaml, 1,920 tasks) on all
    local cores: wall time, CPU seconds of the ranks, the sum of the tasks'
    seconds, and the ratio to an estimated floor: the sigmoids the sweep
-   evaluates (counted from its outputs, see sweep_sigmoids) times the
-   measured cost of one sigmoid.
+   evaluates (counted from its outputs, see sweep_sigmoids), each at the
+   measured cost of one sigmoid in its precision.
 
 Load averages are printed before and after each part: other work on the
 machine slows everything; CPU-time rates and ratios suffer least.
@@ -46,8 +48,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 sys.path.insert(0, str(ROOT))
 import nk_numpy  # noqa: E402
 
-# The last commit of kernel version 1 (scalar loops, libm exp).
-BEFORE = "da51b80"
+# The last commit of kernel version 2 (double-precision vectorised loops);
+# da51b80 is the last of version 1 (scalar loops, libm exp).
+BEFORE = "21e08e5"
 MODELS = ("mlp", "nmlp", "hmlp")
 
 
@@ -68,9 +71,11 @@ def build_before(rev, scratch):
     nk = src / "kernels" / "nk"
     gsl = shlex.split(run(["pkg-config", "--cflags", "--libs", "gsl"]))
     exe = scratch / "nk_bench"
-    run([os.environ.get("CC", "cc"), "-std=c17", "-D_GNU_SOURCE", "-O2", f"-I{nk}",
-         str(ROOT / "bench/nk/nk_bench.c"), str(nk / "nk_model.c"), str(nk / "nk_data.c"),
-         *gsl, "-lm", "-o", str(exe)])
+    # Every source but the kernel's engine interface (nk.c): nk_model.c and
+    # nk_data.c, and from version 2 on nk_vec.c.
+    sources = sorted(str(f) for f in nk.glob("nk_*.c"))
+    run([os.environ.get("CC", "cc"), "-std=c17", "-D_GNU_SOURCE", "-O2", "-Wno-psabi", f"-I{nk}",
+         str(ROOT / "bench/nk/nk_bench.c"), *sources, *gsl, "-lm", "-o", str(exe)])
     return exe
 
 
@@ -113,30 +118,38 @@ def cycles_table(args, after, before):
 
 
 def sweep_sigmoids(ds):
-    """Sigmoids a Figure 4 sweep evaluated, from its outputs. Per task: every
-    cycle E (the output, or one decoder output per example for decoder
-    moves); an encoder move of nmlp or hmlp adds E (N + 1) (h_j and the N
-    decoder outputs), one of mlp E (h_j); the share of encoder moves among
-    the hidden moves is (N + 1) / (2N + 1) for nmlp and hmlp (no decoder
-    biases: neuron j owns N + 1 encoder and N decoder weights), 1 for mlp; each
-    of the cycles/record_every + 1 curve points is a test pass of E_test
-    (H + 1). Kept encoder moves also update the output (E more each), which
-    is left out, so this is a slight undercount."""
+    """Sigmoids a Figure 4 sweep evaluated, from its outputs, as (double,
+    single): those the kernel computes in double and, for kernel version 3
+    with decoder_precision single, the decoder outputs, in float (else they
+    count as double). Per task: an output move computes E outputs; an mlp
+    hidden move E hidden activations and E outputs; an nmlp or hmlp hidden
+    move is an encoder move with probability (N + 1) / (2N + 1) (no decoder
+    biases: neuron j owns N + 1 encoder and N decoder weights), costing E
+    hidden activations and E N decoder outputs, else a decoder move, E
+    decoder outputs; each of the cycles/record_every + 1 curve points is a
+    test pass of E_test (H + 1). Kept encoder moves also update the output
+    (E more each), which is left out, so this is a slight undercount."""
     fixed = {"cycles": 10000, "train_size": 1000, "test_size": 1000, "H": 10,
-             "record_every": 100}  # the kernel's defaults
+             "record_every": 100, "decoder_precision": "single"}  # the kernel's defaults
     fixed.update(yaml.safe_load(ds.attrs["spec_text"]).get("fixed", {}))
+    version = ds.attrs["kernel_version"]
+    version = int(version.decode() if isinstance(version, bytes) else version)
     hc = ds["hidden_cycles"]
+    oc = fixed["cycles"] - hc
     n = hc["N"].astype(float)
     model = hc["model"].astype(str)
     e, et, h = fixed["train_size"], fixed["test_size"], fixed["H"]
     records = fixed["cycles"] // fixed["record_every"] + 1
-    share = ((n + 1) / (2 * n + 1)).where(model != "mlp", 1.0)
-    per_encoder = (e * (n + 1)).where(model != "mlp", float(e))
-    total = (fixed["cycles"] * e + hc * share * per_encoder + records * et * (h + 1))
-    return float(total.sum())
+    share = (n + 1) / (2 * n + 1)
+    mlp = model == "mlp"
+    double = (oc * e + hc * e * (share.where(~mlp, 2.0)) + records * et * (h + 1))
+    decoder = (hc * e * (share * n + (1 - share))).where(~mlp, 0.0)
+    if version >= 3 and fixed["decoder_precision"] == "single":
+        return float(double.sum()), float(decoder.sum())
+    return float((double + decoder).sum()), 0.0
 
 
-def sweep_report(path, wall, cpu, ranks, ns, loads):
+def sweep_report(path, wall, cpu, ranks, costs, loads):
     import h5py
     from analysis.summary import open_results
 
@@ -153,9 +166,10 @@ def sweep_report(path, wall, cpu, ranks, ns, loads):
         version = f.attrs["kernel_version"].decode()
         commit = f.attrs["git_commit"].decode()
     ds = open_results(path)
-    sig = sweep_sigmoids(ds)
+    sig64, sig32 = sweep_sigmoids(ds)
     ds.close()
-    floor = sig * ns * 1e-9
+    ns64, ns32 = costs["best"], costs.get("best-f32", 0.0)
+    floor = (sig64 * ns64 + sig32 * ns32) * 1e-9
     print(f"Sweep {path} (kernel version {version}, commit {commit}): "
           f"{len(status)} tasks, {int((status == 1).sum())} done, on {ranks} ranks")
     if loads:
@@ -165,8 +179,9 @@ def sweep_report(path, wall, cpu, ranks, ns, loads):
         print(f"- CPU time of the ranks (user + system): {cpu:.0f} s; / 2 = {cpu / 2:.0f} s")
     print(f"- sum of the tasks' seconds: {task_seconds:.0f} s; / 2 = {task_seconds / 2:.0f} s,"
           f" the wall time on two free cores")
-    print(f"- sigmoids evaluated (estimate): {sig:.3g}; x {ns:.3f} ns each = floor {floor:.0f}"
-          f" CPU-s, {floor / 2:.0f} s on two cores")
+    print(f"- sigmoids evaluated (estimate): {sig64:.3g} in double x {ns64:.3f} ns"
+          f" + {sig32:.3g} in single x {ns32:.3f} ns = floor {floor:.0f} CPU-s,"
+          f" {floor / 2:.0f} s on two cores")
     print(f"- sum of the tasks' seconds / floor: {task_seconds / floor:.2f}"
           + (f"; CPU time / floor: {cpu / floor:.2f}" if cpu is not None else ""))
 
@@ -226,11 +241,11 @@ def main(argv):
             return
         print()
         if args.sweep_file:
-            sweep_report(args.sweep_file, None, None, None, costs["best"], None)
+            sweep_report(args.sweep_file, None, None, None, costs, None)
         else:
             l0 = load()
             out, wall, cpu = run_sweep(args.spec, args.ranks, scratch)
-            sweep_report(out, wall, cpu, args.ranks, costs["best"], (l0, load()))
+            sweep_report(out, wall, cpu, args.ranks, costs, (l0, load()))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
  *
  *   nk_bench [SECONDS [N...]]    (default 1.5 s per case; N = 20 100 500)
  *   nk_bench sigmoid [SECONDS]   (ns per sigmoid, each compiled copy and libm)
+ *   nk_bench ties [CYCLES [N...]] (decisions of single vs double decoder outputs)
  *
  * For each N, model (mlp, nmlp, hmlp) and evaluation mode it builds the
  * kernel's default problem (K = 4, H = 10, R = 1, 1000 training examples),
@@ -178,8 +179,92 @@ static int bench_sigmoid(double seconds)
 }
 #endif
 
+#ifdef NK_HAVE_PRECISION
+/* What single-precision decoder outputs change in the climber's decisions,
+ * on the double-precision path: two networks with the same weights, one
+ * computing decoder outputs in double (kernel version 2's arithmetic), one
+ * in single, are shown the same proposal every cycle (the same search
+ * stream); the double one's decision is carried out, and when the single
+ * one decided otherwise it is reset to the double one's weights. Counts,
+ * over the hidden-layer moves: ties in each precision, and decisions that
+ * differ. Figure 4's settings (H = 10, R = 1, 1000 training examples, K = 4),
+ * 3 seeds per N and model. */
+static int copy_net(nk_net *to, const nk_net *from)
+{
+    const nk_config *c = &from->cfg;
+    size_t n = (size_t)c->n, h = (size_t)c->h;
+    memcpy(to->w, from->w, h * (n + 1) * sizeof *to->w);
+    memcpy(to->v, from->v, (h + 1) * sizeof *to->v);
+    memcpy(to->d, from->d, n * h * sizeof *to->d);
+    nk_net_recompute(to, &to->cur);
+    return 0;
+}
+
+static int bench_ties(long cycles, int argc, char **argv)
+{
+    int default_n[] = {20, 50, 100, 200};
+    int nn = argc > 3 ? argc - 3 : 4;
+    static const char *models[] = {"mlp", "nmlp", "hmlp"};
+    printf("# N model seed hidden_moves ties_double ties_single decisions_differ kept_double\n");
+    for (int a = 0; a < nn; a++) {
+        int n = argc > 3 ? atoi(argv[a + 3]) : default_n[a];
+        for (int m = NK_NMLP; m <= NK_HMLP; m++)
+            for (unsigned long seed = 1; seed <= 3; seed++) {
+                gsl_rng *r = rng(seed), *w[2] = {rng(seed + 100), rng(seed + 100)},
+                        *d[2] = {rng(seed + 200), rng(seed + 200)}, *sa = rng(seed + 300),
+                        *sb = rng(seed + 300);
+                nk_landscape *l = nk_landscape_alloc(n, 4, NK_LINKS_RANDOM, r);
+                nk_dataset *train = l ? nk_dataset_alloc(l, 1000, r) : NULL;
+                nk_config c = {.model = (nk_model)m, .n = n, .h = 10, .r = 1.0};
+                nk_config cd = c;
+                cd.decoder_precision = NK_DOUBLE;
+                nk_net *nd = train ? nk_net_alloc(&cd, train) : NULL;
+                nk_net *ns = train ? nk_net_alloc(&c, train) : NULL;
+                if (!nd || !ns) {
+                    fprintf(stderr, "nk_bench: cannot build N=%d (need N > 4, memory)\n", n);
+                    return 1;
+                }
+                nk_net_init(nd, w[0], d[0]);
+                nk_net_init(ns, w[1], d[1]);
+                long hidden = 0, tie_d = 0, tie_s = 0, differ = 0, kept = 0;
+                for (long cyc = 0; cyc < cycles; cyc++) {
+                    nk_move md, ms;
+                    gsl_rng_memcpy(sb, sa);
+                    nk_net_cycle(nd, sa, &md);
+                    nk_net_cycle(ns, sb, &ms);
+                    if (md.layer != NK_HIDDEN)
+                        continue;
+                    hidden++;
+                    tie_d += md.tie;
+                    tie_s += ms.tie;
+                    kept += md.accepted;
+                    if (md.accepted != ms.accepted) {
+                        differ++;
+                        copy_net(ns, nd);
+                    }
+                }
+                printf("%d %s %lu %ld %ld %ld %ld %ld\n", n, models[m], seed, hidden, tie_d, tie_s,
+                       differ, kept);
+                fflush(stdout);
+                nk_net_free(nd);
+                nk_net_free(ns);
+                nk_dataset_free(train);
+                nk_landscape_free(l);
+                gsl_rng_free(r), gsl_rng_free(sa), gsl_rng_free(sb);
+                for (int q = 0; q < 2; q++)
+                    gsl_rng_free(w[q]), gsl_rng_free(d[q]);
+            }
+    }
+    return 0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
+#ifdef NK_HAVE_PRECISION
+    if (argc > 1 && strcmp(argv[1], "ties") == 0)
+        return bench_ties(argc > 2 ? atol(argv[2]) : 10000, argc, argv);
+#endif
     if (argc > 1 && strcmp(argv[1], "sigmoid") == 0) {
 #ifdef NK_HAVE_VEC
         return bench_sigmoid(argc > 2 ? atof(argv[2]) : 1.0);
