@@ -4,7 +4,7 @@
  *
  *   nk_bench [SECONDS [N...]]    (default 1.5 s per case; N = 20 100 500)
  *   nk_bench sigmoid [SECONDS]   (ns per sigmoid, each compiled copy and libm)
- *   nk_bench ties [CYCLES [N...]] (decisions of single vs double decoder outputs)
+ *   nk_bench ties [CYCLES [SEEDS [N...]]] (decisions: single vs double decoder outputs)
  *
  * For each N, model (mlp, nmlp, hmlp) and evaluation mode it builds the
  * kernel's default problem (K = 4, H = 10, R = 1, 1000 training examples),
@@ -187,8 +187,9 @@ static int bench_sigmoid(double seconds)
  * stream); the double one's decision is carried out, and when the single
  * one decided otherwise it is reset to the double one's weights. Counts,
  * over the hidden-layer moves: ties in each precision, and decisions that
- * differ. Figure 4's settings (H = 10, R = 1, 1000 training examples, K = 4),
- * 3 seeds per N and model. */
+ * differ (each printed as a comment line: cycle, the objective before and
+ * after in double and in single). Figure 4's settings (H = 10, R = 1, 1000
+ * training examples, K = 4), SEEDS seeds (default 3) per N and model. */
 static int copy_net(nk_net *to, const nk_net *from)
 {
     const nk_config *c = &from->cfg;
@@ -200,16 +201,16 @@ static int copy_net(nk_net *to, const nk_net *from)
     return 0;
 }
 
-static int bench_ties(long cycles, int argc, char **argv)
+static int bench_ties(long cycles, unsigned long seeds, int argc, char **argv)
 {
     int default_n[] = {20, 50, 100, 200};
-    int nn = argc > 3 ? argc - 3 : 4;
+    int nn = argc > 4 ? argc - 4 : 4;
     static const char *models[] = {"mlp", "nmlp", "hmlp"};
     printf("# N model seed hidden_moves ties_double ties_single decisions_differ kept_double\n");
     for (int a = 0; a < nn; a++) {
-        int n = argc > 3 ? atoi(argv[a + 3]) : default_n[a];
+        int n = argc > 4 ? atoi(argv[a + 4]) : default_n[a];
         for (int m = NK_NMLP; m <= NK_HMLP; m++)
-            for (unsigned long seed = 1; seed <= 3; seed++) {
+            for (unsigned long seed = 1; seed <= seeds; seed++) {
                 gsl_rng *r = rng(seed), *w[2] = {rng(seed + 100), rng(seed + 100)},
                         *d[2] = {rng(seed + 200), rng(seed + 200)}, *sa = rng(seed + 300),
                         *sb = rng(seed + 300);
@@ -240,6 +241,11 @@ static int bench_ties(long cycles, int argc, char **argv)
                     kept += md.accepted;
                     if (md.accepted != ms.accepted) {
                         differ++;
+                        printf("# differs: N=%d %s seed %lu cycle %ld: double %.17g -> %.17g%s,"
+                               " single %.17g -> %.17g%s\n",
+                               n, models[m], seed, cyc, md.before, md.after,
+                               md.tie ? " (tie)" : "", ms.before, ms.after,
+                               ms.tie ? " (tie)" : "");
                         copy_net(ns, nd);
                     }
                 }
@@ -263,7 +269,8 @@ int main(int argc, char **argv)
 {
 #ifdef NK_HAVE_PRECISION
     if (argc > 1 && strcmp(argv[1], "ties") == 0)
-        return bench_ties(argc > 2 ? atol(argv[2]) : 10000, argc, argv);
+        return bench_ties(argc > 2 ? atol(argv[2]) : 10000,
+                          argc > 3 ? strtoul(argv[3], NULL, 10) : 3, argc, argv);
 #endif
     if (argc > 1 && strcmp(argv[1], "sigmoid") == 0) {
 #ifdef NK_HAVE_VEC
