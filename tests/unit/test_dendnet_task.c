@@ -1,17 +1,18 @@
 /* test_dendnet_task.c: the `dendnet` kernel's task through the kernel
  * library alone (no MPI, no HDF5): small runs of the three conditions, the
  * ampa rate matching, the rank's data cache (same results as without it),
- * and check()'s refusals. */
+ * early stopping and the kept weights, and check()'s refusals. */
 #include "testutil.h"
 
+#include "neuromic/internal/registry.h"
 #include "neuromic/internal/spec.h"
 #include "neuromic/internal/task.h"
 
-enum { NOUT_MAX = 32, EPOCHS = 2 };
+enum { NOUT_MAX = 32, EPOCHS_MAX = 12, EPOCHS = 2 };
 
 typedef struct {
     double scalar[NOUT_MAX];
-    double curve[NOUT_MAX][EPOCHS];
+    double curve[NOUT_MAX][EPOCHS_MAX];
     size_t nout;
 } outs;
 
@@ -30,7 +31,8 @@ static int run_point(const char *text, size_t index, const void *shared, outs *o
 {
     nm_sweep *sw = NULL;
     nm_err err = {0};
-    assert_int_equal(nm_spec_parse("d.yaml", text, strlen(text), NULL, 0, &sw, &err), NM_OK);
+    if (nm_spec_parse("d.yaml", text, strlen(text), NULL, 0, &sw, &err) != NM_OK)
+        fail_msg("%s", err.msg);
     const nm_kernel *k = sw->kernel;
     nm_point *p = nm_point_alloc(sw);
     nm_grid_point(sw, index, p);
@@ -51,30 +53,34 @@ static int run_point(const char *text, size_t index, const void *shared, outs *o
     return rc;
 }
 
+/* Tiny sizes (dt 0.25 ms, 0.6 s simulations, width 8, 50 Adam steps): under
+ * valgrind the file runs in well under a minute (it took about 4 minutes
+ * with 1 s simulations at dt 0.1 ms, a 3 s calibration and width 16). */
+/* run_point that must succeed. */
+static void run_ok(const char *text, size_t index, outs *o)
+{
+    char why[NM_TASK_ERROR_LEN];
+    if (run_point(text, index, NULL, o, why) != 0)
+        fail_msg("point %zu: %s", index, why);
+}
+
 #define SMALL                                                                                   \
-    "kernel: dendnet\nbase_seed: 3\nfixed: {epochs: 2, steps_per_epoch: 40, batch: 4, window: "  \
-    "50, rf_ms: 20, first_ms: 10, sim_ms: 1000, n_train: 3, n_test: 3, calib_ms: 3000, "        \
-    "n_basal: 2, n_tuft: 2, rate_e: 14, lr: 0.01}\n"
+    "kernel: dendnet\nbase_seed: 3\nfixed: {epochs: 2, steps_per_epoch: 25, batch: 4, window: "  \
+    "50, rf_ms: 20, first_ms: 10, sim_ms: 600, n_train: 3, n_val: 1, n_test: 2, calib_ms: 1000, " \
+    "dt: 0.25, n_basal: 2, n_tuft: 2, rate_e: 14, lr: 0.01, width: 8}\n"
 
 static const char conditions[] = SMALL "grid:\n  condition: [nmda, ampa, lif]\n  depth: [2]\n";
 
 static void three_conditions_run_and_ampa_matches_the_nmda_rate(void **state)
 {
     (void)state;
-    nm_sweep *sw = NULL;
-    nm_err err = {0};
-    assert_int_equal(
-        nm_spec_parse("d.yaml", conditions, strlen(conditions), NULL, 0, &sw, &err), NM_OK);
-    const nm_kernel *k = sw->kernel;
-    nm_sweep_free(sw);
+    const nm_kernel *k = nm_kernel_find("dendnet");
     for (size_t i = 0; i < 3; i++) {
         outs o = {0};
-        char why[NM_TASK_ERROR_LEN];
-        if (run_point(conditions, i, NULL, &o, why) != 0)
-            fail_msg("point %zu: %s", i, why);
+        run_ok(conditions, i, &o);
         double auc = o.scalar[find(k, "auc")], scale = o.scalar[find(k, "ampa_scale")];
         double rate = o.scalar[find(k, "rate_train")];
-        /* 80 small steps: the tree's spikes are already predicted above
+        /* 50 small steps: the tree's spikes are already predicted above
          * chance; the lif's need more. */
         double min_auc = i < 2 ? 0.6 : 0.0;
         if (!(rate > 0.5 && auc > min_auc && auc <= 1))
@@ -124,6 +130,56 @@ static void cached_data_give_the_same_results(void **state)
     nm_sweep_free(sw);
 }
 
+/* Early stopping on a network that overfits fast (a large learning rate,
+ * one short training simulation): training stops `patience` epochs after the
+ * best validation score, and the test numbers are those of the best
+ * epoch's weights, restored: the final test AUC is, to the bit, the one
+ * recorded after that epoch, not after the last. */
+#define STOPPING                                                                                \
+    "kernel: dendnet\nbase_seed: 7\nfixed: {condition: lif, depth: 1, width: 4, rf_ms: 10, "     \
+    "epochs: 12, steps_per_epoch: 4, batch: 2, window: 40, sim_ms: 400, n_train: 1, n_val: 2, " \
+    "n_test: 2, rate_e: 16, lr: 0.08}\n"
+
+static void check_stopping(const nm_kernel *k, const outs *o, int patience, bool by_auc)
+{
+    const double *val = o->curve[find(k, by_auc ? "curve_val_auc" : "curve_val_loss")];
+    const double *test = o->curve[find(k, "curve_auc")];
+    int run = (int)o->scalar[find(k, "epochs_run")], kept = (int)o->scalar[find(k, "epoch_kept")];
+    assert_true(run >= 1 && run <= 12 && kept >= 0 && kept < run);
+    for (int e = run; e < 12; e++)
+        assert_true(test[e] == -1 && val[e] == -1); /* not run */
+    if (patience == 0) { /* every epoch, the last one's weights */
+        assert_int_equal(run, 12);
+        assert_int_equal(kept, 11);
+    } else {
+        int best = 0; /* the first best validation score */
+        for (int e = 1; e < run; e++)
+            if (by_auc ? val[e] > val[best] : val[e] < val[best])
+                best = e;
+        assert_int_equal(kept, best);
+        assert_int_equal(run, kept + patience + 1); /* it did stop early */
+        assert_true(test[run - 1] != test[kept]);   /* so keeping the last would differ */
+    }
+    assert_true(o->scalar[find(k, "auc")] == test[kept]);
+    assert_true(o->scalar[find(k, by_auc ? "val_auc" : "val_loss")] == val[kept]);
+}
+
+static void early_stopping_keeps_the_best_validation_epoch(void **state)
+{
+    (void)state;
+    static const char text[] = STOPPING "grid:\n  patience: [2]\n  val_metric: [auc, loss]\n";
+    static const char last[] = STOPPING "grid:\n  patience: [0]\n";
+    const nm_kernel *k = nm_kernel_find("dendnet");
+    for (size_t i = 0; i < 2; i++) {
+        outs o = {0};
+        run_ok(text, i, &o);
+        check_stopping(k, &o, 2, i == 0);
+    }
+    outs o = {0};
+    run_ok(last, 0, &o);
+    check_stopping(k, &o, 0, true);
+}
+
 static void check_refuses_what_cannot_run(void **state)
 {
     (void)state;
@@ -149,6 +205,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(three_conditions_run_and_ampa_matches_the_nmda_rate),
         cmocka_unit_test(cached_data_give_the_same_results),
+        cmocka_unit_test(early_stopping_keeps_the_best_validation_epoch),
         cmocka_unit_test(check_refuses_what_cannot_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
