@@ -1,7 +1,7 @@
 /* test_dendnet_task.c: the `dendnet` kernel's task through the kernel
  * library alone (no MPI, no HDF5): small runs of the three conditions, the
  * ampa rate matching, the rank's data cache (same results as without it),
- * early stopping and the kept weights, and check()'s refusals. */
+ * early stopping and the kept weights, lr_decay, and check()'s refusals. */
 #include "testutil.h"
 
 #include "neuromic/internal/registry.h"
@@ -53,10 +53,10 @@ static int run_point(const char *text, size_t index, const void *shared, outs *o
     return rc;
 }
 
-/* Tiny sizes (dt 0.25 ms, 0.4 s simulations, a 1.2 s calibration, width 8,
- * 50 Adam steps; the cache's identity with 8): under valgrind this file took
- * 52.6 CPU-s on a machine at load 25-30, against 228 CPU-s with 1 s
- * simulations at dt 0.1 ms, a 3 s calibration, width 16 and 80 steps. */
+/* Tiny sizes (dt 0.25 ms, 0.4 s simulations, a 1.2 s calibration, width 4,
+ * 50 Adam steps; the cache's identity with 8): under valgrind this file takes
+ * 36 CPU-s (load average 3), against 228 CPU-s with 1 s simulations at dt
+ * 0.1 ms, a 3 s calibration, width 16 and 80 steps. */
 /* run_point that must succeed. */
 static void run_ok(const char *text, size_t index, outs *o)
 {
@@ -68,7 +68,7 @@ static void run_ok(const char *text, size_t index, outs *o)
 #define BASE                                                                                    \
     "kernel: dendnet\nbase_seed: 3\nfixed: {epochs: 2, batch: 4, window: 50, rf_ms: 20, "        \
     "first_ms: 10, sim_ms: 400, n_train: 3, n_val: 1, n_test: 2, calib_ms: 1000, dt: 0.25, "      \
-    "n_basal: 2, n_tuft: 2, rate_e: 14, lr: 0.01, width: 8, "
+    "n_basal: 2, n_tuft: 2, rate_e: 14, lr: 0.01, width: 4, "
 #define SMALL BASE "steps_per_epoch: 25}\n"
 #define TINY BASE "steps_per_epoch: 4}\n" /* for identities, not for fitting */
 
@@ -138,10 +138,11 @@ static void cached_data_give_the_same_results(void **state)
  * best validation score, and the test numbers are those of the best
  * epoch's weights, restored: the final test AUC is, to the bit, the one
  * recorded after that epoch, not after the last. */
-#define STOPPING                                                                                \
+#define LIF_FAST                                                                                \
     "kernel: dendnet\nbase_seed: 7\nfixed: {condition: lif, depth: 1, width: 4, rf_ms: 10, "     \
-    "epochs: 12, steps_per_epoch: 4, batch: 2, window: 40, sim_ms: 400, n_train: 1, n_val: 1, " \
-    "n_test: 1, rate_e: 16, lr: 0.08}\n"
+    "steps_per_epoch: 4, batch: 2, window: 40, sim_ms: 400, n_train: 1, n_val: 1, n_test: 1, "    \
+    "rate_e: 16, lr: 0.08, "
+#define STOPPING LIF_FAST "epochs: 12}\n"
 
 static void check_stopping(const nm_kernel *k, const outs *o, int patience, bool by_auc)
 {
@@ -183,6 +184,28 @@ static void early_stopping_keeps_the_best_validation_epoch(void **state)
     check_stopping(k, &o, 0, true);
 }
 
+/* lr_decay: the learning rate of epoch e is lr * lr_decay^e, so with 1e-6
+ * only the first epoch moves the weights (the validation loss stays where
+ * epoch 0 left it), and with 1 the later epochs do move them. */
+static void lr_decay_scales_later_epochs(void **state)
+{
+    (void)state;
+    static const char text[] = LIF_FAST "epochs: 3}\ngrid:\n  patience: [0]\n  lr_decay: [1e-6, 1]\n";
+    const nm_kernel *k = nm_kernel_find("dendnet");
+    double moved[2];
+    for (size_t i = 0; i < 2; i++) {
+        outs o = {0};
+        run_ok(text, i, &o);
+        const double *val = o.curve[find(k, "curve_val_loss")];
+        moved[i] = 0;
+        for (int e = 1; e < 3; e++)
+            moved[i] = fmax(moved[i], fabs(val[e] - val[0]));
+    }
+    if (!(moved[0] < 1e-4 && moved[1] > 1e-2))
+        fail_msg("validation loss moved %g after epoch 0 with lr_decay 1e-6, %g with 1", moved[0],
+                 moved[1]);
+}
+
 static void check_refuses_what_cannot_run(void **state)
 {
     (void)state;
@@ -214,6 +237,7 @@ int main(void)
         cmocka_unit_test(three_conditions_run_and_ampa_matches_the_nmda_rate),
         cmocka_unit_test(cached_data_give_the_same_results),
         cmocka_unit_test(early_stopping_keeps_the_best_validation_epoch),
+        cmocka_unit_test(lr_decay_scales_later_epochs),
         cmocka_unit_test(check_refuses_what_cannot_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
