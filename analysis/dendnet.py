@@ -8,7 +8,8 @@ sweeps/dendnet-depth.yaml) and every condition, the table gives by depth the tes
 of spike prediction (mean, standard deviation and min..max over seeds), the TPR at 0.25 %
 false positives, voltage RMSE and explained variance, the best test AUC over the epochs
 (optimistic: an epoch chosen on the test set itself; it shows what overfitting costs), and
-the output rates; then the
+the output rates, and (kernel version 2) the validation AUC of the kept weights and the
+epoch kept (counted from 1) out of the epochs run before early stopping; then the
 gain in AUC over depth 1 (paired by seed: the networks of one seed are fitted to the
 same simulations) and the verdict on the reference's effect:
   ampa (and lif): no depth gains 0.002 AUC or more over depth 1 (mean over seeds);
@@ -101,18 +102,20 @@ def table(ds, out=None):
                   f"{float(c['rate_train'].mean()):.2f} Hz, test {float(c['rate_test'].mean()):.2f} Hz"
                   + (f"; AMPA scaled by {float(scale):.3f} to match the nmda rate"
                      if name == "ampa" else ""), file=out)
+            stop = "epoch_kept" in c  # kernel version 2: validation and early stopping
             print("\n| depth | AUC mean ± sd (min..max) | gain over depth 1 (paired) | TPR at 0.25 % FPR |"
-                  " V RMSE (mV) | V explained variance | best AUC over epochs (on test) |",
-                  file=out)
-            print("|---|---|---|---|---|---|---|", file=out)
+                  " V RMSE (mV) | V explained variance | best AUC over epochs (on test) |"
+                  + (" validation AUC | epoch kept / run (mean) |" if stop else ""), file=out)
+            print("|---|---|---|---|---|---|---|" + ("---|---|" if stop else ""), file=out)
             g = gains(c)
             best = c["curve_auc"].max("epoch")
             for d in c["depth"].values:
                 cd = c.sel(depth=d)
                 print(f"| {int(d)} | {_fmt_stats(cd['auc'])} | {_fmt_stats(g.sel(depth=d))} | "
                       f"{_fmt_stats(cd['tpr'], 3)} | {_fmt_stats(cd['v_rmse'], 3)} | "
-                      f"{_fmt_stats(cd['v_explained'], 3)} | {_fmt_stats(best.sel(depth=d))} |",
-                      file=out)
+                      f"{_fmt_stats(cd['v_explained'], 3)} | {_fmt_stats(best.sel(depth=d))} |"
+                      + (f" {_fmt_stats(cd['val_auc'])} | {float(cd['epoch_kept'].mean()) + 1:.1f}"
+                         f" / {float(cd['epochs_run'].mean()):.1f} |" if stop else ""), file=out)
             print(f"\n{name}: {verdict(name, g)}", file=out)
 
 
@@ -143,6 +146,7 @@ def figure(ds, path):
             cur = cur.isel(seed=0)
         for d in c["depth"].values:
             y = cur.sel(depth=d).values
+            y = np.where(y < 0, np.nan, y)  # -1: epochs after an early stop
             ax.plot(np.arange(1, y.size + 1), y, label=f"depth {int(d)}")
         ax.set_xlabel("epoch")
         ax.set_ylabel("test AUC")

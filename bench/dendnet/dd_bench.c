@@ -146,7 +146,7 @@ int main(int argc, char **argv)
         dn_tcn_forward(pb.n, pb.w, pb.x, B, &lo, &vo);
         loss = dn_tcn_backward(pb.n, pb.w, pb.y, pb.v, 0.5, &bce, &mse);
         if (tcn)
-            dn_tcn_adam(pb.n, 1e-3, 0.9, 0.999, 1e-8);
+            dn_tcn_adam(pb.n, 1e-3, 0.9, 0.999, 1e-8, 0);
     }
     double cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0, wall = now(CLOCK_MONOTONIC) - w0;
     if (tcn) {

@@ -24,6 +24,7 @@ fixed:
   sim_ms: 1500
   n_train: 2
   n_test: 2
+  n_val: 1
   calib_ms: 3000
   n_basal: 2
   n_tuft: 2
@@ -76,6 +77,7 @@ def test_analysis_table_and_figure(ds, tmp_path):
     assert "AMPA scaled by" in text
     assert text.count("\n| 1 | ") == 2 and text.count("\n| 3 | ") == 2
     assert "nmda: best gain of depth >= 3" in text and "ampa: largest gain" in text
+    assert "| validation AUC | epoch kept / run (mean) |" in text
     fig = tmp_path / "fig.png"
     dendnet.figure(ds, fig)
     assert fig.stat().st_size > 10000

@@ -1,17 +1,18 @@
 /* test_dendnet_task.c: the `dendnet` kernel's task through the kernel
  * library alone (no MPI, no HDF5): small runs of the three conditions, the
  * ampa rate matching, the rank's data cache (same results as without it),
- * and check()'s refusals. */
+ * early stopping and the kept weights, lr_decay, and check()'s refusals. */
 #include "testutil.h"
 
+#include "neuromic/internal/registry.h"
 #include "neuromic/internal/spec.h"
 #include "neuromic/internal/task.h"
 
-enum { NOUT_MAX = 32, EPOCHS = 2 };
+enum { NOUT_MAX = 32, EPOCHS_MAX = 12, EPOCHS = 2 };
 
 typedef struct {
     double scalar[NOUT_MAX];
-    double curve[NOUT_MAX][EPOCHS];
+    double curve[NOUT_MAX][EPOCHS_MAX];
     size_t nout;
 } outs;
 
@@ -30,7 +31,8 @@ static int run_point(const char *text, size_t index, const void *shared, outs *o
 {
     nm_sweep *sw = NULL;
     nm_err err = {0};
-    assert_int_equal(nm_spec_parse("d.yaml", text, strlen(text), NULL, 0, &sw, &err), NM_OK);
+    if (nm_spec_parse("d.yaml", text, strlen(text), NULL, 0, &sw, &err) != NM_OK)
+        fail_msg("%s", err.msg);
     const nm_kernel *k = sw->kernel;
     nm_point *p = nm_point_alloc(sw);
     nm_grid_point(sw, index, p);
@@ -51,30 +53,37 @@ static int run_point(const char *text, size_t index, const void *shared, outs *o
     return rc;
 }
 
-#define SMALL                                                                                   \
-    "kernel: dendnet\nbase_seed: 3\nfixed: {epochs: 2, steps_per_epoch: 40, batch: 4, window: "  \
-    "50, rf_ms: 20, first_ms: 10, sim_ms: 1000, n_train: 3, n_test: 3, calib_ms: 3000, "        \
-    "n_basal: 2, n_tuft: 2, rate_e: 14, lr: 0.01}\n"
+/* Tiny sizes (dt 0.25 ms, 0.4 s simulations, a 1.2 s calibration, width 4,
+ * 50 Adam steps; the cache's identity with 8): under valgrind this file takes
+ * 36 CPU-s (load average 3), against 228 CPU-s with 1 s simulations at dt
+ * 0.1 ms, a 3 s calibration, width 16 and 80 steps. */
+/* run_point that must succeed. */
+static void run_ok(const char *text, size_t index, outs *o)
+{
+    char why[NM_TASK_ERROR_LEN];
+    if (run_point(text, index, NULL, o, why) != 0)
+        fail_msg("point %zu: %s", index, why);
+}
+
+#define BASE                                                                                    \
+    "kernel: dendnet\nbase_seed: 3\nfixed: {epochs: 2, batch: 4, window: 50, rf_ms: 20, "        \
+    "first_ms: 10, sim_ms: 400, n_train: 3, n_val: 1, n_test: 2, calib_ms: 1000, dt: 0.25, "      \
+    "n_basal: 2, n_tuft: 2, rate_e: 14, lr: 0.01, width: 4, "
+#define SMALL BASE "steps_per_epoch: 25}\n"
+#define TINY BASE "steps_per_epoch: 4}\n" /* for identities, not for fitting */
 
 static const char conditions[] = SMALL "grid:\n  condition: [nmda, ampa, lif]\n  depth: [2]\n";
 
 static void three_conditions_run_and_ampa_matches_the_nmda_rate(void **state)
 {
     (void)state;
-    nm_sweep *sw = NULL;
-    nm_err err = {0};
-    assert_int_equal(
-        nm_spec_parse("d.yaml", conditions, strlen(conditions), NULL, 0, &sw, &err), NM_OK);
-    const nm_kernel *k = sw->kernel;
-    nm_sweep_free(sw);
+    const nm_kernel *k = nm_kernel_find("dendnet");
     for (size_t i = 0; i < 3; i++) {
         outs o = {0};
-        char why[NM_TASK_ERROR_LEN];
-        if (run_point(conditions, i, NULL, &o, why) != 0)
-            fail_msg("point %zu: %s", i, why);
+        run_ok(conditions, i, &o);
         double auc = o.scalar[find(k, "auc")], scale = o.scalar[find(k, "ampa_scale")];
         double rate = o.scalar[find(k, "rate_train")];
-        /* 80 small steps: the tree's spikes are already predicted above
+        /* 50 small steps: the tree's spikes are already predicted above
          * chance; the lif's need more. */
         double min_auc = i < 2 ? 0.6 : 0.0;
         if (!(rate > 0.5 && auc > min_auc && auc <= 1))
@@ -106,7 +115,7 @@ static void three_conditions_run_and_ampa_matches_the_nmda_rate(void **state)
 static void cached_data_give_the_same_results(void **state)
 {
     (void)state;
-    static const char text[] = SMALL "grid:\n  condition: [nmda]\n  depth: [1, 2]\n";
+    static const char text[] = TINY "grid:\n  condition: [nmda]\n  depth: [1, 2]\n";
     nm_sweep *sw = NULL;
     nm_err err = {0};
     nm_shared *sh = NULL;
@@ -122,6 +131,79 @@ static void cached_data_give_the_same_results(void **state)
     assert_true(first.scalar[0] != again.scalar[0]); /* depth 1 and 2 do differ */
     nm_shared_free(sh);
     nm_sweep_free(sw);
+}
+
+/* Early stopping on a network that overfits fast (a large learning rate,
+ * one short training simulation): training stops `patience` epochs after the
+ * best validation score, and the test numbers are those of the best
+ * epoch's weights, restored: the final test AUC is, to the bit, the one
+ * recorded after that epoch, not after the last. */
+#define LIF_FAST                                                                                \
+    "kernel: dendnet\nbase_seed: 7\nfixed: {condition: lif, depth: 1, width: 4, rf_ms: 10, "     \
+    "steps_per_epoch: 4, batch: 2, window: 40, sim_ms: 400, n_train: 1, n_val: 1, n_test: 1, "    \
+    "rate_e: 16, lr: 0.08, "
+#define STOPPING LIF_FAST "epochs: 12}\n"
+
+static void check_stopping(const nm_kernel *k, const outs *o, int patience, bool by_auc)
+{
+    const double *val = o->curve[find(k, by_auc ? "curve_val_auc" : "curve_val_loss")];
+    const double *test = o->curve[find(k, "curve_auc")];
+    int run = (int)o->scalar[find(k, "epochs_run")], kept = (int)o->scalar[find(k, "epoch_kept")];
+    assert_true(run >= 1 && run <= 12 && kept >= 0 && kept < run);
+    for (int e = run; e < 12; e++)
+        assert_true(test[e] == -1 && val[e] == -1); /* not run */
+    if (patience == 0) { /* every epoch, the last one's weights */
+        assert_int_equal(run, 12);
+        assert_int_equal(kept, 11);
+    } else {
+        int best = 0; /* the first best validation score */
+        for (int e = 1; e < run; e++)
+            if (by_auc ? val[e] > val[best] : val[e] < val[best])
+                best = e;
+        assert_int_equal(kept, best);
+        assert_int_equal(run, kept + patience + 1); /* it did stop early */
+        assert_true(test[run - 1] != test[kept]);   /* so keeping the last would differ */
+    }
+    assert_true(o->scalar[find(k, "auc")] == test[kept]);
+    assert_true(o->scalar[find(k, by_auc ? "val_auc" : "val_loss")] == val[kept]);
+}
+
+static void early_stopping_keeps_the_best_validation_epoch(void **state)
+{
+    (void)state;
+    static const char text[] = STOPPING "grid:\n  patience: [2]\n  val_metric: [auc, loss]\n";
+    static const char last[] = STOPPING "grid:\n  patience: [0]\n";
+    const nm_kernel *k = nm_kernel_find("dendnet");
+    for (size_t i = 0; i < 2; i++) {
+        outs o = {0};
+        run_ok(text, i, &o);
+        check_stopping(k, &o, 2, i == 0);
+    }
+    outs o = {0};
+    run_ok(last, 0, &o);
+    check_stopping(k, &o, 0, true);
+}
+
+/* lr_decay: the learning rate of epoch e is lr * lr_decay^e, so with 1e-6
+ * only the first epoch moves the weights (the validation loss stays where
+ * epoch 0 left it), and with 1 the later epochs do move them. */
+static void lr_decay_scales_later_epochs(void **state)
+{
+    (void)state;
+    static const char text[] = LIF_FAST "epochs: 3}\ngrid:\n  patience: [0]\n  lr_decay: [1e-6, 1]\n";
+    const nm_kernel *k = nm_kernel_find("dendnet");
+    double moved[2];
+    for (size_t i = 0; i < 2; i++) {
+        outs o = {0};
+        run_ok(text, i, &o);
+        const double *val = o.curve[find(k, "curve_val_loss")];
+        moved[i] = 0;
+        for (int e = 1; e < 3; e++)
+            moved[i] = fmax(moved[i], fabs(val[e] - val[0]));
+    }
+    if (!(moved[0] < 1e-4 && moved[1] > 1e-2))
+        fail_msg("validation loss moved %g after epoch 0 with lr_decay 1e-6, %g with 1", moved[0],
+                 moved[1]);
 }
 
 static void check_refuses_what_cannot_run(void **state)
@@ -144,11 +226,18 @@ static void check_refuses_what_cannot_run(void **state)
     }
 }
 
+/* OpenBLAS's own (the Makefile links it): at these sizes its threads only
+ * add hand-offs, which cost as much as the work under valgrind. */
+void openblas_set_num_threads(int n);
+
 int main(void)
 {
+    openblas_set_num_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(three_conditions_run_and_ampa_matches_the_nmda_rate),
         cmocka_unit_test(cached_data_give_the_same_results),
+        cmocka_unit_test(early_stopping_keeps_the_best_validation_epoch),
+        cmocka_unit_test(lr_decay_scales_later_epochs),
         cmocka_unit_test(check_refuses_what_cannot_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /* test_dendnet_tcn.c: the temporal convolutional network of the `dendnet`
  * kernel (dn_tcn.c): its gradients against central finite differences at
- * depths 1 to 3, its causality, Adam learning a known causal filter, and the
+ * depths 1 to 3, with plain L2 weight decay too, decoupled decay, its
+ * causality, Adam learning a known causal filter, and the
  * metrics (AUC, TPR at a false-positive rate) on cases worked by hand. */
 #include "testutil.h"
 
@@ -23,54 +24,165 @@ static double loss_at(dn_tcn *n, dn_work *w, const double *x, int B, const uint8
     return s / (double)N;
 }
 
+/* Is parameter i a weight (convolution or head), not a bias? */
+static bool is_weight(const dn_tcn *n, size_t i)
+{
+    for (int l = 0; l < n->depth; l++)
+        if (i >= n->off_W[l] && i < n->off_b[l])
+            return true;
+    return i >= n->off_head && i < n->off_hb;
+}
+
+/* A random network of `depth` layers (3 inputs, width 4, rf 6) on 2 random
+ * windows of 7 bins, its weights and biases jittered so that every term of
+ * the gradient is exercised. */
+enum { FD_CIN = 3, FD_B = 2, FD_L = 7 };
+typedef struct {
+    dn_tcn *n;
+    dn_work *w;
+    double *x, v[FD_B * FD_L], vw;
+    uint8_t y[FD_B * FD_L];
+} fd_problem;
+
+static void fd_make(fd_problem *q, gsl_rng *r, int depth, double jitter)
+{
+    q->n = dn_tcn_alloc(FD_CIN, depth, 4, 6, 3);
+    assert_non_null(q->n);
+    dn_tcn_init(q->n, r, 0.2);
+    for (size_t i = 0; i < q->n->np; i++)
+        q->n->w[i] += jitter * (2 * gsl_rng_uniform(r) - 1);
+    q->w = dn_work_alloc(q->n, FD_B, FD_L);
+    int nx = FD_CIN * FD_B * (FD_L + q->n->rf - 1);
+    q->x = malloc((size_t)nx * sizeof *q->x);
+    for (int i = 0; i < nx; i++)
+        q->x[i] = gsl_rng_uniform(r) < 0.4;
+    for (int j = 0; j < FD_B * FD_L; j++)
+        q->y[j] = gsl_rng_uniform(r) < 0.3, q->v[j] = gsl_rng_uniform(r) - 0.5;
+}
+
+static void fd_free(fd_problem *q)
+{
+    free(q->x);
+    dn_work_free(q->w);
+    dn_tcn_free(q->n);
+}
+
+/* Loss (with the L2 penalty wd/2 sum w^2 over the weights) at the current
+ * parameters, computed here from the forward pass alone. */
+static double fd_loss(fd_problem *q, double wd)
+{
+    double pen = 0;
+    for (size_t i = 0; i < q->n->np; i++)
+        if (is_weight(q->n, i))
+            pen += 0.5 * wd * q->n->w[i] * q->n->w[i];
+    return loss_at(q->n, q->w, q->x, FD_B, q->y, q->v, q->vw) + pen;
+}
+
+/* Largest |central difference - g[i]| over every parameter; *gmax gets the
+ * largest |g[i]|. */
+static double fd_worst(fd_problem *q, double wd, const double *g, double *gmax)
+{
+    double worst = 0;
+    *gmax = 0;
+    for (size_t i = 0; i < q->n->np; i++) {
+        double h = 1e-6, keep = q->n->w[i];
+        q->n->w[i] = keep + h;
+        double up = fd_loss(q, wd);
+        q->n->w[i] = keep - h;
+        double dn = fd_loss(q, wd);
+        q->n->w[i] = keep;
+        worst = fmax(worst, fabs((up - dn) / (2 * h) - g[i]));
+        *gmax = fmax(*gmax, fabs(g[i]));
+    }
+    return worst;
+}
+
 static void gradients_match_finite_differences(void **state)
 {
     (void)state;
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 11);
     for (int depth = 1; depth <= 3; depth++) {
-        int cin = 3, width = 4, B = 2, L = 7;
-        dn_tcn *n = dn_tcn_alloc(cin, depth, width, 6, 3);
-        assert_non_null(n);
-        dn_tcn_init(n, r, 0.2);
-        for (size_t i = 0; i < n->np; i++) /* biases too, so that every term is exercised */
-            n->w[i] += 0.1 * gsl_rng_uniform(r) - 0.05;
-        dn_work *w = dn_work_alloc(n, B, L);
-        int Lin = L + n->rf - 1;
-        double *x = malloc((size_t)cin * B * Lin * sizeof *x), v[14];
-        uint8_t y[14];
-        for (int i = 0; i < cin * B * Lin; i++)
-            x[i] = gsl_rng_uniform(r) < 0.4;
-        for (int j = 0; j < B * L; j++)
-            y[j] = gsl_rng_uniform(r) < 0.3, v[j] = gsl_rng_uniform(r) - 0.5;
+        fd_problem q = {.vw = 0.7};
+        fd_make(&q, r, depth, 0.05);
         const double *lo, *vo;
-        double bce, mse, vw = 0.7;
-        dn_tcn_forward(n, w, x, B, &lo, &vo);
-        double loss = dn_tcn_backward(n, w, y, v, vw, &bce, &mse);
-        assert_true(fabs(loss - loss_at(n, w, x, B, y, v, vw)) < 1e-12);
-        double *g = malloc(n->np * sizeof *g);
-        memcpy(g, n->g, n->np * sizeof *g);
-        double worst = 0, gmax = 0;
-        for (size_t i = 0; i < n->np; i++) {
-            double h = 1e-6, keep = n->w[i];
-            n->w[i] = keep + h;
-            double up = loss_at(n, w, x, B, y, v, vw);
-            n->w[i] = keep - h;
-            double dn = loss_at(n, w, x, B, y, v, vw);
-            n->w[i] = keep;
-            double fd = (up - dn) / (2 * h);
-            worst = fmax(worst, fabs(fd - g[i]));
-            gmax = fmax(gmax, fabs(g[i]));
-        }
+        double bce, mse, gmax;
+        dn_tcn_forward(q.n, q.w, q.x, FD_B, &lo, &vo);
+        double loss = dn_tcn_backward(q.n, q.w, q.y, q.v, q.vw, &bce, &mse);
+        assert_true(fabs(loss - fd_loss(&q, 0)) < 1e-12);
+        double *g = malloc(q.n->np * sizeof *g);
+        memcpy(g, q.n->g, q.n->np * sizeof *g);
+        double worst = fd_worst(&q, 0, g, &gmax);
         if (!(worst < 1e-7 * fmax(gmax, 1e-3))) {
             print_error("depth %d: worst |fd - grad| %.3g, max |grad| %.3g\n", depth, worst, gmax);
             fail();
         }
         assert_true(gmax > 1e-3);
-        free(g), free(x);
-        dn_work_free(w);
-        dn_tcn_free(n);
+        free(g);
+        fd_free(&q);
     }
+    gsl_rng_free(r);
+}
+
+/* Plain L2 decay: the penalty wd/2 sum w^2 over the weights (not the
+ * biases), and its gradient added to the loss's, against central finite
+ * differences of loss + penalty. */
+static void l2_decay_gradient_matches_finite_differences(void **state)
+{
+    (void)state;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 21);
+    double wd = 0.3, bce, mse, gmax;
+    fd_problem q = {.vw = 0.5};
+    fd_make(&q, r, 2, 0.1); /* biases away from 0, so that decaying them would show */
+    const double *lo, *vo;
+    dn_tcn_forward(q.n, q.w, q.x, FD_B, &lo, &vo);
+    double loss = dn_tcn_backward(q.n, q.w, q.y, q.v, q.vw, &bce, &mse);
+    double *g0 = malloc(q.n->np * sizeof *g0), *g = malloc(q.n->np * sizeof *g);
+    memcpy(g0, q.n->g, q.n->np * sizeof *g0);
+    double pen = dn_tcn_l2(q.n, wd);
+    memcpy(g, q.n->g, q.n->np * sizeof *g);
+    assert_true(fabs(loss + pen - fd_loss(&q, wd)) < 1e-12);
+    double worst = fd_worst(&q, wd, g, &gmax), shift = 0;
+    for (size_t i = 0; i < q.n->np; i++) {
+        shift = fmax(shift, fabs(g[i] - g0[i]));
+        if (!is_weight(q.n, i))
+            assert_true(g[i] == g0[i]); /* biases are not decayed */
+    }
+    if (!(worst < 1e-7 * fmax(gmax, 1e-3))) {
+        print_error("worst |fd - grad| %.3g, max |grad| %.3g\n", worst, gmax);
+        fail();
+    }
+    assert_true(shift > 1e-3); /* the decay's term did change the gradient */
+    free(g0), free(g);
+    fd_free(&q);
+    gsl_rng_free(r);
+}
+
+/* Decoupled decay: with a zero gradient Adam's step is 0, so one step
+ * leaves exactly w (1 - lr wd) on the weights and the biases untouched. */
+static void decoupled_decay_shrinks_weights_not_biases(void **state)
+{
+    (void)state;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 4);
+    dn_tcn *n = dn_tcn_alloc(2, 3, 3, 9, 5);
+    dn_tcn_init(n, r, 0.3);
+    for (size_t i = 0; i < n->np; i++)
+        n->w[i] += 0.1;
+    double *before = malloc(n->np * sizeof *before), lr = 0.01, wd = 2.5;
+    memcpy(before, n->w, n->np * sizeof *before);
+    memset(n->g, 0, n->np * sizeof *n->g);
+    dn_tcn_adam(n, lr, 0.9, 0.999, 1e-8, wd);
+    size_t nw = 0;
+    for (size_t i = 0; i < n->np; i++) {
+        double want = is_weight(n, i) ? before[i] * (1 - lr * wd) : before[i];
+        nw += is_weight(n, i);
+        assert_true(fabs(n->w[i] - want) <= 1e-15 * fabs(want));
+    }
+    assert_int_equal(nw, n->np - (3 * 3 + 2)); /* all but 3 layers' biases and 2 head biases */
+    free(before);
+    dn_tcn_free(n);
     gsl_rng_free(r);
 }
 
@@ -136,7 +248,7 @@ static void adam_learns_a_causal_filter(void **state)
         dn_tcn_backward(n, w, y, v, 1.0, &bce, &mse);
         if (it == 0)
             first = mse;
-        dn_tcn_adam(n, 0.01, 0.9, 0.999, 1e-8);
+        dn_tcn_adam(n, 0.01, 0.9, 0.999, 1e-8, 0);
     }
     assert_true(first > 0.2);
     assert_true(mse < 0.01);
@@ -184,6 +296,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gradients_match_finite_differences),
+        cmocka_unit_test(l2_decay_gradient_matches_finite_differences),
+        cmocka_unit_test(decoupled_decay_shrinks_weights_not_biases),
         cmocka_unit_test(outputs_are_causal_with_their_receptive_field),
         cmocka_unit_test(adam_learns_a_causal_filter),
         cmocka_unit_test(auc_and_tpr_by_hand),

@@ -4,9 +4,10 @@
  * and without NMDA receptors.
  *
  * One task = one (condition, depth, width, seed, ...):
- *   1. the data: n_train and n_test simulations of sim_ms each of the
- *      neuron driven by fresh inputs (dn_data.c), training and test inputs
- *      from separate streams; reused from the rank's cache when an earlier
+ *   1. the data: n_train, n_val and n_test simulations of sim_ms each of the
+ *      neuron driven by fresh inputs (dn_data.c); the validation inputs are
+ *      drawn from the training inputs' stream after them, the test inputs
+ *      from a separate stream; reused from the rank's cache when an earlier
  *      task of the rank simulated the same condition, seed and neuron.
  *      Conditions:
  *        nmda  every excitatory input has AMPA and NMDA (Mg block)
@@ -19,14 +20,21 @@
  *   2. the fit: a causal TCN (dn_tcn.c) of `depth` layers of `width`
  *      channels and receptive field rf_ms, trained with Adam for epochs x
  *      steps_per_epoch minibatches of `batch` windows of `window` bins on
- *      BCE (spikes) + v_weight MSE (somatic voltage, standardised).
+ *      BCE (spikes) + v_weight MSE (somatic voltage, standardised), with
+ *      weight decay (decoupled or L2) and a learning rate decaying by
+ *      lr_decay per epoch. After every epoch the validation set is scored
+ *      (AUC or loss); the best epoch's weights are kept, training stops
+ *      after `patience` epochs without a better score, and the kept weights
+ *      are the ones evaluated. Without this (version 1) the test AUC peaked
+ *      after 3-5 epochs and fell while the training loss kept falling.
  *   3. the evaluation on the test set: AUC of the spike logit over 1 ms
  *      bins, TPR at 0.25 % false positives, voltage RMSE (mV) and explained
- *      variance; the test AUC and the training losses after every epoch.
+ *      variance; the training losses, validation AUC and loss, and test AUC
+ *      after every epoch.
  *
  * Random streams (nm_task_rng), each keyed on the parameters listed:
- *   dendnet-train, dendnet-test, dendnet-calib   the inputs of the training,
- *        test and calibration simulations: every parameter of the data
+ *   dendnet-train, dendnet-test, dendnet-calib   the inputs of the training
+ *        (then validation), test and calibration simulations: every parameter of the data
  *        except `condition` and the synaptic strengths (input_deps below),
  *        so that nmda and ampa see the same inputs
  *   dendnet-fit   every parameter: the TCN's initial weights and the
@@ -45,7 +53,8 @@
 
 enum {
     P_COND, P_DEPTH, P_WIDTH, P_RF, P_FIRST, P_EPOCHS, P_STEPS, P_BATCH, P_WINDOW, P_LR, P_VW,
-    P_SIM_MS, P_NTRAIN, P_NTEST, P_CALIB, P_DT,
+    P_LRDECAY, P_WD, P_WDMODE, P_PATIENCE, P_SELECT,
+    P_SIM_MS, P_NTRAIN, P_NTEST, P_NVAL, P_CALIB, P_DT,
     P_NBASAL, P_BORDER, P_BSEG, P_BLEN, P_BDIAM, P_TSEG, P_TLEN, P_TDIAM, P_NTUFT, P_TUORDER,
     P_TUSEG, P_TULEN, P_TUDIAM, P_SOMA, P_CM, P_RM, P_RA,
     P_GAMPA, P_GNMDA, P_GGABA, P_MG, P_EL, P_VTH, P_REF,
@@ -70,9 +79,29 @@ static const nm_param params[NPARAMS] = {
     [P_WINDOW] = I("window", 256, 1, 100000, "output bins per training window"),
     [P_LR] = F("lr", 2e-3, 0, 10, "", "Adam learning rate"),
     [P_VW] = F("v_weight", 0.5, 0, 1e6, "", "weight of the voltage MSE (standardised) in the loss"),
+    [P_LRDECAY] = F("lr_decay", 1, 1e-6, 1, "",
+                    "learning rate of epoch e: lr * lr_decay^e (1: constant)"),
+    [P_WD] = F("weight_decay", 0, 0, 1e6, "",
+               "weight decay of the convolution and head weights (not the biases); see decay"),
+    [P_WDMODE] = NM_PARAM_CHOICE("decay", "decoupled",
+                                 "decoupled: each step shrinks the weights by lr * weight_decay "
+                                 "times their value (AdamW); l2: weight_decay/2 sum w^2 added to "
+                                 "the loss, its gradient through Adam",
+                                 "decoupled", "l2"),
+    [P_PATIENCE] = I("patience", 4, 0, 100000,
+                     "early stopping: stop after this many epochs without a better validation "
+                     "score and evaluate the best epoch's weights; 0: run every epoch and "
+                     "evaluate the last"),
+    [P_SELECT] = NM_PARAM_CHOICE("val_metric", "auc",
+                                 "validation score that picks the epoch: auc (spike AUC) or loss "
+                                 "(the training objective, lower is better)",
+                                 "auc", "loss"),
     [P_SIM_MS] = I("sim_ms", 5000, 100, 100000000, "length of one simulation, ms"),
     [P_NTRAIN] = I("n_train", 16, 1, 100000, "training simulations"),
     [P_NTEST] = I("n_test", 12, 1, 100000, "test simulations"),
+    [P_NVAL] = I("n_val", 4, 1, 100000,
+                 "validation simulations, drawn from the training inputs' stream after the "
+                 "n_train training ones (the training set does not depend on n_val)"),
     [P_CALIB] = I("calib_ms", 20000, 100, 100000000,
                   "ampa: simulated time (in simulations of sim_ms) on which the output rates are matched, ms"),
     [P_DT] = F("dt", 0.1, 0.001, 1, "ms", "time step; 1 ms must be a whole number of steps"),
@@ -222,7 +251,8 @@ static bool dd_check(const nm_point *p, char *why, size_t len)
 
 enum {
     O_AUC, O_TPR, O_RMSE, O_EV, O_RATE_TRAIN, O_RATE_TEST, O_RATE_REF, O_RATE_CAL, O_SCALE,
-    O_NCOMP, O_NIN, O_RF, O_NPARAMS, O_CURVE_LOSS, O_CURVE_BCE, O_CURVE_MSE, O_CURVE_AUC,
+    O_NCOMP, O_NIN, O_RF, O_NPARAMS, O_EPOCH_KEPT, O_EPOCHS_RUN, O_VAL_AUC, O_VAL_LOSS,
+    O_CURVE_LOSS, O_CURVE_BCE, O_CURVE_MSE, O_CURVE_AUC, O_CURVE_VAL_AUC, O_CURVE_VAL_LOSS,
     NOUTPUTS
 };
 
@@ -251,11 +281,21 @@ static const nm_output outputs[NOUTPUTS] = {
     [O_NIN] = SCALAR("n_inputs", "", "input channels"),
     [O_RF] = SCALAR("rf", "ms", "receptive field of the TCN as built"),
     [O_NPARAMS] = SCALAR("n_weights", "", "trainable parameters of the TCN"),
-    [O_CURVE_LOSS] = CURVE("curve_loss", "", "mean training loss over each epoch"),
+    [O_EPOCH_KEPT] = SCALAR("epoch_kept", "",
+                            "epoch (from 0) whose weights give the test numbers: the best on "
+                            "validation, or the last with patience 0"),
+    [O_EPOCHS_RUN] = SCALAR("epochs_run", "", "epochs trained before early stopping"),
+    [O_VAL_AUC] = SCALAR("val_auc", "", "validation AUC of the kept weights"),
+    [O_VAL_LOSS] = SCALAR("val_loss", "", "validation loss (BCE + v_weight MSE) of the kept weights"),
+    [O_CURVE_LOSS] = CURVE("curve_loss", "",
+                           "mean training loss over each epoch (without the weight penalty; -1 "
+                           "after an early stop, as every curve)"),
     [O_CURVE_BCE] = CURVE("curve_bce", "", "mean training spike BCE over each epoch"),
     [O_CURVE_MSE] = CURVE("curve_mse", "",
                           "mean training voltage MSE (standardised) over each epoch"),
     [O_CURVE_AUC] = CURVE("curve_auc", "", "test AUC after each epoch"),
+    [O_CURVE_VAL_AUC] = CURVE("curve_val_auc", "", "validation AUC after each epoch"),
+    [O_CURVE_VAL_LOSS] = CURVE("curve_val_loss", "", "validation loss after each epoch"),
 };
 
 /* Relative cost: multiply-adds of the training (forward + backward, about 3
@@ -270,8 +310,10 @@ static double dd_cost(const nm_point *p)
     double bins = (double)nm_get_i_at(p, P_EPOCHS) *
                   ((double)nm_get_i_at(p, P_STEPS) * (double)nm_get_i_at(p, P_BATCH) *
                        (double)nm_get_i_at(p, P_WINDOW) * 3 +
-                   (double)nm_get_i_at(p, P_NTEST) * (double)nm_get_i_at(p, P_SIM_MS));
-    double sim = (double)(nm_get_i_at(p, P_NTRAIN) + nm_get_i_at(p, P_NTEST)) *
+                   (double)(nm_get_i_at(p, P_NTEST) + nm_get_i_at(p, P_NVAL)) *
+                       (double)nm_get_i_at(p, P_SIM_MS));
+    double sim = (double)(nm_get_i_at(p, P_NTRAIN) + nm_get_i_at(p, P_NTEST) +
+                          nm_get_i_at(p, P_NVAL)) *
                  (double)nm_get_i_at(p, P_SIM_MS) / nm_get_f_at(p, P_DT) * 40.0 * comp_count(p);
     return per_bin * bins + sim + 1.0;
 }
@@ -282,7 +324,7 @@ enum { CACHE_SLOTS = 4, KEY_LEN = 2048 };
 
 typedef struct {
     char key[KEY_LEN];
-    dn_data *train, *test;
+    dn_data *train, *val, *test;
     double scale, rate_ref, rate_cal;
     unsigned long used;
 } cache_slot;
@@ -292,11 +334,16 @@ typedef struct {
     unsigned long clock;
 } dd_cache;
 
+static void slot_free(cache_slot *s)
+{
+    dn_data_free(s->train), dn_data_free(s->val), dn_data_free(s->test);
+}
+
 static void dd_release(void *data)
 {
     dd_cache *c = data;
     for (int i = 0; i < CACHE_SLOTS; i++)
-        dn_data_free(c->slot[i].train), dn_data_free(c->slot[i].test);
+        slot_free(&c->slot[i]);
     free(c);
 }
 
@@ -456,9 +503,12 @@ static int get_data(const nm_point *p, nm_task *t, cache_slot *out)
     if (neuron_make(&nr, p, ga, gn))
         return nm_task_fail(t, "dendnet: out of memory for the neuron");
     s.train = draw_inputs(&nr, (size_t)nm_get_i_at(p, P_NTRAIN), T, rtr);
+    /* after the training inputs, from their stream: the training set is the
+     * same whatever n_val */
+    s.val = draw_inputs(&nr, (size_t)nm_get_i_at(p, P_NVAL), T, rtr);
     s.test = draw_inputs(&nr, (size_t)nm_get_i_at(p, P_NTEST), T, rte);
     neuron_free(&nr);
-    if (!s.train || !s.test)
+    if (!s.train || !s.val || !s.test)
         goto oom;
     if (ampa) {
         /* calibration simulations of sim_ms each (so that they sample the
@@ -473,6 +523,7 @@ static int get_data(const nm_point *p, nm_task *t, cache_slot *out)
     if (neuron_make(&nr, p, ampa ? ga * s.scale : ga, ampa ? 0 : gn))
         goto oom;
     simulate_all(&nr, s.train);
+    simulate_all(&nr, s.val);
     simulate_all(&nr, s.test);
     neuron_free(&nr);
     if (cache) { /* into the least recently used slot */
@@ -480,7 +531,7 @@ static int get_data(const nm_point *p, nm_task *t, cache_slot *out)
         for (int i = 1; i < CACHE_SLOTS; i++)
             if (cache->slot[i].used < cache->slot[lru].used)
                 lru = i;
-        dn_data_free(cache->slot[lru].train), dn_data_free(cache->slot[lru].test);
+        slot_free(&cache->slot[lru]);
         snprintf(s.key, sizeof s.key, "%s", key);
         s.used = ++cache->clock;
         cache->slot[lru] = s;
@@ -488,7 +539,7 @@ static int get_data(const nm_point *p, nm_task *t, cache_slot *out)
     *out = s;
     return 0;
 oom:
-    dn_data_free(s.train), dn_data_free(s.test);
+    slot_free(&s);
     return nm_task_fail(t, "dendnet: out of memory for the simulated data");
 }
 
@@ -497,7 +548,7 @@ oom:
 typedef struct {
     dn_tcn *net;
     dn_work *work, *eval;
-    double *x0, *vt, *score, *vpred, *vtrue;
+    double *x0, *vt, *score, *vpred, *vtrue, *best_w;
     uint8_t *yt, *ytrue;
     double v_mean, v_sd;
 } fit_state;
@@ -506,7 +557,7 @@ static void fit_free(fit_state *f)
 {
     dn_tcn_free(f->net);
     dn_work_free(f->work), dn_work_free(f->eval);
-    free(f->x0), free(f->vt), free(f->score), free(f->vpred), free(f->vtrue);
+    free(f->x0), free(f->vt), free(f->score), free(f->vpred), free(f->vtrue), free(f->best_w);
     free(f->yt), free(f->ytrue);
 }
 
@@ -524,9 +575,10 @@ static void fill_window(const dn_data *d, size_t s, size_t t0, int rf, int L, in
     }
 }
 
-/* The network's outputs on every test bin from rf - 1 on, in chunks of the
- * eval work's length (the last chunk moved back to end at T). */
-static size_t predict_test(fit_state *f, const dn_data *d, int L)
+/* The network's outputs on every bin of a data set (validation or test)
+ * from rf - 1 on, in chunks of the eval work's length (the last chunk moved
+ * back to end at T). */
+static size_t predict(fit_state *f, const dn_data *d, int L)
 {
     int rf = f->net->rf;
     size_t k = 0;
@@ -560,6 +612,18 @@ static void voltage_stats(const dn_data *d, double *mean, double *sd)
         *sd = 1;
 }
 
+/* The training objective on the n bins predict() left: BCE of the spike
+ * logit plus v_weight times the standardised voltage's squared error. */
+static double eval_loss(const fit_state *f, size_t n, double vw)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double z = f->score[i], e = (f->vpred[i] - f->vtrue[i]) / f->v_sd;
+        s += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - f->ytrue[i] * z + vw * e * e;
+    }
+    return n ? s / (double)n : 0.0;
+}
+
 static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
 {
     char why[NM_ERR_MSG];
@@ -578,7 +642,11 @@ static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
     int B = (int)nm_get_i_at(p, P_BATCH), L = (int)nm_get_i_at(p, P_WINDOW);
     int epochs = (int)nm_get_i_at(p, P_EPOCHS), steps = (int)nm_get_i_at(p, P_STEPS);
     double lr = nm_get_f_at(p, P_LR), vw = nm_get_f_at(p, P_VW);
-    const dn_data *tr = data.train, *te = data.test;
+    double lr_decay = nm_get_f_at(p, P_LRDECAY), wd = nm_get_f_at(p, P_WD);
+    bool l2 = strcmp(nm_get_s_at(p, P_WDMODE), "l2") == 0;
+    bool by_auc = strcmp(nm_get_s_at(p, P_SELECT), "auc") == 0;
+    int patience = (int)nm_get_i_at(p, P_PATIENCE);
+    const dn_data *tr = data.train, *va = data.val, *te = data.test;
     fit_state f = {0};
     gsl_rng *rfit = nm_task_rng(t, "dendnet-fit", NULL);
     f.net = dn_tcn_alloc(tr->nin, depth, width, (int)nm_get_i_at(p, P_RF),
@@ -593,7 +661,7 @@ static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
                                                         (size_t)Le + f.net->rf - 1
                                                     ? (size_t)B * (L + f.net->rf - 1)
                                                     : (size_t)Le + f.net->rf - 1);
-        size_t nte = te->nsim * te->T;
+        size_t nte = (te->nsim > va->nsim ? te->nsim : va->nsim) * te->T;
         f.x0 = malloc(xin * sizeof *f.x0);
         f.vt = malloc((size_t)B * L * sizeof *f.vt);
         f.yt = malloc((size_t)B * L * sizeof *f.yt);
@@ -601,9 +669,10 @@ static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
         f.vpred = malloc(nte * sizeof *f.vpred);
         f.vtrue = malloc(nte * sizeof *f.vtrue);
         f.ytrue = malloc(nte * sizeof *f.ytrue);
+        f.best_w = malloc(f.net->np * sizeof *f.best_w);
     }
     if (!rfit || !f.net || !f.work || !f.eval || !f.x0 || !f.vt || !f.yt || !f.score || !f.vpred ||
-        !f.vtrue || !f.ytrue) {
+        !f.vtrue || !f.ytrue || !f.best_w) {
         fit_free(&f);
         rc = nm_task_fail(t, "dendnet: out of memory for the network (%d layers of %d)", depth,
                           width);
@@ -613,12 +682,17 @@ static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
     double rate = dn_data_rate(tr) * 1e-3;
     dn_tcn_init(f.net, rfit, rate > 1e-4 ? rate : 1e-4);
     int rf = f.net->rf;
+    /* the epoch whose weights are kept: the best validation score so far
+     * (ties keep the earlier epoch) */
+    int kept = -1, run = 0;
+    double best = -INFINITY;
     for (int e = 0; e < epochs; e++) {
         if (nm_task_expired(t)) {
             fit_free(&f);
             rc = nm_task_fail(t, "dendnet: stopped at epoch %d of %d", e, epochs);
             goto done;
         }
+        double lr_e = lr * pow(lr_decay, e);
         double sl = 0, sb = 0, sm = 0;
         for (int st = 0; st < steps; st++) {
             for (int b = 0; b < B; b++) {
@@ -635,15 +709,39 @@ static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
             dn_tcn_forward(f.net, f.work, f.x0, B, &lo, &vo);
             sl += dn_tcn_backward(f.net, f.work, f.yt, f.vt, vw, &bce, &mse);
             sb += bce, sm += mse;
-            dn_tcn_adam(f.net, lr, 0.9, 0.999, 1e-8);
+            if (l2 && wd > 0)
+                dn_tcn_l2(f.net, wd);
+            dn_tcn_adam(f.net, lr_e, 0.9, 0.999, 1e-8, l2 ? 0 : wd);
         }
         o[O_CURVE_LOSS][e] = sl / steps;
         o[O_CURVE_BCE][e] = sb / steps;
         o[O_CURVE_MSE][e] = sm / steps;
-        size_t n = predict_test(&f, te, Le);
+        size_t n = predict(&f, va, Le);
+        o[O_CURVE_VAL_AUC][e] = dn_auc(f.score, f.ytrue, n);
+        o[O_CURVE_VAL_LOSS][e] = eval_loss(&f, n, vw);
+        n = predict(&f, te, Le);
         o[O_CURVE_AUC][e] = dn_auc(f.score, f.ytrue, n);
+        run = e + 1;
+        double score = by_auc ? o[O_CURVE_VAL_AUC][e] : -o[O_CURVE_VAL_LOSS][e];
+        if (score > best) {
+            best = score, kept = e;
+            memcpy(f.best_w, f.net->w, f.net->np * sizeof *f.best_w);
+        }
+        if (patience > 0 && e - kept >= patience)
+            break;
     }
-    size_t n = predict_test(&f, te, Le);
+    for (int e = run; e < epochs; e++)
+        o[O_CURVE_LOSS][e] = o[O_CURVE_BCE][e] = o[O_CURVE_MSE][e] = o[O_CURVE_AUC][e] =
+            o[O_CURVE_VAL_AUC][e] = o[O_CURVE_VAL_LOSS][e] = -1; /* outputs must be finite */
+    if (patience > 0) /* back to the best validation epoch's weights */
+        memcpy(f.net->w, f.best_w, f.net->np * sizeof *f.best_w);
+    else
+        kept = run - 1;
+    *o[O_EPOCH_KEPT] = kept;
+    *o[O_EPOCHS_RUN] = run;
+    *o[O_VAL_AUC] = o[O_CURVE_VAL_AUC][kept];
+    *o[O_VAL_LOSS] = o[O_CURVE_VAL_LOSS][kept];
+    size_t n = predict(&f, te, Le);
     *o[O_AUC] = dn_auc(f.score, f.ytrue, n);
     *o[O_TPR] = dn_tpr_at_fpr(f.score, f.ytrue, n, 0.0025);
     double se = 0, me = 0, mv = 0, ve = 0, vv = 0;
@@ -668,13 +766,13 @@ static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
     fit_free(&f);
 done:
     if (!cached)
-        dn_data_free(data.train), dn_data_free(data.test);
+        slot_free(&data);
     return rc;
 }
 
 const nm_kernel nm_kernel_dendnet = {
     .name = "dendnet",
-    .version = "1",
+    .version = "2", /* 2: validation set, early stopping, weight decay, lr_decay */
     .doc = "how deep a TCN must be to mimic a neuron (Beniaguev, Segev, London 2021): branched "
            "passive tree with AMPA/NMDA/GABA_A synapses, nmda vs ampa vs lif",
     .params = params,

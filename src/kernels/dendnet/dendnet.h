@@ -204,8 +204,15 @@ void dn_tcn_forward(const dn_tcn *n, dn_work *w, const double *x0, int B, const 
  * get the two means (mse without the weight). */
 double dn_tcn_backward(dn_tcn *n, dn_work *w, const uint8_t *y, const double *v, double v_weight,
                        double *bce, double *mse);
-/* One Adam step with the gradient in n->g. */
-void dn_tcn_adam(dn_tcn *n, double lr, double b1, double b2, double eps);
+/* Plain L2 weight decay: adds wd * w to n->g for every weight (not the
+ * biases) and returns the penalty wd/2 sum w^2, to be added to the loss of
+ * the last dn_tcn_backward. */
+double dn_tcn_l2(dn_tcn *n, double wd);
+/* One Adam step with the gradient in n->g; with wd > 0 also decoupled weight
+ * decay (AdamW, Loshchilov and Hutter 2019): every weight (not the biases)
+ * shrinks by lr wd times its value before the step, whatever the gradient's
+ * scale, where plain L2 (dn_tcn_l2) goes through Adam's normalisation. */
+void dn_tcn_adam(dn_tcn *n, double lr, double b1, double b2, double eps, double wd);
 
 /* ---- metrics ---- */
 

@@ -256,8 +256,37 @@ double dn_tcn_backward(dn_tcn *n, dn_work *w, const uint8_t *y, const double *v,
     return *bce + v_weight * *mse;
 }
 
-void dn_tcn_adam(dn_tcn *n, double lr, double b1, double b2, double eps)
+/* The weight blocks (convolutions, then the two heads): weight decay acts
+ * on them and not on the biases, which set offsets, not the fit's
+ * complexity. Returns the number of blocks. */
+static int weight_blocks(const dn_tcn *n, size_t *from, size_t *len)
 {
+    for (int l = 0; l < n->depth; l++)
+        from[l] = n->off_W[l], len[l] = n->off_b[l] - n->off_W[l];
+    from[n->depth] = n->off_head, len[n->depth] = n->off_hb - n->off_head;
+    return n->depth + 1;
+}
+
+double dn_tcn_l2(dn_tcn *n, double wd)
+{
+    size_t from[MAX_DEPTH + 1], len[MAX_DEPTH + 1];
+    int nb = weight_blocks(n, from, len);
+    double sq = 0;
+    for (int k = 0; k < nb; k++)
+        for (size_t i = from[k]; i < from[k] + len[k]; i++)
+            sq += n->w[i] * n->w[i], n->g[i] += wd * n->w[i];
+    return 0.5 * wd * sq;
+}
+
+void dn_tcn_adam(dn_tcn *n, double lr, double b1, double b2, double eps, double wd)
+{
+    if (wd > 0) { /* decoupled: w -= lr wd w, from the step's starting w */
+        size_t from[MAX_DEPTH + 1], len[MAX_DEPTH + 1];
+        int nb = weight_blocks(n, from, len);
+        for (int k = 0; k < nb; k++)
+            for (size_t i = from[k]; i < from[k] + len[k]; i++)
+                n->w[i] -= lr * wd * n->w[i];
+    }
     n->t_adam++;
     double c1 = 1 - pow(b1, (double)n->t_adam), c2 = 1 - pow(b2, (double)n->t_adam);
     for (size_t i = 0; i < n->np; i++) {
