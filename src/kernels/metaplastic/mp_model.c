@@ -19,6 +19,7 @@
 #include "mp.h"
 
 const char *const mp_term_names[MP_NTERMS] = {"F0", "F1", "F2", "F3", "F4", "F5"};
+const char *const mp_fb_term_names[MP_NFB] = {"G0", "G1", "G2"};
 
 /* Postsynaptic and presynaptic factors of a term: c * u v^T. */
 typedef enum { V_E, V_Y, V_ONE, V_OJA } mp_vec;
@@ -53,6 +54,7 @@ struct mp_net {
     double yc[MP_MAXCHEM], zc[MP_MAXCHEM];
     bool need_e0, need_oja;
     double *W[MP_MAXL + 1], *B[MP_MAXL + 1], *T[MP_MAXL + 1];
+    double *S[MP_MAXL + 1]; /* learned feedback: tangents of B, laid out as T */
     double *a[MP_MAXL + 1], *y[MP_MAXL + 1], *s[MP_MAXL + 1], *e[MP_MAXL + 1], *ebp[MP_MAXL + 1];
     double *da[MP_MAXL + 1], *dy[MP_MAXL + 1], *de[MP_MAXL + 1];
     double *ones, *oja, *doja, *dg, *U, *V;
@@ -69,6 +71,7 @@ void mp_net_free(mp_net *net)
         return;
     for (int l = 0; l <= MP_MAXL; l++) {
         free(net->W[l]), free(net->B[l]), free(net->T[l]), free(net->H[l]), free(net->DH[l]);
+        free(net->S[l]);
         free(net->a[l]), free(net->y[l]), free(net->s[l]), free(net->e[l]), free(net->ebp[l]);
         free(net->da[l]), free(net->dy[l]), free(net->de[l]);
     }
@@ -87,7 +90,7 @@ mp_net *mp_net_alloc(const mp_config *c)
         if (c->term[k] < 0 || c->term[k] >= MP_NTERMS)
             return NULL;
     if (c->chemical && (c->nchem < 1 || c->nchem > MP_MAXCHEM || !(c->tau_min >= 1) ||
-                        !(c->tau_max >= c->tau_min)))
+                        !(c->tau_max >= c->tau_min) || c->feedback == MP_LEARNED))
         return NULL;
     mp_net *net = calloc(1, sizeof *net);
     if (!net)
@@ -102,7 +105,10 @@ mp_net *mp_net_alloc(const mp_config *c)
         net->need_e0 |= terms[c->term[k]].pre == V_E;
         net->need_oja |= terms[c->term[k]].pre == V_OJA;
     }
+    bool learned = c->feedback == MP_LEARNED;
+    net->need_e0 |= learned; /* G1 at layer 1 */
     size_t R = c->tangents ? (size_t)net->M : 0, nm = net->nmax, m = 2 * (size_t)c->R + 1;
+    m = m < 5 ? 5 : m; /* rows of the feedback update's tangent */
     size_t C = c->chemical ? (size_t)c->nchem : 0;
     bool ok = true;
     for (int l = 0; l <= c->L; l++) {
@@ -113,6 +119,7 @@ mp_net *mp_net_alloc(const mp_config *c)
             ok &= !!(net->T[l] = calloc(R * wsize(c, l) + 1, sizeof(double)));
             ok &= !!(net->H[l] = calloc(C * wsize(c, l) + 1, sizeof(double)));
             ok &= !!(net->DH[l] = calloc(R * C * wsize(c, l) + 1, sizeof(double)));
+            ok &= !!(net->S[l] = calloc((learned ? R : 0) * wsize(c, l) + 1, sizeof(double)));
         }
         ok &= !!(net->a[l] = calloc(n, sizeof(double)));
         ok &= !!(net->y[l] = calloc(n, sizeof(double)));
@@ -185,6 +192,8 @@ void mp_net_restart(mp_net *net, const double *theta)
         size_t sz = wsize(c, l);
         if (c->tangents)
             memset(net->T[l], 0, (size_t)net->M * sz * sizeof(double));
+        if (c->tangents && c->feedback == MP_LEARNED)
+            memset(net->S[l], 0, (size_t)net->M * sz * sizeof(double));
         if (!c->chemical)
             continue;
         /* every chemical at W0; w = (sum v) W0, dw/dv_a = h_a = W0 */
@@ -208,7 +217,8 @@ void mp_net_restart(mp_net *net, const double *theta)
 int mp_nparams(const mp_config *c)
 {
     int C = c->nchem;
-    return c->chemical ? C * c->R + C * C + C + C * c->L : c->R;
+    return c->chemical ? C * c->R + C * C + C + C * c->L
+                       : c->R + (c->feedback == MP_LEARNED ? MP_NFB : 0);
 }
 
 void mp_chem_start(const mp_config *c, double theta0, double *theta)
@@ -299,7 +309,7 @@ static double angle_deg(const double *u, const double *v, size_t n)
     return acos(cs > 1 ? 1 : cs < -1 ? -1 : cs) * 180.0 / M_PI;
 }
 
-/* e_l (and de_l) from the output down, through B (FA) or W (BP). */
+/* e_l (and de_l) from the output down, through B (FA, learned) or W (BP). */
 static void backward(mp_net *net, int y, double *angle_sum)
 {
     const mp_config *c = &net->c;
@@ -315,16 +325,20 @@ static void backward(mp_net *net, int y, double *angle_sum)
             break;
         int n = (int)c->n[l], n0 = (int)c->n[l - 1];
         const double *Bl = c->feedback == MP_BP ? net->W[l] : net->B[l];
+        /* B's tangents: T for BP, where B = W moves with theta; S for learned */
+        const double *Sl = c->feedback == MP_BP        ? net->T[l]
+                           : c->feedback == MP_LEARNED ? net->S[l]
+                                                       : NULL;
         double *g = net->e[l - 1]; /* B^T e, then times phi' */
         cblas_dgemv(CblasRowMajor, CblasTrans, n, n0, 1.0, Bl, n0, net->e[l], 1, 0.0, g, 1);
         if (tg) {
-            /* dg^q = B^T de^q (+ T^q^T e for BP, where B = W moves with theta) */
+            /* dg^q = B^T de^q (+ dB^q^T e when B moves with theta) */
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, n0, n, 1.0, net->de[l], n,
                         Bl, n0, 0.0, net->dg, n0);
-            if (c->feedback == MP_BP)
+            if (Sl)
                 for (int q = 0; q < R; q++)
                     cblas_dgemv(CblasRowMajor, CblasTrans, n, n0, 1.0,
-                                net->T[l] + (size_t)q * n * n0, n0, net->e[l], 1, 1.0,
+                                Sl + (size_t)q * n * n0, n0, net->e[l], 1, 1.0,
                                 net->dg + (size_t)q * n0, 1);
         }
         if (l == 1) { /* inputs are linear: e_0 = B^T e_1 */
@@ -426,10 +440,56 @@ static void apply(mp_net *net, int m, double *M, size_t n, size_t n0)
                     (int)n, net->V, (int)n0, 1.0, M, (int)n0);
 }
 
+/* Learned feedback: B_l += sum_j phi_j G_j and, for every q,
+ * S_l^q = (1 - phi_2) S_l^q - [q = G2] B_l + [q = G0] G0 + [q = G1] G1
+ *         - phi_0 (de_l^q y_(l-1)^T + e_l dy_(l-1)^q^T)
+ *         - phi_1 (de_l^q e_(l-1)^T + e_l de_(l-1)^q^T),
+ * from the vectors before the update, like W's. */
+static void feedback_update(mp_net *net, const double *phi, int l)
+{
+    const mp_config *c = &net->c;
+    size_t n = c->n[l], n0 = c->n[l - 1], sz = n * n0;
+    const double *e = net->e[l], *y0 = net->y[l - 1], *e0 = net->e[l - 1];
+    int R = c->R;
+    for (int q = 0; c->tangents && q < net->M; q++) {
+        double *S = net->S[l] + (size_t)q * sz;
+        const double *de = net->de[l] + (size_t)q * n, *de0 = net->de[l - 1] + (size_t)q * n0;
+        int m = 0;
+        if (phi[2] != 0)
+            cblas_dscal((int)sz, 1 - phi[2], S, 1);
+        if (q == R + 0)
+            push(net, &m, -(1 + c->fault), e, n, y0, n0);
+        if (q == R + 1)
+            push(net, &m, -1, e, n, e0, n0);
+        if (phi[0] != 0) {
+            push(net, &m, -phi[0], de, n, y0, n0);
+            if (l > 1)
+                push(net, &m, -phi[0], e, n, net->dy[l - 1] + (size_t)q * n0, n0);
+        }
+        if (phi[1] != 0) {
+            push(net, &m, -phi[1], de, n, e0, n0);
+            push(net, &m, -phi[1], e, n, de0, n0);
+        }
+        apply(net, m, S, n, n0);
+        if (q == R + 2)
+            cblas_daxpy((int)sz, -1.0, net->B[l], 1, S, 1);
+    }
+    int m = 0;
+    if (phi[2] != 0)
+        cblas_dscal((int)sz, 1 - phi[2], net->B[l], 1);
+    if (phi[0] != 0)
+        push(net, &m, -phi[0], e, n, y0, n0);
+    if (phi[1] != 0)
+        push(net, &m, -phi[1], e, n, e0, n0);
+    apply(net, m, net->B[l], n, n0);
+}
+
 /* W_l += sum_k theta_k c_k u_k v_k^T and, for every q,
- * T_l^q += c_q u_q v_q^T + sum_k theta_k c_k (du_k^q v_k^T + u_k dv_k^q^T):
+ * T_l^q += [q < R] c_q u_q v_q^T + sum_k theta_k c_k (du_k^q v_k^T + u_k dv_k^q^T):
  * each one dgemm whose inner dimension is the number of terms. The vectors
- * are those of the state before the update, as the update itself uses. */
+ * are those of the state before the update, as the update itself uses.
+ * Learned feedback: q runs over phi too (W's rule has no direct term in
+ * phi), and B_l changes after W_l. */
 static void update(mp_net *net, const double *theta)
 {
     const mp_config *c = &net->c;
@@ -440,10 +500,11 @@ static void update(mp_net *net, const double *theta)
             oja_factor(net, l);
         /* the tangents first: they read nothing the W update writes, and
          * this keeps the U/V rows of W's update for last */
-        for (int q = 0; c->tangents && q < R; q++) {
-            int m = 0, kq = c->term[q];
-            push(net, &m, terms[kq].c, vec_post(net, terms[kq].post, l), n,
-                 vec_pre(net, terms[kq].pre, l), n0);
+        for (int q = 0; c->tangents && q < net->M; q++) {
+            int m = 0, kq = q < R ? c->term[q] : -1;
+            if (kq >= 0)
+                push(net, &m, terms[kq].c, vec_post(net, terms[kq].post, l), n,
+                     vec_pre(net, terms[kq].pre, l), n0);
             for (int k = 0; k < R; k++) {
                 int t = c->term[k];
                 double a = theta[k] * terms[t].c;
@@ -466,6 +527,8 @@ static void update(mp_net *net, const double *theta)
                      vec_pre(net, terms[t].pre, l), n0);
         }
         apply(net, m, net->W[l], n, n0);
+        if (c->feedback == MP_LEARNED)
+            feedback_update(net, theta + R, l);
     }
 }
 
@@ -614,11 +677,15 @@ double mp_flops_update(const mp_config *c, bool tangents)
         return 4 * w + w * per + (tangents ? w * M * (4 * R + 2 * C * (C + R) + 6 * C) +
                                                  2 * M * w * 3 : 0);
     }
-    /* forward, backward, R rank-one terms */
-    double base = 2 * w + 2 * w + 2 * R * w;
+    /* forward, backward, R rank-one terms (learned feedback: B's two and its decay) */
+    bool learned = c->feedback == MP_LEARNED;
+    double base = 2 * w + 2 * w + 2 * R * w + (learned ? 5 * w : 0);
     if (!tangents)
         return base;
-    /* T y, dy W^T, B^T de (+ T^T e for BP), Oja's two, and per q a dgemm of
-     * inner dimension up to 2R + 1 */
-    return base + 2 * R * w * (3 + (c->feedback == MP_BP) + 2) + 2 * R * (2 * R + 1) * w;
+    /* M tangents: T y, dy W^T, B^T de (+ dB^T e for BP and learned), Oja's two,
+     * and per q a dgemm of inner dimension up to 2R + 1 (learned: and B's,
+     * inner dimension up to 5, with its scaling) */
+    double M = mp_nparams(c);
+    return base + 2 * M * w * (3 + (c->feedback != MP_FA) + 2) + 2 * M * (2 * R + 1) * w +
+           (learned ? 11 * M * w : 0);
 }
