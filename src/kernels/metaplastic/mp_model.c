@@ -49,7 +49,8 @@ struct mp_net {
     mp_config c;
     int M;       /* meta-parameters = tangents carried */
     size_t nmax;
-    /* chemical synapses: H[l] n_l x n_(l-1) x C, DH[l] M of those; y, z per chemical */
+    /* chemical synapses: H[l] n_l x C x n_(l-1), DH[l] n_l x M x C x n_(l-1)
+     * (chem_update says why); y, z per chemical; cw its scratch */
     double *H[MP_MAXL + 1], *DH[MP_MAXL + 1];
     double yc[MP_MAXCHEM], zc[MP_MAXCHEM];
     bool need_e0, need_oja;
@@ -57,7 +58,7 @@ struct mp_net {
     double *S[MP_MAXL + 1]; /* learned feedback: tangents of B, laid out as T */
     double *a[MP_MAXL + 1], *y[MP_MAXL + 1], *s[MP_MAXL + 1], *e[MP_MAXL + 1], *ebp[MP_MAXL + 1];
     double *da[MP_MAXL + 1], *dy[MP_MAXL + 1], *de[MP_MAXL + 1];
-    double *ones, *oja, *doja, *dg, *U, *V;
+    double *ones, *oja, *doja, *dg, *U, *V, *cw;
 };
 
 static size_t wsize(const mp_config *c, int l)
@@ -76,6 +77,7 @@ void mp_net_free(mp_net *net)
         free(net->da[l]), free(net->dy[l]), free(net->de[l]);
     }
     free(net->ones), free(net->oja), free(net->doja), free(net->dg), free(net->U), free(net->V);
+    free(net->cw);
     free(net);
 }
 
@@ -136,6 +138,7 @@ mp_net *mp_net_alloc(const mp_config *c)
     ok &= !!(net->dg = calloc(R * nm + 1, sizeof(double)));
     ok &= !!(net->U = calloc(m * nm, sizeof(double)));
     ok &= !!(net->V = calloc(m * nm, sizeof(double)));
+    ok &= !!(net->cw = calloc((2 * (size_t)c->R + 3 * C) * nm + 1, sizeof(double)));
     if (!ok) {
         mp_net_free(net);
         return NULL;
@@ -202,9 +205,10 @@ void mp_net_restart(mp_net *net, const double *theta)
         double sv = 0;
         for (int a = 0; a < C; a++)
             sv += theta[lay.v + a];
+        size_t n0 = c->n[l - 1];
         for (size_t i = 0; i < sz; i++) {
-            for (int a = 0; a < C; a++)
-                net->H[l][i * C + a] = net->W[l][i];
+            for (int a = 0; a < C; a++) /* row i / n0, chemical a, column i % n0 */
+                net->H[l][(i / n0 * C + a) * n0 + i % n0] = net->W[l][i];
             for (int a = 0; c->tangents && a < C; a++)
                 net->T[l][(size_t)(lay.v + a) * sz + i] = net->W[l][i];
             net->W[l][i] *= sv;
@@ -532,12 +536,16 @@ static void update(mp_net *net, const double *theta)
     }
 }
 
-/* Chemical synapses: h' = y h + z tanh(K h + P F + b), w = v . h, synapse by
- * synapse, and the tangents of h and w for every meta-parameter m:
+/* Chemical synapses: h' = y h + z tanh(K h + P F + b), w = v . h, and the
+ * tangents of h and w for every meta-parameter m:
  *   dh'^m = y dh^m + z tanh'(s) (K dh^m + P dF^m + ds/dm|direct),
  *   dw^m = v . dh'^m (+ h'_a when m is v_a),
- * with dF^m from the tangents of the terms' vectors. DH keeps a synapse's
- * M x C tangents together, which is the order they are used in. */
+ * with dF^m from the tangents of the terms' vectors. Row by row of W: every
+ * quantity is a vector over the row's n_(l-1) synapses (H keeps, per row,
+ * chemical a's values contiguous; DH, per row, meta-parameter m's C of
+ * those), so that the inner loops run along memory and vectorise, and the
+ * per-parameter cases (which P, K, b or v m is) are decided once per row,
+ * not per synapse. */
 static void chem_update(mp_net *net, const double *th)
 {
     const mp_config *c = &net->c;
@@ -551,65 +559,92 @@ static void chem_update(mp_net *net, const double *th)
         int mb = lay.b + (l - 1) * C; /* this layer's b in theta */
         if (net->need_oja)
             oja_factor(net, l);
-        const double *u[MP_NTERMS], *pv[MP_NTERMS], *du[MP_MAXPARAM][MP_NTERMS],
-            *dv[MP_MAXPARAM][MP_NTERMS];
+        const double *u[MP_NTERMS], *pv[MP_NTERMS];
         double ck[MP_NTERMS];
         for (int k = 0; k < R; k++) {
             int t = c->term[k];
             u[k] = vec_post(net, terms[t].post, l), pv[k] = vec_pre(net, terms[t].pre, l);
             ck[k] = terms[t].c;
-            for (int m = 0; tg && m < M; m++) {
-                du[m][k] = dvec_post(net, terms[t].post, l, m);
-                dv[m][k] = dvec_pre(net, terms[t].pre, l, m);
-            }
         }
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n0; j++) {
-                size_t idx = i * n0 + j;
-                double F[MP_NTERMS], hn[MP_MAXCHEM], gp[MP_MAXCHEM], *h = net->H[l] + idx * C;
-                for (int k = 0; k < R; k++)
-                    F[k] = ck[k] * u[k][i] * pv[k][j];
-                for (int a = 0; a < C; a++) {
-                    double sa = bb[a];
-                    for (int b = 0; b < C; b++)
-                        sa += K[a * C + b] * h[b];
-                    for (int k = 0; k < R; k++)
-                        sa += P[a * R + k] * F[k];
-                    double g = tanh(sa);
-                    gp[a] = 1 - g * g;
-                    hn[a] = net->yc[a] * h[a] + net->zc[a] * g;
-                }
-                for (int m = 0; tg && m < M; m++) {
-                    double dF[MP_NTERMS], dhn[MP_MAXCHEM], *dh = net->DH[l] + (idx * M + m) * C;
-                    for (int k = 0; k < R; k++)
-                        dF[k] = ck[k] * ((du[m][k] ? du[m][k][i] * pv[k][j] : 0) +
-                                         (dv[m][k] ? u[k][i] * dv[m][k][j] : 0));
-                    double dw = 0;
-                    for (int a = 0; a < C; a++) {
-                        double ds = 0;
-                        for (int b = 0; b < C; b++)
-                            ds += K[a * C + b] * dh[b];
-                        for (int k = 0; k < R; k++)
-                            ds += P[a * R + k] * dF[k];
-                        if (m < lay.K && (m - lay.P) / R == a) /* P_a,k */
-                            ds += F[(m - lay.P) % R];
-                        else if (m >= lay.K && m < lay.v && (m - lay.K) / C == a) /* K_a,b */
-                            ds += h[(m - lay.K) % C];
-                        else if (m - mb == a) /* b_a of this layer */
-                            ds += 1;
-                        dhn[a] = net->yc[a] * dh[a] + net->zc[a] * gp[a] * ds;
-                        dw += v[a] * dhn[a];
-                    }
-                    if (m >= lay.v && m < lay.v + C)
-                        dw += hn[m - lay.v];
-                    memcpy(dh, dhn, (size_t)C * sizeof *dh);
-                    net->T[l][(size_t)m * sz + idx] = dw;
-                }
-                double w = 0;
-                for (int a = 0; a < C; a++)
-                    w += v[a] * (h[a] = hn[a]);
-                net->W[l][idx] = w;
+        /* scratch, each block n0 long: F (R), dF (R), tanh' (C), h' (C), ds (C) */
+        double *F = net->cw, *dF = F + R * n0, *gp = dF + R * n0, *hn = gp + C * n0,
+               *ds = hn + C * n0;
+        for (size_t i = 0; i < n; i++) {
+            double *h = net->H[l] + i * C * n0, *w = net->W[l] + i * n0;
+            for (int k = 0; k < R; k++) {
+                double a = ck[k] * u[k][i];
+                for (size_t j = 0; j < n0; j++)
+                    F[k * n0 + j] = a * pv[k][j];
             }
+            for (int a = 0; a < C; a++) {
+                double *sa = gp + a * n0; /* s, then tanh'(s) */
+                for (size_t j = 0; j < n0; j++)
+                    sa[j] = bb[a];
+                for (int b = 0; b < C; b++)
+                    for (size_t j = 0; j < n0; j++)
+                        sa[j] += K[a * C + b] * h[b * n0 + j];
+                for (int k = 0; k < R; k++)
+                    for (size_t j = 0; j < n0; j++)
+                        sa[j] += P[a * R + k] * F[k * n0 + j];
+                double ya = net->yc[a], za = net->zc[a];
+                for (size_t j = 0; j < n0; j++) {
+                    double g = tanh(sa[j]);
+                    hn[a * n0 + j] = ya * h[a * n0 + j] + za * g;
+                    sa[j] = 1 - g * g;
+                }
+            }
+            for (int m = 0; tg && m < M; m++) {
+                double *dh = net->DH[l] + (i * M + m) * C * n0, *dw = net->T[l] + m * sz + i * n0;
+                for (int k = 0; k < R; k++) {
+                    int t = c->term[k];
+                    const double *du = dvec_post(net, terms[t].post, l, m);
+                    const double *dv = dvec_pre(net, terms[t].pre, l, m);
+                    double a = du ? ck[k] * du[i] : 0, b = ck[k] * u[k][i];
+                    double *d = dF + k * n0;
+                    for (size_t j = 0; j < n0; j++)
+                        d[j] = a * pv[k][j];
+                    for (size_t j = 0; dv && j < n0; j++)
+                        d[j] += b * dv[j];
+                }
+                for (int a = 0; a < C; a++) {
+                    double *d = ds + a * n0;
+                    const double *direct = NULL; /* ds_a/dm at fixed h and F */
+                    if (m < lay.K && (m - lay.P) / R == a) /* P_a,k */
+                        direct = F + ((m - lay.P) % R) * n0;
+                    else if (m >= lay.K && m < lay.v && (m - lay.K) / C == a) /* K_a,b */
+                        direct = h + ((m - lay.K) % C) * n0;
+                    double one = m - mb == a ? 1.0 : 0.0; /* b_a of this layer */
+                    for (size_t j = 0; j < n0; j++)
+                        d[j] = one;
+                    for (size_t j = 0; direct && j < n0; j++)
+                        d[j] += direct[j];
+                    for (int b = 0; b < C; b++)
+                        for (size_t j = 0; j < n0; j++)
+                            d[j] += K[a * C + b] * dh[b * n0 + j];
+                    for (int k = 0; k < R; k++)
+                        for (size_t j = 0; j < n0; j++)
+                            d[j] += P[a * R + k] * dF[k * n0 + j];
+                }
+                /* dh'^m from ds (which read the old dh of every chemical), then dw^m */
+                const double *hv = m >= lay.v && m < lay.v + C ? hn + (m - lay.v) * n0 : NULL;
+                for (size_t j = 0; j < n0; j++)
+                    dw[j] = hv ? hv[j] : 0.0;
+                for (int a = 0; a < C; a++) {
+                    double ya = net->yc[a], za = net->zc[a], va = v[a];
+                    double *dha = dh + a * n0;
+                    const double *gpa = gp + a * n0, *dsa = ds + a * n0;
+                    for (size_t j = 0; j < n0; j++) {
+                        dha[j] = ya * dha[j] + za * gpa[j] * dsa[j];
+                        dw[j] += va * dha[j];
+                    }
+                }
+            }
+            for (size_t j = 0; j < n0; j++)
+                w[j] = 0;
+            for (int a = 0; a < C; a++)
+                for (size_t j = 0; j < n0; j++)
+                    w[j] += v[a] * (h[a * n0 + j] = hn[a * n0 + j]);
+        }
     }
 }
 
