@@ -205,7 +205,8 @@ static int kinds(int argc, char **argv, bool timed)
     double seconds = timed ? atof(argv[0]) : 0;
     long count = timed ? 0 : atol(argv[1]);
     mp_config c0;
-    if (parse_sizes(argc - 2, argv + 2, &c0))
+    int first = timed ? 1 : 2; /* SECONDS N0 .. NL, or KIND COUNT N0 .. NL */
+    if (parse_sizes(argc - first, argv + first, &c0))
         return 2;
     size_t nx = 300;
     double *x = malloc(nx * c0.n[0] * sizeof *x);

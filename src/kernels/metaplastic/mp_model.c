@@ -49,7 +49,7 @@ struct mp_net {
     mp_config c;
     int M;       /* meta-parameters = tangents carried */
     size_t nmax;
-    /* chemical synapses: H[l] n_l x C x n_(l-1), DH[l] n_l x M x C x n_(l-1)
+    /* chemical synapses: H[l] n_l x C x n_(l-1), DH[l] n_l x C x M x n_(l-1)
      * (chem_update says why); y, z per chemical; cw its scratch */
     double *H[MP_MAXL + 1], *DH[MP_MAXL + 1];
     double yc[MP_MAXCHEM], zc[MP_MAXCHEM];
@@ -138,7 +138,7 @@ mp_net *mp_net_alloc(const mp_config *c)
     ok &= !!(net->dg = calloc(R * nm + 1, sizeof(double)));
     ok &= !!(net->U = calloc(m * nm, sizeof(double)));
     ok &= !!(net->V = calloc(m * nm, sizeof(double)));
-    ok &= !!(net->cw = calloc((2 * (size_t)c->R + 3 * C) * nm + 1, sizeof(double)));
+    ok &= !!(net->cw = calloc(((size_t)c->R + 2 * C + (c->R + C) * R) * nm + 1, sizeof(double)));
     if (!ok) {
         mp_net_free(net);
         return NULL;
@@ -540,12 +540,13 @@ static void update(mp_net *net, const double *theta)
  * tangents of h and w for every meta-parameter m:
  *   dh'^m = y dh^m + z tanh'(s) (K dh^m + P dF^m + ds/dm|direct),
  *   dw^m = v . dh'^m (+ h'_a when m is v_a),
- * with dF^m from the tangents of the terms' vectors. Row by row of W: every
- * quantity is a vector over the row's n_(l-1) synapses (H keeps, per row,
- * chemical a's values contiguous; DH, per row, meta-parameter m's C of
- * those), so that the inner loops run along memory and vectorise, and the
- * per-parameter cases (which P, K, b or v m is) are decided once per row,
- * not per synapse. */
+ * with dF^m from the tangents of the terms' vectors. Row by row of W, with
+ * every quantity a vector over the row's n_(l-1) synapses: H keeps, per
+ * row, chemical a's values contiguous (C x n_(l-1)) and DH, per row,
+ * chemical a's tangents for every m (C x M x n_(l-1)), so that K dh and
+ * P dF for all M tangents at once are two dgemm calls of C rows and
+ * M n_(l-1) columns (inner dimension C and R), dF^k is one scaled copy and
+ * one dger, and the direct terms are a few vectors added per row. */
 static void chem_update(mp_net *net, const double *th)
 {
     const mp_config *c = &net->c;
@@ -554,21 +555,24 @@ static void chem_update(mp_net *net, const double *th)
     mp_chem_layout lay = chem_layout(c);
     const double *P = th + lay.P, *K = th + lay.K, *v = th + lay.v;
     for (int l = 1; l <= c->L; l++) {
-        size_t n = c->n[l], n0 = c->n[l - 1], sz = n * n0;
+        size_t n = c->n[l], n0 = c->n[l - 1], sz = n * n0, mn = (size_t)M * n0;
         const double *bb = th + lay.b + (l - 1) * C;
         int mb = lay.b + (l - 1) * C; /* this layer's b in theta */
         if (net->need_oja)
             oja_factor(net, l);
-        const double *u[MP_NTERMS], *pv[MP_NTERMS];
+        const double *u[MP_NTERMS], *pv[MP_NTERMS], *du[MP_NTERMS], *dv[MP_NTERMS];
         double ck[MP_NTERMS];
         for (int k = 0; k < R; k++) {
             int t = c->term[k];
             u[k] = vec_post(net, terms[t].post, l), pv[k] = vec_pre(net, terms[t].pre, l);
             ck[k] = terms[t].c;
+            /* tangent 0 of a factor; tangent m is m (n_l or n_(l-1)) further on */
+            du[k] = tg ? dvec_post(net, terms[t].post, l, 0) : NULL;
+            dv[k] = tg ? dvec_pre(net, terms[t].pre, l, 0) : NULL;
         }
-        /* scratch, each block n0 long: F (R), dF (R), tanh' (C), h' (C), ds (C) */
-        double *F = net->cw, *dF = F + R * n0, *gp = dF + R * n0, *hn = gp + C * n0,
-               *ds = hn + C * n0;
+        /* scratch: F (R x n0), tanh' (C x n0), h' (C x n0), dF (R x M n0), ds (C x M n0) */
+        double *F = net->cw, *gp = F + R * n0, *hn = gp + C * n0, *dF = hn + C * n0,
+               *ds = dF + R * mn;
         for (size_t i = 0; i < n; i++) {
             double *h = net->H[l] + i * C * n0, *w = net->W[l] + i * n0;
             for (int k = 0; k < R; k++) {
@@ -593,50 +597,53 @@ static void chem_update(mp_net *net, const double *th)
                     sa[j] = 1 - g * g;
                 }
             }
-            for (int m = 0; tg && m < M; m++) {
-                double *dh = net->DH[l] + (i * M + m) * C * n0, *dw = net->T[l] + m * sz + i * n0;
+            if (tg) {
+                double *dh = net->DH[l] + i * C * mn;
+                /* dF^k,m = c_k (du_k^m[i] pv_k + u_k[i] dv_k^m) */
                 for (int k = 0; k < R; k++) {
-                    int t = c->term[k];
-                    const double *du = dvec_post(net, terms[t].post, l, m);
-                    const double *dv = dvec_pre(net, terms[t].pre, l, m);
-                    double a = du ? ck[k] * du[i] : 0, b = ck[k] * u[k][i];
-                    double *d = dF + k * n0;
-                    for (size_t j = 0; j < n0; j++)
-                        d[j] = a * pv[k][j];
-                    for (size_t j = 0; dv && j < n0; j++)
-                        d[j] += b * dv[j];
+                    double *d = dF + k * mn, b = ck[k] * u[k][i];
+                    if (dv[k])
+                        for (size_t j = 0; j < mn; j++)
+                            d[j] = b * dv[k][j];
+                    else
+                        memset(d, 0, mn * sizeof *d);
+                    if (du[k])
+                        cblas_dger(CblasRowMajor, M, (int)n0, ck[k], du[k] + i, (int)n, pv[k], 1,
+                                   d, (int)n0);
                 }
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, (int)mn, C, 1.0, K, C,
+                            dh, (int)mn, 0.0, ds, (int)mn);
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, (int)mn, R, 1.0, P, R,
+                            dF, (int)mn, 1.0, ds, (int)mn);
+                /* the direct terms: P_a,k adds F_k, K_a,b the old h_b, b_a 1, to ds_a^m */
                 for (int a = 0; a < C; a++) {
-                    double *d = ds + a * n0;
-                    const double *direct = NULL; /* ds_a/dm at fixed h and F */
-                    if (m < lay.K && (m - lay.P) / R == a) /* P_a,k */
-                        direct = F + ((m - lay.P) % R) * n0;
-                    else if (m >= lay.K && m < lay.v && (m - lay.K) / C == a) /* K_a,b */
-                        direct = h + ((m - lay.K) % C) * n0;
-                    double one = m - mb == a ? 1.0 : 0.0; /* b_a of this layer */
-                    for (size_t j = 0; j < n0; j++)
-                        d[j] = one;
-                    for (size_t j = 0; direct && j < n0; j++)
-                        d[j] += direct[j];
-                    for (int b = 0; b < C; b++)
-                        for (size_t j = 0; j < n0; j++)
-                            d[j] += K[a * C + b] * dh[b * n0 + j];
+                    double *d = ds + a * mn;
                     for (int k = 0; k < R; k++)
-                        for (size_t j = 0; j < n0; j++)
-                            d[j] += P[a * R + k] * dF[k * n0 + j];
+                        cblas_daxpy((int)n0, 1.0, F + k * n0, 1,
+                                    d + (size_t)(lay.P + a * R + k) * n0, 1);
+                    for (int b = 0; b < C; b++)
+                        cblas_daxpy((int)n0, 1.0, h + b * n0, 1,
+                                    d + (size_t)(lay.K + a * C + b) * n0, 1);
+                    for (size_t j = 0; j < n0; j++)
+                        d[(size_t)(mb + a) * n0 + j] += 1.0;
                 }
-                /* dh'^m from ds (which read the old dh of every chemical), then dw^m */
-                const double *hv = m >= lay.v && m < lay.v + C ? hn + (m - lay.v) * n0 : NULL;
-                for (size_t j = 0; j < n0; j++)
-                    dw[j] = hv ? hv[j] : 0.0;
+                /* dh' = y dh + z tanh'(s) ds, chemical by chemical over every m */
                 for (int a = 0; a < C; a++) {
-                    double ya = net->yc[a], za = net->zc[a], va = v[a];
-                    double *dha = dh + a * n0;
-                    const double *gpa = gp + a * n0, *dsa = ds + a * n0;
-                    for (size_t j = 0; j < n0; j++) {
-                        dha[j] = ya * dha[j] + za * gpa[j] * dsa[j];
-                        dw[j] += va * dha[j];
-                    }
+                    double ya = net->yc[a], za = net->zc[a];
+                    double *dha = dh + a * mn;
+                    const double *dsa = ds + a * mn, *gpa = gp + a * n0;
+                    for (int m = 0; m < M; m++)
+                        for (size_t j = 0; j < n0; j++)
+                            dha[m * n0 + j] = ya * dha[m * n0 + j] + za * gpa[j] * dsa[m * n0 + j];
+                }
+                /* dw^m = v . dh'^m, plus h'_a for m = v_a */
+                for (int m = 0; m < M; m++) {
+                    double *dw = net->T[l] + m * sz + i * n0;
+                    bool isv = m >= lay.v && m < lay.v + C;
+                    for (size_t j = 0; j < n0; j++)
+                        dw[j] = isv ? hn[(m - lay.v) * n0 + j] : 0.0;
+                    for (int a = 0; a < C; a++)
+                        cblas_daxpy((int)n0, v[a], dh + a * mn + m * n0, 1, dw, 1);
                 }
             }
             for (size_t j = 0; j < n0; j++)
