@@ -70,7 +70,7 @@
  * chemical starts at the episode's initial weight (w = (sum v) W0); the
  * seed's start is K = 0, b = 0, v = 1/C, and P_00 = C theta0 makes the
  * rule theta0 F0 to first order at the start. The tangents are those of h
- * and w per meta-parameter, updated synapse by synapse. */
+ * and w per meta-parameter, updated a row of W at a time (chem_update). */
 #ifndef MP_H
 #define MP_H
 
