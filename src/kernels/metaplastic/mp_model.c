@@ -138,7 +138,9 @@ mp_net *mp_net_alloc(const mp_config *c)
     ok &= !!(net->dg = calloc(R * nm + 1, sizeof(double)));
     ok &= !!(net->U = calloc(m * nm, sizeof(double)));
     ok &= !!(net->V = calloc(m * nm, sizeof(double)));
-    ok &= !!(net->cw = calloc(((size_t)c->R + 2 * C + (c->R + C) * R) * nm + 1, sizeof(double)));
+    /* chem_update's scratch (chemical only) */
+    size_t ncw = C ? ((size_t)c->R + 2 * C + (c->R + C) * R) * nm : 0;
+    ok &= !!(net->cw = calloc(ncw + 1, sizeof(double)));
     if (!ok) {
         mp_net_free(net);
         return NULL;
