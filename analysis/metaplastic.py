@@ -8,7 +8,8 @@ meta-test query accuracy (mean ± standard deviation over seeds, min..max, n = t
 done; a task that failed, e.g. a rule that diverged, is left out), the query accuracy
 of the first and the last N meta-training episodes (mean over those episodes and the
 seeds), the rule after meta-training (theta_final: mean over seeds of each term
-in the pool, and its spread), and the angle (deg) between each hidden layer's teaching
+in the pool, and its spread; with learned feedback also the feedback rule
+fb_theta_final, terms G0..G2), and the angle (deg) between each hidden layer's teaching
 signal and backprop's, in the first and the last N episodes and at meta-test.
 
 With -o, a figure: query accuracy over the meta-training episodes (moving mean over N
@@ -27,6 +28,7 @@ from analysis.urbanczik import _val  # an axis value as the sweep file writes it
 NEEDED = ("meta_loss", "query_acc", "theta", "angle", "theta_final", "test_acc",
           "test_acc_mean", "test_angle")
 TERMS = ("F0", "F1", "F2", "F3", "F4", "F5")
+FB_TERMS = ("G0", "G1", "G2")
 
 
 def load(path):
@@ -71,11 +73,14 @@ def row(cell, window):
     th = np.asarray(cell["theta_final"].values, dtype=float).reshape(-1, len(TERMS))
     done = np.isfinite(np.asarray(cell["test_acc_mean"].values, dtype=float).ravel())
     qa, ang, th = qa[done], ang[done], th[done]  # a failed task's outputs are NaN
+    fb = (np.asarray(cell["fb_theta_final"].values, dtype=float).reshape(-1, len(FB_TERMS))[done]
+          if "fb_theta_final" in cell else np.zeros((th.shape[0], len(FB_TERMS))))
     return {
         "test_acc": np.asarray(cell["test_acc_mean"].values, dtype=float).ravel(),
         "first": qa[:, :w].mean(axis=1),
         "last": qa[:, -w:].mean(axis=1),
         "theta": th,
+        "fb_theta": fb,
         "angle_first": ang[:, :w].mean(axis=(0, 1)),
         "angle_last": ang[:, -w:].mean(axis=(0, 1)),
         "angle_test": np.asarray(cell["test_angle"].values, dtype=float)
@@ -83,9 +88,9 @@ def row(cell, window):
     }
 
 
-def _theta_text(th):
+def _theta_text(th, names=TERMS):
     used = [k for k in range(th.shape[1]) if np.any(th[:, k] != 0)]
-    return " ".join(f"{TERMS[k]} {th[:, k].mean():+.4f}±{th[:, k].std():.4f}" for k in used)
+    return " ".join(f"{names[k]} {th[:, k].mean():+.4f}±{th[:, k].std():.4f}" for k in used)
 
 
 def table(paths, window=50, out=None):
@@ -102,7 +107,8 @@ def table(paths, window=50, out=None):
                                zip(r["angle_first"], r["angle_last"], r["angle_test"]))
             print(f"| {path.split('/')[-1]} | {title} | {_ms(r['test_acc'])} | "
                   f"{r['first'].mean():.3f} | {r['last'].mean():.3f} | "
-                  f"{_theta_text(r['theta'])} | {angles} |", file=out)
+                  f"{_theta_text(r['theta'])}{'; feedback ' if r['fb_theta'].any() else ''}"
+                  f"{_theta_text(r['fb_theta'], FB_TERMS)} | {angles} |", file=out)
     print(file=out)
 
 

@@ -4,7 +4,9 @@ the C model (build/bench/mp_bench) and of the NumPy version of the same loop
 tangents, and whole meta-steps: a 5-way episode of 250 updates and 50 queries with its
 meta-gradient), for the pools F0-F2 (R = 3; NumPy too) and F0-F5 (R = 6; C only), feedback
 alignment, one core. First both
-versions run the same updates from the same start and their weights are compared.
+versions run the same updates from the same start and their weights are compared. Last,
+updates with their tangents of the plain rule, the plain rule with learned feedback and
+chemical synapses (C = 2), pool F0-F2, on the RCN study's network and the reduced one.
 
     make bench-metaplastic                  (builds build/bench/mp_bench, runs this)
     /usr/bin/python3 bench/metaplastic/bench.py [SECONDS]        (default 2 s per case)
@@ -25,6 +27,7 @@ import mp_numpy  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = str(ROOT / "build/bench/mp_bench")
 SIZES = [[196, 80, 60, 40, 5], [784, 170, 130, 100, 70, 5]]
+KIND_SIZES = [[196, 32, 5], [196, 80, 60, 40, 5]]
 
 
 def cross_check(sizes=(50, 20, 10, 5), updates=200):
@@ -72,7 +75,30 @@ def main(argv):
     print("CPU time (time.process_time / CLOCK_PROCESS_CPUTIME_ID). 'cost of tangents' is the "
           "time of an update with the R tangents over one without; 1 + 2R is the reference "
           "card's estimate; 'flop ratio' is mp_flops_update's count of the same.")
+    print()
+    kinds(seconds)
     return 0
+
+
+def kinds(seconds):
+    load_before = os.getloadavg()
+    rows = []
+    for sizes in KIND_SIZES:
+        f = subprocess.run([BIN, "kinds", seconds, *map(str, sizes)], check=True,
+                           capture_output=True, text=True).stdout.split()
+        rows.append((sizes, *map(float, f[:3])))
+    load_after = os.getloadavg()
+    print(f"updates with their tangents, pool F0-F2, ~{seconds} s of CPU per case; load average "
+          f"before: {' '.join(f'{x:.2f}' for x in load_before)}, after: "
+          f"{' '.join(f'{x:.2f}' for x in load_after)}")
+    print()
+    print("| network | plain (fa), R = 3 | learned feedback, R = 3 + 3 | chemical, C = 2 | "
+          "its parameters | learned / plain time | chemical / plain time |")
+    print("|---|---|---|---|---|---|---|")
+    for sizes, plain, learned, chem in rows:
+        nparam = 2 * 3 + 2 * 2 + 2 + 2 * (len(sizes) - 1)  # P, K, v, b per layer
+        print(f"| {'-'.join(map(str, sizes))} | {plain:.0f} | {learned:.0f} | {chem:.1f} | "
+              f"{nparam} | {plain / learned:.1f} | {plain / chem:.1f} |")
 
 
 if __name__ == "__main__":

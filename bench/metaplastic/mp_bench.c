@@ -11,6 +11,13 @@
  *       for the pool F0..F(R-1): plastic updates without and with the
  *       tangents, and meta-steps (one 5-way episode of 250 updates and 50
  *       queries, with its gradient)
+ *   build/bench/mp_bench kinds SECONDS N0 N1 ... NL
+ *       "plain learned chemical": updates per CPU second with the tangents,
+ *       pool F0-F2, for the plain rule with fa, the plain rule with learned
+ *       feedback (R = 3 + 3), and chemical synapses (C = 2, fa)
+ *   build/bench/mp_bench updates KIND COUNT N0 N1 ... NL
+ *       COUNT updates with the tangents of one of those kinds and nothing
+ *       else (for instruction counts under valgrind --tool=callgrind)
  *
  * The start needs no random numbers, so that NumPy can replay it: W_l[i] =
  * lim (2 frac((i + 1) g + 0.1 l) - 1), B_l[i] the same with sqrt 2 and
@@ -164,12 +171,90 @@ static int timing(int argc, char **argv)
     return 0;
 }
 
+/* The configuration of a kind: plain, learned or chemical, pool F0-F2, tangents on. */
+static int kind_config(const char *kind, mp_config *c)
+{
+    c->R = 3, c->tangents = true;
+    if (!strcmp(kind, "learned"))
+        c->feedback = MP_LEARNED;
+    else if (!strcmp(kind, "chemical"))
+        c->chemical = true, c->nchem = 2, c->tau_min = 1, c->tau_max = 50;
+    else if (strcmp(kind, "plain"))
+        return -1;
+    return 0;
+}
+
+/* The kind's meta-parameters: the rule THETA, phi = 0.01 0.005 0.001, or
+ * the chemical start from THETA's F0 with every parameter moved off it. */
+static void kind_theta(const mp_config *c, double *theta)
+{
+    memset(theta, 0, MP_MAXPARAM * sizeof *theta);
+    memcpy(theta, THETA, (size_t)c->R * sizeof *theta);
+    if (c->feedback == MP_LEARNED)
+        theta[c->R] = 0.01, theta[c->R + 1] = 0.005, theta[c->R + 2] = 0.001;
+    if (c->chemical) {
+        mp_chem_start(c, THETA[0], theta);
+        for (int m = 0; m < mp_nparams(c); m++)
+            theta[m] += 0.01 * sin(1.0 + m);
+    }
+}
+
+static int kinds(int argc, char **argv, bool timed)
+{
+    static const char *const names[3] = {"plain", "learned", "chemical"};
+    double seconds = timed ? atof(argv[0]) : 0;
+    long count = timed ? 0 : atol(argv[1]);
+    mp_config c0;
+    int first = timed ? 1 : 2; /* SECONDS N0 .. NL, or KIND COUNT N0 .. NL */
+    if (parse_sizes(argc - first, argv + first, &c0))
+        return 2;
+    size_t nx = 300;
+    double *x = malloc(nx * c0.n[0] * sizeof *x);
+    int *y = malloc(nx * sizeof *y);
+    if (!x || !y)
+        return 1;
+    inputs(&c0, nx, x, y);
+    for (int k = 0; k < 3; k++) {
+        if (!timed && strcmp(argv[0], names[k]))
+            continue;
+        mp_config c = c0;
+        double theta[MP_MAXPARAM];
+        kind_config(names[k], &c);
+        kind_theta(&c, theta);
+        mp_net *net = mp_net_alloc(&c);
+        if (!net)
+            return 1;
+        start(net);
+        mp_net_restart(net, theta);
+        long n = 0;
+        double t0 = cpu_now(), t = 0;
+        while (timed ? t < seconds : n < count) {
+            for (int j = 0; j < 10; j++, n++)
+                mp_net_learn(net, theta, x + (size_t)(n % (long)nx) * c.n[0], y[n % (long)nx],
+                             NULL);
+            t = cpu_now() - t0;
+        }
+        if (timed)
+            printf("%.6g ", (double)n / t);
+        mp_net_free(net);
+    }
+    if (timed)
+        printf("\n");
+    free(x), free(y);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 4 && !strcmp(argv[1], "kinds"))
+        return kinds(argc - 2, argv + 2, true);
+    if (argc > 5 && !strcmp(argv[1], "updates") && !kind_config(argv[2], &(mp_config){0}))
+        return kinds(argc - 2, argv + 2, false);
     if (argc > 3 && !strcmp(argv[1], "check"))
         return check(argc - 2, argv + 2);
     if (argc > 5 && !strcmp(argv[1], "time"))
         return timing(argc - 2, argv + 2);
-    fprintf(stderr, "usage: mp_bench check N0 .. NL UPDATES | time SECONDS R N0 .. NL\n");
+    fprintf(stderr, "usage: mp_bench check N0 .. NL UPDATES | time SECONDS R N0 .. NL | kinds "
+                    "SECONDS N0 .. NL | updates plain|learned|chemical COUNT N0 .. NL\n");
     return 2;
 }

@@ -33,7 +33,8 @@ fixed:
 """
 SPEC = BASE + """\
 zip:
-  - {feedback: [fa, bp, fa, fa], theta0: [0.0, 0.0, 0.05, 0.05], meta_lr: [0, 0, 0, 0.01]}
+  - {feedback: [fa, bp, fa, fa, learned, fa], theta0: [0.0, 0.0, 0.05, 0.05, 0.05, 0.05],
+     meta_lr: [0, 0, 0, 0.01, 0.01, 0.01], meta_batch: [1, 1, 1, 1, 1, 2]}
 """
 
 
@@ -78,10 +79,27 @@ def test_conditions_share_episodes_and_weights(ds):
     assert np.all(ds["meta_grad"].values[:, 2] == 0)
 
 
+def test_learned_feedback_and_meta_batch(ds):
+    fb = ds["fb_theta"].values  # (seed, feedback, episode, fb_term)
+    assert ds["fb_theta"].dims == ("seed", "feedback", "episode", "fb_term")
+    # the feedback rule starts at 0 (feedback alignment) and moves; elsewhere it is 0
+    assert np.all(fb[:, 4, 0] == 0) and np.all(fb[:, 4, 1:] != 0)
+    assert np.all(np.delete(fb, 4, axis=1) == 0)
+    np.testing.assert_array_equal(ds["fb_theta_final"].values[:, 4] != 0, True)
+    # learned at phi = 0 is fa: the first episode's loss is the same as fa's with that start
+    ml = ds["meta_loss"].values
+    np.testing.assert_array_equal(ml[:, 4, 0], ml[:, 3, 0])
+    # meta_batch 2: one Adam step per two episodes
+    th = ds["theta"].values[:, 5, :, 0]
+    assert np.all(th[:, 1] == th[:, 0]) and np.all(th[:, 2] != th[:, 1])
+    assert np.all(th[:, 3] == th[:, 2])
+
+
 def test_analysis_table_and_figure(result, tmp_path, capsys):
     assert metaplastic.main([str(result), "--window", "2", "-o", str(tmp_path / "f.png")]) == 0
     out = capsys.readouterr().out
-    assert out.count("\n| mp.h5 | feedback = ") == 4
+    assert out.count("\n| mp.h5 | feedback = ") == 6
+    assert "; feedback G0 " in out
     assert "F0 +0.0500±0.0000" in out
     assert (tmp_path / "f.png").stat().st_size > 10000
 

@@ -10,7 +10,9 @@
  * the plastic update dW = sum_k theta_k F_k (mp.h lists the pool), and then
  * measures the cross-entropy of the ways x queries query images: the
  * meta-loss. Its exact gradient with respect to theta (forward mode,
- * mp_model.c) plus l1 * sign(theta) drives Adam on theta. After the last
+ * mp_model.c) plus l1 * sign(theta), averaged over `meta_batch` consecutive
+ * episodes, makes one step of Adam on theta (and, with learned feedback,
+ * on the feedback rule's phi, which has no L1). After the last
  * episode the rule is frozen and `test_episodes` episodes of the held-out
  * classes measure its query accuracy (meta-test).
  *
@@ -42,7 +44,7 @@
 
 enum { P_DATASET, P_DOWNSAMPLE, P_N_IN, P_H1, P_H2, P_H3, P_H4, P_N_OUT, P_FEEDBACK, P_POOL,
        P_BETA, P_WAYS, P_SHOTS, P_QUERIES, P_EPISODES, P_TEST_EPISODES, P_TEST_CLASSES,
-       P_THETA0, P_META_LR, P_L1, P_MAX_IMAGES, P_SYNAPSE, P_CHEMICALS, P_TAU_MIN, P_TAU_MAX,
+       P_THETA0, P_META_LR, P_META_BATCH, P_L1, P_MAX_IMAGES, P_SYNAPSE, P_CHEMICALS, P_TAU_MIN, P_TAU_MAX,
        NPARAMS };
 
 #define HID(nm, dv, dc) NM_PARAM_INT(nm, dv, 0, 100000, "", dc)
@@ -61,9 +63,11 @@ static const nm_param params[NPARAMS] = {
     [P_H4] = HID("h4", 70, "units of hidden layer 4 (0: none)"),
     [P_N_OUT] = NM_PARAM_INT("n_out", 5, 2, 1e5, "", "output units C: must equal ways"),
     [P_FEEDBACK] = NM_PARAM_CHOICE("feedback", "fa",
-                                   "teaching signals through fixed random B (fa) or through W "
-                                   "itself (bp)",
-                                   "fa", "bp"),
+                                   "teaching signals through fixed random B (fa), through W "
+                                   "itself (bp), or through random B that is plastic under a "
+                                   "meta-learned rule phi . (G0, G1, G2) starting at 0 (learned; "
+                                   "mp.h; plain synapses only)",
+                                   "fa", "bp", "learned"),
     [P_POOL] = NM_PARAM_CHOICE("pool", "F0-F5",
                                "terms of the plastic update (mp.h): F0 only, F0..F2, or F0..F5",
                                "F0", "F0-F2", "F0-F5"),
@@ -80,8 +84,12 @@ static const nm_param params[NPARAMS] = {
     [P_THETA0] = NM_PARAM_FLOAT("theta0", 1e-3, -10, 10, "",
                                 "initial coefficient of F0 (the others start at 0; chemical: "
                                 "P_00 = chemicals x theta0)"),
-    [P_META_LR] = NM_PARAM_FLOAT("meta_lr", 1e-3, 0, 10, "",
-                                 "Adam's step on theta (0: the rule stays as it starts)"),
+    [P_META_LR] = NM_PARAM_FLOAT("meta_lr", 1e-4, 0, 10, "",
+                                 "Adam's step on theta (0: the rule stays as it starts; the "
+                                 "paper's 1e-3 collapses most seeds at the reduced size, "
+                                 "docs/reproductions/metaplastic.md)"),
+    [P_META_BATCH] = NM_PARAM_INT("meta_batch", 1, 1, 10000, "",
+                                  "episodes whose mean meta-gradient makes one Adam step"),
     [P_L1] = NM_PARAM_FLOAT("l1", 0, 0, 1e3, "", "weight of |theta|_1 in the meta-loss"),
     [P_MAX_IMAGES] = NM_PARAM_INT("max_images", 60000, 1, 1e8, "",
                                   "images read from the training file (its first ones)"),
@@ -116,6 +124,15 @@ static size_t term_extent(const nm_point *p, int d)
     (void)p, (void)d;
     return MP_NTERMS;
 }
+static size_t episode_fb_extent(const nm_point *p, int d)
+{
+    return d == 0 ? (size_t)nm_get_i_at(p, P_EPISODES) : MP_NFB;
+}
+static size_t fb_extent(const nm_point *p, int d)
+{
+    (void)p, (void)d;
+    return MP_NFB;
+}
 static size_t test_extent(const nm_point *p, int d)
 {
     return (size_t)nm_get_i_at(p, P_TEST_EPISODES);
@@ -140,7 +157,7 @@ static size_t rcn_extent(const nm_point *p, int d)
 }
 
 enum { O_META_LOSS, O_QUERY_ACC, O_THETA, O_GRAD, O_ANGLE, O_THETA_FINAL, O_TEST_ACC, O_TEST_LOSS,
-       O_TEST_ACC_MEAN, O_TEST_ANGLE, O_RCN_FINAL, NOUTPUTS };
+       O_TEST_ACC_MEAN, O_TEST_ANGLE, O_RCN_FINAL, O_FB_THETA, O_FB_THETA_FINAL, NOUTPUTS };
 
 static const nm_output outputs[NOUTPUTS] = {
     [O_META_LOSS] = NM_OUTPUT_ARRAY("meta_loss", NM_O_F64, "episode", episode_extent, "",
@@ -173,6 +190,13 @@ static const nm_output outputs[NOUTPUTS] = {
     [O_RCN_FINAL] = NM_OUTPUT_ARRAY("rcn_final", NM_O_F64, "rcn_param", rcn_extent, "",
                                     "chemical: P (C x 6: F0..F5, 0 outside the pool), K (C x C), "
                                     "v, b per layer after meta-training (plain: 0)"),
+    [O_FB_THETA] = {.name = "fb_theta", .type = NM_O_F64, .ndims = 2,
+                    .dims = {"episode", "fb_term"}, .extent = episode_fb_extent, .unit = "",
+                    .doc = "learned feedback: the feedback rule's coefficients G0..G2 used in "
+                           "each episode (0 for fa and bp)"},
+    [O_FB_THETA_FINAL] = NM_OUTPUT_ARRAY("fb_theta_final", NM_O_F64, "fb_term", fb_extent, "",
+                                         "learned feedback: the feedback rule after "
+                                         "meta-training (0 for fa and bp)"),
 };
 
 static int pool_size(const char *pool)
@@ -183,8 +207,11 @@ static int pool_size(const char *pool)
 /* The network and rule of a point; tangents only when theta is learned. */
 static mp_config config_of(const nm_point *p, bool tangents)
 {
+    const char *fb = nm_get_s_at(p, P_FEEDBACK);
     mp_config c = {.L = hidden_layers(p) + 1,
-                   .feedback = strcmp(nm_get_s_at(p, P_FEEDBACK), "bp") ? MP_FA : MP_BP,
+                   .feedback = !strcmp(fb, "bp")        ? MP_BP
+                               : !strcmp(fb, "learned") ? MP_LEARNED
+                                                        : MP_FA,
                    .beta = nm_get_f_at(p, P_BETA),
                    .R = pool_size(nm_get_s_at(p, P_POOL)),
                    .tangents = tangents,
@@ -231,6 +258,9 @@ static bool mp_check(const nm_point *p, char *why, size_t len)
     else if (nm_get_f_at(p, P_TAU_MAX) < nm_get_f_at(p, P_TAU_MIN))
         snprintf(why, len, "tau_max = %g is less than tau_min = %g", nm_get_f_at(p, P_TAU_MAX),
                  nm_get_f_at(p, P_TAU_MIN));
+    else if (!strcmp(nm_get_s_at(p, P_FEEDBACK), "learned") &&
+             !strcmp(nm_get_s_at(p, P_SYNAPSE), "chemical"))
+        snprintf(why, len, "feedback = learned is not built for synapse = chemical");
     else if (nm_get_i_at(p, P_TEST_CLASSES) < ways)
         snprintf(why, len, "test_classes = %lld is fewer than ways = %lld",
                  (long long)nm_get_i_at(p, P_TEST_CLASSES), (long long)ways);
@@ -558,12 +588,14 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
     double *test_loss = nm_out_f64(res, O_TEST_LOSS, "test_loss");
     double *test_mean = nm_out_f64(res, O_TEST_ACC_MEAN, "test_acc_mean");
     double *test_angle = nm_out_f64(res, O_TEST_ANGLE, "test_angle");
+    double *fb_ep = nm_out_f64(res, O_FB_THETA, "fb_theta");
+    double *fb_fin = nm_out_f64(res, O_FB_THETA_FINAL, "fb_theta_final");
     gsl_rng *rep = nm_task_rng(t, "metaplastic-episodes", ep_deps);
     gsl_rng *rinit = nm_task_rng(t, "metaplastic-init", init_deps);
     gsl_rng *rtep = nm_task_rng(t, "metaplastic-test-episodes", ep_deps);
     gsl_rng *rtinit = nm_task_rng(t, "metaplastic-test-init", init_deps);
     if (!meta_loss || !qacc || !theta_ep || !grad || !angle || !rcn || !theta_fin || !test_acc || !test_loss ||
-        !test_mean || !test_angle || !rep || !rinit || !rtep || !rtinit)
+        !test_mean || !test_angle || !fb_ep || !fb_fin || !rep || !rinit || !rtep || !rtinit)
         return nm_task_fail(t, "metaplastic: no output or stream");
 
     mp_batch b;
@@ -577,6 +609,8 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
     if (c.chemical)
         mp_chem_start(&c, nm_get_f_at(p, P_THETA0), theta);
     mp_adam adam = {0};
+    size_t mb = (size_t)nm_get_i_at(p, P_META_BATCH);
+    double gsum[MP_MAXPARAM] = {0};
     int rc = 0;
     for (size_t ep = 0; ep < neps && !rc; ep++) {
         if (nm_task_expired(t)) {
@@ -595,6 +629,8 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
         }
         for (int h = 0; h < H; h++)
             angle[ep * (size_t)H + h] = r.angle[h + 1];
+        for (int j = 0; j < MP_NFB; j++)
+            fb_ep[ep * MP_NFB + j] = c.feedback == MP_LEARNED ? theta[R + j] : 0.0;
         if (!isfinite(r.loss)) {
             rc = nm_task_fail(t, "metaplastic: meta-loss not finite in episode %zu (the rule "
                                  "diverged; a smaller theta0 or meta_lr)", ep);
@@ -608,11 +644,14 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
                                  "diverged; a smaller theta0 or meta_lr)", ep);
             break;
         }
-        if (lr > 0) {
+        for (int k = 0; k < M && lr > 0; k++)
+            gsum[k] += r.grad[k] / (double)mb;
+        if (lr > 0 && (ep + 1) % mb == 0) {
             /* L1 on the terms' coefficients: theta (plain) or P (chemical, first) */
             for (int k = 0; k < (c.chemical ? c.nchem * R : R); k++)
-                r.grad[k] += l1 * (theta[k] > 0 ? 1 : theta[k] < 0 ? -1 : 0);
-            adam_step(&adam, theta, r.grad, M, lr);
+                gsum[k] += l1 * (theta[k] > 0 ? 1 : theta[k] < 0 ? -1 : 0);
+            adam_step(&adam, theta, gsum, M, lr);
+            memset(gsum, 0, sizeof gsum);
         }
     }
     mp_net_free(net);
@@ -622,6 +661,8 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
     effective(&c, theta, eff);
     for (int k = 0; k < MP_NTERMS; k++)
         theta_fin[k] = k < R ? eff[k] : 0.0;
+    for (int j = 0; j < MP_NFB; j++)
+        fb_fin[j] = c.feedback == MP_LEARNED ? theta[R + j] : 0.0;
     mp_config cl = rcn_layout(p);
     memset(rcn, 0, (size_t)mp_nparams(&cl) * sizeof *rcn);
     for (int k = 0; c.chemical && k < M; k++) /* P's rows widen from R to 6 terms */
@@ -633,6 +674,11 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
         mp_net_init(net, rtinit, theta);
         mp_result r;
         mp_episode(net, theta, b.xtr, b.ytr, b.ntr, b.xq, b.yq, b.nq, &r);
+        if (!isfinite(r.loss)) {
+            rc = nm_task_fail(t, "metaplastic: meta-test episode %zu: the query loss is not "
+                                 "finite (the learned rule diverges on the held-out classes)", ep);
+            break;
+        }
         test_acc[ep] = r.acc, test_loss[ep] = r.loss;
         sum += r.acc;
         for (int h = 0; h < H; h++)
@@ -648,7 +694,7 @@ static int mp_run(const nm_point *p, nm_task *t, nm_result *res)
 
 const nm_kernel nm_kernel_metaplastic = {
     .name = "metaplastic",
-    .version = "1",
+    .version = "2",
     .doc = "meta-learned plasticity rules with random feedback (Shervani-Tabar & Rosenbaum "
            "2023): few-shot episodes, forward-mode meta-gradients, Adam on theta",
     .params = params,

@@ -9,7 +9,9 @@
  * y_l = softplus_beta(a_l), a_l = W_l y_(l-1); output p = softmax(a_L),
  * cross-entropy. Teaching signals e_L = p - onehot and
  * e_(l-1) = (B_l^T e_l) * phi'(a_(l-1)), where B_l is a fixed random matrix
- * (feedback alignment, MP_FA) or W_l itself (backprop, MP_BP). The input
+ * (feedback alignment, MP_FA), W_l itself (backprop, MP_BP), or a random
+ * matrix that is itself plastic under a meta-learned rule (MP_LEARNED,
+ * below). The input
  * layer gets e_0 = B_1^T e_1 (inputs are linear units), used only by the
  * terms that need a presynaptic error at the first layer.
  *
@@ -34,6 +36,28 @@
  * each plastic step; the query loss's gradient is then one more forward pass
  * of the tangents. Nothing of the trajectory is stored.
  *
+ * Learned feedback (MP_LEARNED; seed 003's "make the fixed FA weights
+ * adaptable and train a rule to update them"): B_l starts random, as for
+ * MP_FA, and after each example changes by dB_l = sum_j phi_j G_j,l, a
+ * linear combination of a second pool of local terms of the feedback
+ * synapse (presynaptic: the error e_l it carries; postsynaptic: the unit of
+ * layer l-1 it reaches):
+ *
+ *   G0  -e_l y_(l-1)^T     the forward pseudo-gradient's product, so that B
+ *                          receives W's F0 step (with G2, Kolen-Pollack)
+ *   G1  -e_l e_(l-1)^T     error-Hebbian
+ *   G2  -B_l               decay
+ *
+ * phi (MP_NFB values, shared by the layers) follows theta in the
+ * meta-parameters and starts at 0, which is MP_FA exactly. Why a rule and
+ * not B itself: forward mode carries one tangent of W (and of B) per
+ * meta-parameter, so meta-learning B's entries would make R the number of
+ * feedback weights (2.3e4 at 196-80-60-40-5, 1.8e5 at the paper's
+ * size), each tangent a copy of the network; B is also drawn afresh in
+ * every episode, so a learned B would be a different model. The rule keeps
+ * R = (terms of the pool) + 3, and costs about twice the plain tangents
+ * per meta-parameter (tangents S_l^q = dB_l/dtheta_q as well as T_l^q).
+ *
  * Chemical synapses (recurrent chemical networks, seed 003): with
  * `chemical`, each synapse holds C chemicals h (C = nchem) and
  *   h' = y * h + z * tanh(K h + P F + b_l),   w = v . h',
@@ -46,7 +70,7 @@
  * chemical starts at the episode's initial weight (w = (sum v) W0); the
  * seed's start is K = 0, b = 0, v = 1/C, and P_00 = C theta0 makes the
  * rule theta0 F0 to first order at the start. The tangents are those of h
- * and w per meta-parameter, updated synapse by synapse. */
+ * and w per meta-parameter, updated a row of W at a time (chem_update). */
 #ifndef MP_H
 #define MP_H
 
@@ -55,10 +79,10 @@
 
 #include <gsl/gsl_rng.h>
 
-enum { MP_MAXL = 5, MP_NTERMS = 6, MP_MAXCHEM = 4 };
+enum { MP_MAXL = 5, MP_NTERMS = 6, MP_MAXCHEM = 4, MP_NFB = 3 };
 /* Most meta-parameters: chemical, C = 4, R = 6, L = 5: P, K, v, b. */
 enum { MP_MAXPARAM = MP_MAXCHEM * (MP_NTERMS + MP_MAXCHEM + 1 + MP_MAXL) };
-typedef enum { MP_FA, MP_BP } mp_feedback;
+typedef enum { MP_FA, MP_BP, MP_LEARNED } mp_feedback;
 
 typedef struct {
     int L;                   /* weight layers, 1..MP_MAXL */
@@ -72,9 +96,12 @@ typedef struct {
     bool chemical;           /* chemical synapses instead of dW = theta . F */
     int nchem;               /* chemicals per synapse (1..MP_MAXCHEM) */
     double tau_min, tau_max; /* their timescales (updates) */
+    double fault;            /* tests only: relative error put into one tangent
+                                term (the direct term of G0's tangent); 0 in use */
 } mp_config;
 
-/* Meta-parameters of a configuration: R, or C R + C^2 + C + C L (chemical). */
+/* Meta-parameters of a configuration: R (+ MP_NFB for MP_LEARNED: theta
+ * then phi), or C R + C^2 + C + C L (chemical). */
 int mp_nparams(const mp_config *c);
 /* Chemical: the seed's start (K = 0, b = 0, v = 1/C) with P_00 = C theta0,
  * the rule theta0 F0 to first order, and the other P 0. */
@@ -105,13 +132,13 @@ void mp_net_init(mp_net *net, gsl_rng *r, const double *theta);
 /* The same from the weights now in place (set through mp_net_weights). */
 void mp_net_restart(mp_net *net, const double *theta);
 /* The weights and the feedback matrix of layer l (1..L), row-major
- * n_l x n_(l-1); NULL for another l. */
+ * n_l x n_(l-1); NULL for another l. (MP_LEARNED: B as it is now.) */
 double *mp_net_weights(mp_net *net, int l);
 double *mp_net_feedback(mp_net *net, int l);
 
 /* One plastic update on example x (n[0] values) of class y, with the
- * coefficients theta[0..R-1] of the pool's terms (chemical: the
- * mp_nparams meta-parameters). Adds this step's angles
+ * coefficients theta[0..R-1] of the pool's terms (learned feedback: then
+ * phi[0..MP_NFB-1]; chemical: the mp_nparams meta-parameters). Adds this step's angles
  * (deg) to angle_sum[l] for l = 1..L-1 when angles are on. */
 void mp_net_learn(mp_net *net, const double *theta, const double *x, int y, double *angle_sum);
 
@@ -128,5 +155,6 @@ void mp_episode(mp_net *net, const double *theta, const double *xtr, const int *
 double mp_flops_update(const mp_config *c, bool tangents);
 
 extern const char *const mp_term_names[MP_NTERMS];
+extern const char *const mp_fb_term_names[MP_NFB];
 
 #endif

@@ -19,6 +19,7 @@
 #include "mp.h"
 
 const char *const mp_term_names[MP_NTERMS] = {"F0", "F1", "F2", "F3", "F4", "F5"};
+const char *const mp_fb_term_names[MP_NFB] = {"G0", "G1", "G2"};
 
 /* Postsynaptic and presynaptic factors of a term: c * u v^T. */
 typedef enum { V_E, V_Y, V_ONE, V_OJA } mp_vec;
@@ -48,14 +49,16 @@ struct mp_net {
     mp_config c;
     int M;       /* meta-parameters = tangents carried */
     size_t nmax;
-    /* chemical synapses: H[l] n_l x n_(l-1) x C, DH[l] M of those; y, z per chemical */
+    /* chemical synapses: H[l] n_l x C x n_(l-1), DH[l] n_l x C x M x n_(l-1)
+     * (chem_update says why); y, z per chemical; cw its scratch */
     double *H[MP_MAXL + 1], *DH[MP_MAXL + 1];
     double yc[MP_MAXCHEM], zc[MP_MAXCHEM];
     bool need_e0, need_oja;
     double *W[MP_MAXL + 1], *B[MP_MAXL + 1], *T[MP_MAXL + 1];
+    double *S[MP_MAXL + 1]; /* learned feedback: tangents of B, laid out as T */
     double *a[MP_MAXL + 1], *y[MP_MAXL + 1], *s[MP_MAXL + 1], *e[MP_MAXL + 1], *ebp[MP_MAXL + 1];
     double *da[MP_MAXL + 1], *dy[MP_MAXL + 1], *de[MP_MAXL + 1];
-    double *ones, *oja, *doja, *dg, *U, *V;
+    double *ones, *oja, *doja, *dg, *U, *V, *cw;
 };
 
 static size_t wsize(const mp_config *c, int l)
@@ -69,10 +72,12 @@ void mp_net_free(mp_net *net)
         return;
     for (int l = 0; l <= MP_MAXL; l++) {
         free(net->W[l]), free(net->B[l]), free(net->T[l]), free(net->H[l]), free(net->DH[l]);
+        free(net->S[l]);
         free(net->a[l]), free(net->y[l]), free(net->s[l]), free(net->e[l]), free(net->ebp[l]);
         free(net->da[l]), free(net->dy[l]), free(net->de[l]);
     }
     free(net->ones), free(net->oja), free(net->doja), free(net->dg), free(net->U), free(net->V);
+    free(net->cw);
     free(net);
 }
 
@@ -87,7 +92,7 @@ mp_net *mp_net_alloc(const mp_config *c)
         if (c->term[k] < 0 || c->term[k] >= MP_NTERMS)
             return NULL;
     if (c->chemical && (c->nchem < 1 || c->nchem > MP_MAXCHEM || !(c->tau_min >= 1) ||
-                        !(c->tau_max >= c->tau_min)))
+                        !(c->tau_max >= c->tau_min) || c->feedback == MP_LEARNED))
         return NULL;
     mp_net *net = calloc(1, sizeof *net);
     if (!net)
@@ -102,7 +107,10 @@ mp_net *mp_net_alloc(const mp_config *c)
         net->need_e0 |= terms[c->term[k]].pre == V_E;
         net->need_oja |= terms[c->term[k]].pre == V_OJA;
     }
+    bool learned = c->feedback == MP_LEARNED;
+    net->need_e0 |= learned; /* G1 at layer 1 */
     size_t R = c->tangents ? (size_t)net->M : 0, nm = net->nmax, m = 2 * (size_t)c->R + 1;
+    m = m < 5 ? 5 : m; /* rows of the feedback update's tangent */
     size_t C = c->chemical ? (size_t)c->nchem : 0;
     bool ok = true;
     for (int l = 0; l <= c->L; l++) {
@@ -113,6 +121,7 @@ mp_net *mp_net_alloc(const mp_config *c)
             ok &= !!(net->T[l] = calloc(R * wsize(c, l) + 1, sizeof(double)));
             ok &= !!(net->H[l] = calloc(C * wsize(c, l) + 1, sizeof(double)));
             ok &= !!(net->DH[l] = calloc(R * C * wsize(c, l) + 1, sizeof(double)));
+            ok &= !!(net->S[l] = calloc((learned ? R : 0) * wsize(c, l) + 1, sizeof(double)));
         }
         ok &= !!(net->a[l] = calloc(n, sizeof(double)));
         ok &= !!(net->y[l] = calloc(n, sizeof(double)));
@@ -129,6 +138,9 @@ mp_net *mp_net_alloc(const mp_config *c)
     ok &= !!(net->dg = calloc(R * nm + 1, sizeof(double)));
     ok &= !!(net->U = calloc(m * nm, sizeof(double)));
     ok &= !!(net->V = calloc(m * nm, sizeof(double)));
+    /* chem_update's scratch (chemical only) */
+    size_t ncw = C ? ((size_t)c->R + 2 * C + (c->R + C) * R) * nm : 0;
+    ok &= !!(net->cw = calloc(ncw + 1, sizeof(double)));
     if (!ok) {
         mp_net_free(net);
         return NULL;
@@ -185,6 +197,8 @@ void mp_net_restart(mp_net *net, const double *theta)
         size_t sz = wsize(c, l);
         if (c->tangents)
             memset(net->T[l], 0, (size_t)net->M * sz * sizeof(double));
+        if (c->tangents && c->feedback == MP_LEARNED)
+            memset(net->S[l], 0, (size_t)net->M * sz * sizeof(double));
         if (!c->chemical)
             continue;
         /* every chemical at W0; w = (sum v) W0, dw/dv_a = h_a = W0 */
@@ -193,9 +207,10 @@ void mp_net_restart(mp_net *net, const double *theta)
         double sv = 0;
         for (int a = 0; a < C; a++)
             sv += theta[lay.v + a];
+        size_t n0 = c->n[l - 1];
         for (size_t i = 0; i < sz; i++) {
-            for (int a = 0; a < C; a++)
-                net->H[l][i * C + a] = net->W[l][i];
+            for (int a = 0; a < C; a++) /* row i / n0, chemical a, column i % n0 */
+                net->H[l][(i / n0 * C + a) * n0 + i % n0] = net->W[l][i];
             for (int a = 0; c->tangents && a < C; a++)
                 net->T[l][(size_t)(lay.v + a) * sz + i] = net->W[l][i];
             net->W[l][i] *= sv;
@@ -208,7 +223,8 @@ void mp_net_restart(mp_net *net, const double *theta)
 int mp_nparams(const mp_config *c)
 {
     int C = c->nchem;
-    return c->chemical ? C * c->R + C * C + C + C * c->L : c->R;
+    return c->chemical ? C * c->R + C * C + C + C * c->L
+                       : c->R + (c->feedback == MP_LEARNED ? MP_NFB : 0);
 }
 
 void mp_chem_start(const mp_config *c, double theta0, double *theta)
@@ -299,7 +315,7 @@ static double angle_deg(const double *u, const double *v, size_t n)
     return acos(cs > 1 ? 1 : cs < -1 ? -1 : cs) * 180.0 / M_PI;
 }
 
-/* e_l (and de_l) from the output down, through B (FA) or W (BP). */
+/* e_l (and de_l) from the output down, through B (FA, learned) or W (BP). */
 static void backward(mp_net *net, int y, double *angle_sum)
 {
     const mp_config *c = &net->c;
@@ -315,16 +331,20 @@ static void backward(mp_net *net, int y, double *angle_sum)
             break;
         int n = (int)c->n[l], n0 = (int)c->n[l - 1];
         const double *Bl = c->feedback == MP_BP ? net->W[l] : net->B[l];
+        /* B's tangents: T for BP, where B = W moves with theta; S for learned */
+        const double *Sl = c->feedback == MP_BP        ? net->T[l]
+                           : c->feedback == MP_LEARNED ? net->S[l]
+                                                       : NULL;
         double *g = net->e[l - 1]; /* B^T e, then times phi' */
         cblas_dgemv(CblasRowMajor, CblasTrans, n, n0, 1.0, Bl, n0, net->e[l], 1, 0.0, g, 1);
         if (tg) {
-            /* dg^q = B^T de^q (+ T^q^T e for BP, where B = W moves with theta) */
+            /* dg^q = B^T de^q (+ dB^q^T e when B moves with theta) */
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, n0, n, 1.0, net->de[l], n,
                         Bl, n0, 0.0, net->dg, n0);
-            if (c->feedback == MP_BP)
+            if (Sl)
                 for (int q = 0; q < R; q++)
                     cblas_dgemv(CblasRowMajor, CblasTrans, n, n0, 1.0,
-                                net->T[l] + (size_t)q * n * n0, n0, net->e[l], 1, 1.0,
+                                Sl + (size_t)q * n * n0, n0, net->e[l], 1, 1.0,
                                 net->dg + (size_t)q * n0, 1);
         }
         if (l == 1) { /* inputs are linear: e_0 = B^T e_1 */
@@ -426,10 +446,56 @@ static void apply(mp_net *net, int m, double *M, size_t n, size_t n0)
                     (int)n, net->V, (int)n0, 1.0, M, (int)n0);
 }
 
+/* Learned feedback: B_l += sum_j phi_j G_j and, for every q,
+ * S_l^q = (1 - phi_2) S_l^q - [q = G2] B_l + [q = G0] G0 + [q = G1] G1
+ *         - phi_0 (de_l^q y_(l-1)^T + e_l dy_(l-1)^q^T)
+ *         - phi_1 (de_l^q e_(l-1)^T + e_l de_(l-1)^q^T),
+ * from the vectors before the update, like W's. */
+static void feedback_update(mp_net *net, const double *phi, int l)
+{
+    const mp_config *c = &net->c;
+    size_t n = c->n[l], n0 = c->n[l - 1], sz = n * n0;
+    const double *e = net->e[l], *y0 = net->y[l - 1], *e0 = net->e[l - 1];
+    int R = c->R;
+    for (int q = 0; c->tangents && q < net->M; q++) {
+        double *S = net->S[l] + (size_t)q * sz;
+        const double *de = net->de[l] + (size_t)q * n, *de0 = net->de[l - 1] + (size_t)q * n0;
+        int m = 0;
+        if (phi[2] != 0)
+            cblas_dscal((int)sz, 1 - phi[2], S, 1);
+        if (q == R + 0)
+            push(net, &m, -(1 + c->fault), e, n, y0, n0);
+        if (q == R + 1)
+            push(net, &m, -1, e, n, e0, n0);
+        if (phi[0] != 0) {
+            push(net, &m, -phi[0], de, n, y0, n0);
+            if (l > 1)
+                push(net, &m, -phi[0], e, n, net->dy[l - 1] + (size_t)q * n0, n0);
+        }
+        if (phi[1] != 0) {
+            push(net, &m, -phi[1], de, n, e0, n0);
+            push(net, &m, -phi[1], e, n, de0, n0);
+        }
+        apply(net, m, S, n, n0);
+        if (q == R + 2)
+            cblas_daxpy((int)sz, -1.0, net->B[l], 1, S, 1);
+    }
+    int m = 0;
+    if (phi[2] != 0)
+        cblas_dscal((int)sz, 1 - phi[2], net->B[l], 1);
+    if (phi[0] != 0)
+        push(net, &m, -phi[0], e, n, y0, n0);
+    if (phi[1] != 0)
+        push(net, &m, -phi[1], e, n, e0, n0);
+    apply(net, m, net->B[l], n, n0);
+}
+
 /* W_l += sum_k theta_k c_k u_k v_k^T and, for every q,
- * T_l^q += c_q u_q v_q^T + sum_k theta_k c_k (du_k^q v_k^T + u_k dv_k^q^T):
+ * T_l^q += [q < R] c_q u_q v_q^T + sum_k theta_k c_k (du_k^q v_k^T + u_k dv_k^q^T):
  * each one dgemm whose inner dimension is the number of terms. The vectors
- * are those of the state before the update, as the update itself uses. */
+ * are those of the state before the update, as the update itself uses.
+ * Learned feedback: q runs over phi too (W's rule has no direct term in
+ * phi), and B_l changes after W_l. */
 static void update(mp_net *net, const double *theta)
 {
     const mp_config *c = &net->c;
@@ -440,10 +506,11 @@ static void update(mp_net *net, const double *theta)
             oja_factor(net, l);
         /* the tangents first: they read nothing the W update writes, and
          * this keeps the U/V rows of W's update for last */
-        for (int q = 0; c->tangents && q < R; q++) {
-            int m = 0, kq = c->term[q];
-            push(net, &m, terms[kq].c, vec_post(net, terms[kq].post, l), n,
-                 vec_pre(net, terms[kq].pre, l), n0);
+        for (int q = 0; c->tangents && q < net->M; q++) {
+            int m = 0, kq = q < R ? c->term[q] : -1;
+            if (kq >= 0)
+                push(net, &m, terms[kq].c, vec_post(net, terms[kq].post, l), n,
+                     vec_pre(net, terms[kq].pre, l), n0);
             for (int k = 0; k < R; k++) {
                 int t = c->term[k];
                 double a = theta[k] * terms[t].c;
@@ -466,15 +533,22 @@ static void update(mp_net *net, const double *theta)
                      vec_pre(net, terms[t].pre, l), n0);
         }
         apply(net, m, net->W[l], n, n0);
+        if (c->feedback == MP_LEARNED)
+            feedback_update(net, theta + R, l);
     }
 }
 
-/* Chemical synapses: h' = y h + z tanh(K h + P F + b), w = v . h, synapse by
- * synapse, and the tangents of h and w for every meta-parameter m:
+/* Chemical synapses: h' = y h + z tanh(K h + P F + b), w = v . h, and the
+ * tangents of h and w for every meta-parameter m:
  *   dh'^m = y dh^m + z tanh'(s) (K dh^m + P dF^m + ds/dm|direct),
  *   dw^m = v . dh'^m (+ h'_a when m is v_a),
- * with dF^m from the tangents of the terms' vectors. DH keeps a synapse's
- * M x C tangents together, which is the order they are used in. */
+ * with dF^m from the tangents of the terms' vectors. Row by row of W, with
+ * every quantity a vector over the row's n_(l-1) synapses: H keeps, per
+ * row, chemical a's values contiguous (C x n_(l-1)) and DH, per row,
+ * chemical a's tangents for every m (C x M x n_(l-1)), so that K dh and
+ * P dF for all M tangents at once are two dgemm calls of C rows and
+ * M n_(l-1) columns (inner dimension C and R), dF^k is one scaled copy and
+ * one dger, and the direct terms are a few vectors added per row. */
 static void chem_update(mp_net *net, const double *th)
 {
     const mp_config *c = &net->c;
@@ -483,70 +557,103 @@ static void chem_update(mp_net *net, const double *th)
     mp_chem_layout lay = chem_layout(c);
     const double *P = th + lay.P, *K = th + lay.K, *v = th + lay.v;
     for (int l = 1; l <= c->L; l++) {
-        size_t n = c->n[l], n0 = c->n[l - 1], sz = n * n0;
+        size_t n = c->n[l], n0 = c->n[l - 1], sz = n * n0, mn = (size_t)M * n0;
         const double *bb = th + lay.b + (l - 1) * C;
         int mb = lay.b + (l - 1) * C; /* this layer's b in theta */
         if (net->need_oja)
             oja_factor(net, l);
-        const double *u[MP_NTERMS], *pv[MP_NTERMS], *du[MP_MAXPARAM][MP_NTERMS],
-            *dv[MP_MAXPARAM][MP_NTERMS];
+        const double *u[MP_NTERMS], *pv[MP_NTERMS], *du[MP_NTERMS], *dv[MP_NTERMS];
         double ck[MP_NTERMS];
         for (int k = 0; k < R; k++) {
             int t = c->term[k];
             u[k] = vec_post(net, terms[t].post, l), pv[k] = vec_pre(net, terms[t].pre, l);
             ck[k] = terms[t].c;
-            for (int m = 0; tg && m < M; m++) {
-                du[m][k] = dvec_post(net, terms[t].post, l, m);
-                dv[m][k] = dvec_pre(net, terms[t].pre, l, m);
-            }
+            /* tangent 0 of a factor; tangent m is m (n_l or n_(l-1)) further on */
+            du[k] = tg ? dvec_post(net, terms[t].post, l, 0) : NULL;
+            dv[k] = tg ? dvec_pre(net, terms[t].pre, l, 0) : NULL;
         }
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n0; j++) {
-                size_t idx = i * n0 + j;
-                double F[MP_NTERMS], hn[MP_MAXCHEM], gp[MP_MAXCHEM], *h = net->H[l] + idx * C;
-                for (int k = 0; k < R; k++)
-                    F[k] = ck[k] * u[k][i] * pv[k][j];
-                for (int a = 0; a < C; a++) {
-                    double sa = bb[a];
-                    for (int b = 0; b < C; b++)
-                        sa += K[a * C + b] * h[b];
-                    for (int k = 0; k < R; k++)
-                        sa += P[a * R + k] * F[k];
-                    double g = tanh(sa);
-                    gp[a] = 1 - g * g;
-                    hn[a] = net->yc[a] * h[a] + net->zc[a] * g;
-                }
-                for (int m = 0; tg && m < M; m++) {
-                    double dF[MP_NTERMS], dhn[MP_MAXCHEM], *dh = net->DH[l] + (idx * M + m) * C;
-                    for (int k = 0; k < R; k++)
-                        dF[k] = ck[k] * ((du[m][k] ? du[m][k][i] * pv[k][j] : 0) +
-                                         (dv[m][k] ? u[k][i] * dv[m][k][j] : 0));
-                    double dw = 0;
-                    for (int a = 0; a < C; a++) {
-                        double ds = 0;
-                        for (int b = 0; b < C; b++)
-                            ds += K[a * C + b] * dh[b];
-                        for (int k = 0; k < R; k++)
-                            ds += P[a * R + k] * dF[k];
-                        if (m < lay.K && (m - lay.P) / R == a) /* P_a,k */
-                            ds += F[(m - lay.P) % R];
-                        else if (m >= lay.K && m < lay.v && (m - lay.K) / C == a) /* K_a,b */
-                            ds += h[(m - lay.K) % C];
-                        else if (m - mb == a) /* b_a of this layer */
-                            ds += 1;
-                        dhn[a] = net->yc[a] * dh[a] + net->zc[a] * gp[a] * ds;
-                        dw += v[a] * dhn[a];
-                    }
-                    if (m >= lay.v && m < lay.v + C)
-                        dw += hn[m - lay.v];
-                    memcpy(dh, dhn, (size_t)C * sizeof *dh);
-                    net->T[l][(size_t)m * sz + idx] = dw;
-                }
-                double w = 0;
-                for (int a = 0; a < C; a++)
-                    w += v[a] * (h[a] = hn[a]);
-                net->W[l][idx] = w;
+        /* scratch: F (R x n0), tanh' (C x n0), h' (C x n0), dF (R x M n0), ds (C x M n0) */
+        double *F = net->cw, *gp = F + R * n0, *hn = gp + C * n0, *dF = hn + C * n0,
+               *ds = dF + R * mn;
+        for (size_t i = 0; i < n; i++) {
+            double *h = net->H[l] + i * C * n0, *w = net->W[l] + i * n0;
+            for (int k = 0; k < R; k++) {
+                double a = ck[k] * u[k][i];
+                for (size_t j = 0; j < n0; j++)
+                    F[k * n0 + j] = a * pv[k][j];
             }
+            for (int a = 0; a < C; a++) {
+                double *sa = gp + a * n0; /* s, then tanh'(s) */
+                for (size_t j = 0; j < n0; j++)
+                    sa[j] = bb[a];
+                for (int b = 0; b < C; b++)
+                    for (size_t j = 0; j < n0; j++)
+                        sa[j] += K[a * C + b] * h[b * n0 + j];
+                for (int k = 0; k < R; k++)
+                    for (size_t j = 0; j < n0; j++)
+                        sa[j] += P[a * R + k] * F[k * n0 + j];
+                double ya = net->yc[a], za = net->zc[a];
+                for (size_t j = 0; j < n0; j++) {
+                    double g = tanh(sa[j]);
+                    hn[a * n0 + j] = ya * h[a * n0 + j] + za * g;
+                    sa[j] = 1 - g * g;
+                }
+            }
+            if (tg) {
+                double *dh = net->DH[l] + i * C * mn;
+                /* dF^k,m = c_k (du_k^m[i] pv_k + u_k[i] dv_k^m) */
+                for (int k = 0; k < R; k++) {
+                    double *d = dF + k * mn, b = ck[k] * u[k][i];
+                    if (dv[k])
+                        for (size_t j = 0; j < mn; j++)
+                            d[j] = b * dv[k][j];
+                    else
+                        memset(d, 0, mn * sizeof *d);
+                    if (du[k])
+                        cblas_dger(CblasRowMajor, M, (int)n0, ck[k], du[k] + i, (int)n, pv[k], 1,
+                                   d, (int)n0);
+                }
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, (int)mn, C, 1.0, K, C,
+                            dh, (int)mn, 0.0, ds, (int)mn);
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, (int)mn, R, 1.0, P, R,
+                            dF, (int)mn, 1.0, ds, (int)mn);
+                /* the direct terms: P_a,k adds F_k, K_a,b the old h_b, b_a 1, to ds_a^m */
+                for (int a = 0; a < C; a++) {
+                    double *d = ds + a * mn;
+                    for (int k = 0; k < R; k++)
+                        cblas_daxpy((int)n0, 1.0, F + k * n0, 1,
+                                    d + (size_t)(lay.P + a * R + k) * n0, 1);
+                    for (int b = 0; b < C; b++)
+                        cblas_daxpy((int)n0, 1.0, h + b * n0, 1,
+                                    d + (size_t)(lay.K + a * C + b) * n0, 1);
+                    for (size_t j = 0; j < n0; j++)
+                        d[(size_t)(mb + a) * n0 + j] += 1.0;
+                }
+                /* dh' = y dh + z tanh'(s) ds, chemical by chemical over every m */
+                for (int a = 0; a < C; a++) {
+                    double ya = net->yc[a], za = net->zc[a];
+                    double *dha = dh + a * mn;
+                    const double *dsa = ds + a * mn, *gpa = gp + a * n0;
+                    for (int m = 0; m < M; m++)
+                        for (size_t j = 0; j < n0; j++)
+                            dha[m * n0 + j] = ya * dha[m * n0 + j] + za * gpa[j] * dsa[m * n0 + j];
+                }
+                /* dw^m = v . dh'^m, plus h'_a for m = v_a */
+                for (int m = 0; m < M; m++) {
+                    double *dw = net->T[l] + m * sz + i * n0;
+                    bool isv = m >= lay.v && m < lay.v + C;
+                    for (size_t j = 0; j < n0; j++)
+                        dw[j] = isv ? hn[(m - lay.v) * n0 + j] : 0.0;
+                    for (int a = 0; a < C; a++)
+                        cblas_daxpy((int)n0, v[a], dh + a * mn + m * n0, 1, dw, 1);
+                }
+            }
+            for (size_t j = 0; j < n0; j++)
+                w[j] = 0;
+            for (int a = 0; a < C; a++)
+                for (size_t j = 0; j < n0; j++)
+                    w[j] += v[a] * (h[a * n0 + j] = hn[a * n0 + j]);
+        }
     }
 }
 
@@ -614,11 +721,15 @@ double mp_flops_update(const mp_config *c, bool tangents)
         return 4 * w + w * per + (tangents ? w * M * (4 * R + 2 * C * (C + R) + 6 * C) +
                                                  2 * M * w * 3 : 0);
     }
-    /* forward, backward, R rank-one terms */
-    double base = 2 * w + 2 * w + 2 * R * w;
+    /* forward, backward, R rank-one terms (learned feedback: B's two and its decay) */
+    bool learned = c->feedback == MP_LEARNED;
+    double base = 2 * w + 2 * w + 2 * R * w + (learned ? 5 * w : 0);
     if (!tangents)
         return base;
-    /* T y, dy W^T, B^T de (+ T^T e for BP), Oja's two, and per q a dgemm of
-     * inner dimension up to 2R + 1 */
-    return base + 2 * R * w * (3 + (c->feedback == MP_BP) + 2) + 2 * R * (2 * R + 1) * w;
+    /* M tangents: T y, dy W^T, B^T de (+ dB^T e for BP and learned), Oja's two,
+     * and per q a dgemm of inner dimension up to 2R + 1 (learned: and B's,
+     * inner dimension up to 5, with its scaling) */
+    double M = mp_nparams(c);
+    return base + 2 * M * w * (3 + (c->feedback != MP_FA) + 2) + 2 * M * (2 * R + 1) * w +
+           (learned ? 11 * M * w : 0);
 }
