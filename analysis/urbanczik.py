@@ -27,6 +27,19 @@ them over the repetitions and the final weights against the teacher's.
 
 Grid axes other than seed (e.g. pi_dead) give one table each; the figures draw the
 first value of each unless --sel AXIS=VALUE picks another.
+
+    /usr/bin/python3 -m analysis.urbanczik results/urbanczik-mc-self-predict.h5 \
+        --mc results/urbanczik-mc-rate.h5 [-o FIG.png]
+
+With --mc (task self_predict, the spiking microcircuit, beside the rate kernel
+`microcircuit`'s file of the same experiment) the table gives, per condition (the
+grid axes other than seed of each file), the apical error (mean squared apical
+potential over an evaluation) before and after training and their ratio, the
+spiking network's apical error of the pattern-averaged apical potential, the
+interneuron mismatch, the alignment angles of W_IP and W_PI, and the firing rates:
+mean ± standard deviation over seeds. The figure draws apical error, interneuron
+mismatch, the angle of W_PI to -W_down and the rates over training, both models in
+the same axes (mean over seeds, min..max band).
 """
 import argparse
 import sys
@@ -328,6 +341,125 @@ def figure(ds, path, seed_index=0, sel=None):
     plt.close(fig)
 
 
+MC_NEEDED = ("mc_pattern", "mc_apical_error", "mc_apical_slow", "mc_interneuron_error",
+             "mc_rate_hidden", "mc_rate_out", "mc_rate_inter", "mc_angle_ip_up",
+             "mc_angle_pi_down")
+RATE_NEEDED = ("pattern", "apical_error", "interneuron_error", "angle_ip_up", "angle_pi_down")
+
+
+def mc_load(spiking, rate):
+    """The spiking self_predict file and the rate kernel's file, checked."""
+    spk = open_results(spiking)
+    miss = [v for v in MC_NEEDED if v not in spk]
+    if miss or (spk["mc_pattern"].values < 0).any():
+        raise ValueError(f"{spiking}: not a result file of the urbanczik kernel's self_predict "
+                         f"task{' (no output ' + ', '.join(miss) + ')' if miss else ''}")
+    rt = open_results(rate)
+    miss = [v for v in RATE_NEEDED if v not in rt]
+    if miss:
+        raise ValueError(f"{rate}: no output {', '.join(miss)}; is this a result file of the "
+                         "microcircuit kernel?")
+    if (rt["apical_error"].values < 0).any():
+        raise ValueError(f"{rate}: the apical error is -1 (a baseline model, or no hidden layer)")
+    return spk, rt
+
+
+def _mc_cells(ds, var):
+    """(title, dataset) per combination of the axes of var other than seed and record."""
+    axes = [d for d in ds[var].dims if d not in ("seed", "record", "hidden_layer")]
+    for idx in np.ndindex(*(ds.sizes[a] for a in axes)):
+        sel = dict(zip(axes, idx))
+        yield ", ".join(f"{a} = {_val(ds[a].values[i])}" for a, i in sel.items()), ds.isel(sel)
+
+
+def _rate_cell(c):
+    """The rate kernel's cell with the spiking names (first hidden layer)."""
+    first = {"hidden_layer": 0} if "hidden_layer" in c.dims else {}
+    return {"pattern": c["pattern"], "apical": c["apical_error"], "slow": None,
+            "inter": c["interneuron_error"], "ip": c["angle_ip_up"].isel(first),
+            "pi": c["angle_pi_down"].isel(first), "rates": None}
+
+
+def _spk_cell(c):
+    return {"pattern": c["mc_pattern"], "apical": c["mc_apical_error"], "slow": c["mc_apical_slow"],
+            "inter": c["mc_interneuron_error"], "ip": c["mc_angle_ip_up"],
+            "pi": c["mc_angle_pi_down"],
+            "rates": (c["mc_rate_hidden"], c["mc_rate_out"], c["mc_rate_inter"])}
+
+
+def mc_rows(spk, rt):
+    """(model, condition, cell) for every condition of both files, rate first."""
+    rows = [("rate", t, _rate_cell(c)) for t, c in _mc_cells(rt, "apical_error")]
+    return rows + [("spiking", t, _spk_cell(c)) for t, c in _mc_cells(spk, "mc_apical_error")]
+
+
+def _end(da, j):
+    return da.isel(record=j).values
+
+
+def mc_table(spk, rt, out=None):
+    out = out or sys.stdout
+    print("| model | condition | apical error before | after | before / after | "
+          "pattern-averaged apical error after | interneuron error before -> after | "
+          "angle(W_IP, W_up) after (deg) | angle(W_PI, -W_down) after (deg) | "
+          "rates hidden / output / inter after (Hz) | seeds |", file=out)
+    print("|---|---|---|---|---|---|---|---|---|---|---|", file=out)
+    for model, title, c in mc_rows(spk, rt):
+        a0, a1 = _end(c["apical"], 0), _end(c["apical"], -1)
+        m0, m1 = _stats(a0)[0], _stats(a1)[0]
+        slow = _fmt(_end(c["slow"], -1), 4) if c["slow"] is not None else "-"
+        i0, i1 = _stats(_end(c["inter"], 0))[0], _stats(_end(c["inter"], -1))[0]
+        rates = ("-" if c["rates"] is None else
+                 " / ".join(f"{_stats(_end(r, -1))[0]:.1f}" for r in c["rates"]))
+        n = _stats(a1)[4]
+        ratio = f"{m0 / m1:.3g}" if m0 > 0 and m1 > 0 else "-"
+        print(f"| {model} | {title or '-'} | {m0:.4g} | {_fmt(a1, 4)} | {ratio} | {slow} | "
+              f"{i0:.3g} -> {i1:.3g} | {_stats(_end(c['ip'], -1))[0]:.1f} | "
+              f"{_stats(_end(c['pi'], -1))[0]:.1f} | {rates} | {n} |", file=out)
+
+
+def mc_figure(spk, rt, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
+    colours = {}  # one colour per condition apart from the start; the rate model black
+    for model, title, c in mc_rows(spk, rt):
+        x = c["pattern"]
+        x = (x.isel(seed=0) if "seed" in x.dims else x).values
+        style = "-" if "self_predicting" not in title else "--"
+        lw = 2.2 if model == "rate" else 1.2
+        label = f"{model}: {title}"
+        key_c = (model, ", ".join(t for t in title.split(", ") if "init" not in t))
+        colour = "k" if model == "rate" else colours.setdefault(key_c, f"C{len(colours)}")
+        for ax, key in zip(axes[:3], ("apical", "inter", "pi")):
+            da = c[key]
+            m = da.mean("seed") if "seed" in da.dims else da
+            line, = ax.plot(x, m.values, style, lw=lw, label=label, color=colour)
+            if "seed" in da.dims:
+                ax.fill_between(x, da.min("seed").values, da.max("seed").values,
+                                color=line.get_color(), alpha=0.12)
+        if c["rates"] is not None and "self_predicting" not in title:
+            for r, mk in zip(c["rates"], ("-", ":", "-.")):
+                m = r.mean("seed") if "seed" in r.dims else r
+                axes[3].plot(x, m.values, mk, color=colour, label=f"{key_c[1]}: {r.name[8:]}")
+    for ax, lab in zip(axes, ("apical error (mean v_A^2)", "interneuron error (mean (u_I - u)^2)",
+                              "angle(W_PI, -W_down) (deg)", "spiking: mean rate (Hz)")):
+        ax.set_xlabel("training patterns (100 ms each)")
+        ax.set_ylabel(lab)
+    axes[0].set_yscale("log")
+    axes[1].set_yscale("log")
+    axes[0].legend(fontsize=6)
+    axes[3].legend(fontsize=5)
+    fig.suptitle("self-prediction, 30-20-10: rate microcircuit (thick) and spiking microcircuit "
+                 "(thin); dashed: from the self-predicting state", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("file")
@@ -337,11 +469,19 @@ def main(argv=None):
     ap.add_argument("--at", default="", metavar="R,R,...",
                     help="further repetitions for the teacher table's rows")
     ap.add_argument("--seed-index", type=int, default=0, help="seed of the trace panels")
+    ap.add_argument("--mc", metavar="RATE.h5",
+                    help="FILE is task self_predict's; compare with the rate kernel's RATE.h5")
     ap.add_argument("--sel", action="append", default=[], metavar="AXIS=VALUE",
                     help="value of a grid axis for the figure's single-run panels")
     a = ap.parse_args(argv)
     try:
         sel = dict(x.split("=", 1) for x in a.sel)
+        if a.mc:
+            spk, rt = mc_load(a.file, a.mc)
+            mc_table(spk, rt)
+            if a.figure:
+                mc_figure(spk, rt, a.figure)
+            return 0
         ds = load(a.file)
         if a.rates != is_rates(ds):
             raise ValueError(f"{a.file} holds the {'rates' if is_rates(ds) else 'teacher'} task; "

@@ -202,7 +202,7 @@ typedef struct {
     int *refr;      /* dead steps left */
     unsigned char *s, *dead; /* spikes of the last step, dead in the last step */
     double *trL, *trS, *x; /* traces: sums of e^(-(t-t_s)/tau_L), e^(-(t-t_s)/tau_d); x */
-    double *post;   /* scratch: postsynaptic factor of a rule */
+    double *post;   /* scratch: postsynaptic factor of a rule (inputs: spike probability of x = u) */
     long spikes;    /* spike count since the last uz_net_reset */
 } uz_pop;
 
@@ -216,6 +216,7 @@ typedef struct {
     double *G1, *G2, *GPI, *GIP;      /* low-passed updates, same shapes */
     double *target;                   /* n2 output targets (nudge) */
     bool nudge;
+    bool in_ok;                     /* the inputs' u and spike probabilities are set */
     /* step constants */
     double U0, aL, aS, aD, xnorm;
     double e1, e2, eI;              /* e^(-G dt) of hidden, output (not nudged), interneuron */

@@ -121,6 +121,7 @@ static void pop_reset(uz_pop *q)
 
 void uz_net_reset(uz_net *net)
 {
+    net->in_ok = false;
     pop_reset(&net->in);
     pop_reset(&net->hid);
     pop_reset(&net->out);
@@ -235,12 +236,18 @@ void uz_net_step(uz_net *net, const double *x, bool plastic, gsl_rng *rin, gsl_r
         double uinf = (c->g_B * net->vB2[i] + gs * net->target[i]) / G;
         net->out.u[i] = uinf + (net->out.u[i] - uinf) * e;
     }
-    /* Spikes: inputs Poisson at phi_max x, the rest by the single neuron's rule. */
+    /* Spikes: inputs Poisson at phi_max x, the rest by the single neuron's
+     * rule. An input's probability is recomputed only when its x changes
+     * (x is constant over a pattern; the exponential costs more than the draw). */
     for (size_t i = 0; i < n0; i++) {
-        net->in.u[i] = x[i];
-        net->in.s[i] = gsl_rng_uniform(rin) < -expm1(-net->p.phi_max * x[i] * net->p.dt);
+        if (x[i] != net->in.u[i] || !net->in_ok) {
+            net->in.u[i] = x[i];
+            net->in.post[i] = -expm1(-net->p.phi_max * x[i] * net->p.dt);
+        }
+        net->in.s[i] = gsl_rng_uniform(rin) < net->in.post[i];
         net->in.spikes += net->in.s[i];
     }
+    net->in_ok = true;
     pop_fire(net, &net->hid, rsp);
     pop_fire(net, &net->out, rsp);
     pop_fire(net, &net->inh, rsp);
