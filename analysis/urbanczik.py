@@ -40,6 +40,12 @@ interneuron mismatch, the alignment angles of W_IP and W_PI, and the firing rate
 mean ± standard deviation over seeds. The figure draws apical error, interneuron
 mismatch, the angle of W_PI to -W_down and the rates over training, both models in
 the same axes (mean over seeds, min..max band).
+
+    /usr/bin/python3 -m analysis.urbanczik results/urbanczik-mc-teacher.h5 --mc-teacher [-o FIG.png]
+
+With --mc-teacher (task mc_teacher) the table gives per condition the test MSE of the
+output potentials before and after training, its minimum over training, the apical
+error and the rates; the figure draws the test MSE and the apical error over training.
 """
 import argparse
 import sys
@@ -256,6 +262,16 @@ def _select(ds, sel):
     return ds
 
 
+def _band(ax, x, da, *args, **kw):
+    """Mean over seeds against x, with a min..max band when there are seeds."""
+    m = da.mean("seed") if "seed" in da.dims else da
+    line, = ax.plot(x, m.values, *args, **kw)
+    if "seed" in da.dims:
+        ax.fill_between(x, da.min("seed").values, da.max("seed").values,
+                        color=line.get_color(), alpha=0.12 if kw.get("color") else 0.2)
+    return line
+
+
 def rates_figure(ds, path, sel=None, seed_index=0):
     import matplotlib
 
@@ -267,12 +283,7 @@ def rates_figure(ds, path, sel=None, seed_index=0):
     reps = np.arange(ds.sizes["rep"])
     for title, cell in _cells(ds):
         for ax, name in zip(axes[:2], ("angle", "w_error")):
-            da = cell[name]
-            m = da.mean("seed") if "seed" in da.dims else da
-            line, = ax.plot(reps, m.values, label=title or "all")
-            if "seed" in da.dims:
-                ax.fill_between(reps, da.min("seed").values, da.max("seed").values,
-                                color=line.get_color(), alpha=0.2)
+            _band(ax, reps, cell[name], label=title or "all")
     for ax, lab in zip(axes[:2], ("angle(w, w*) (deg)", "|w - w*| / |w*|")):
         ax.axvspan(ph["first taught"], ph["last taught"] + 1, color="0.9", zorder=0)
         ax.set_xlabel("repetition (grey: teacher on)")
@@ -435,12 +446,7 @@ def mc_figure(spk, rt, path):
         key_c = (model, ", ".join(t for t in title.split(", ") if "init" not in t))
         colour = "k" if model == "rate" else colours.setdefault(key_c, f"C{len(colours)}")
         for ax, key in zip(axes[:3], ("apical", "inter", "pi")):
-            da = c[key]
-            m = da.mean("seed") if "seed" in da.dims else da
-            line, = ax.plot(x, m.values, style, lw=lw, label=label, color=colour)
-            if "seed" in da.dims:
-                ax.fill_between(x, da.min("seed").values, da.max("seed").values,
-                                color=line.get_color(), alpha=0.12)
+            _band(ax, x, c[key], style, lw=lw, label=label, color=colour)
         if c["rates"] is not None and "self_predicting" not in title:
             for r, mk in zip(c["rates"], ("-", ":", "-.")):
                 m = r.mean("seed") if "seed" in r.dims else r
@@ -460,6 +466,53 @@ def mc_figure(spk, rt, path):
     plt.close(fig)
 
 
+def mc_teacher_load(path):
+    ds = open_results(path)
+    miss = [v for v in MC_NEEDED + ("mc_test_mse",) if v not in ds]
+    if miss or (ds["mc_test_mse"].values < 0).any():
+        raise ValueError(f"{path}: not a result file of the urbanczik kernel's mc_teacher task"
+                         f"{' (no output ' + ', '.join(miss) + ')' if miss else ''}")
+    return ds
+
+
+def mc_teacher_table(ds, out=None):
+    out = out or sys.stdout
+    print("| condition | test MSE before | after | before / after | least over training | "
+          "apical error after | rates hidden / output / inter after (Hz) | seeds |", file=out)
+    print("|---|---|---|---|---|---|---|---|", file=out)
+    for title, c in _mc_cells(ds, "mc_test_mse"):
+        m = c["mc_test_mse"]
+        b, a = _end(m, 0), _end(m, -1)
+        least = m.min("record").values
+        rates = " / ".join(f"{_stats(_end(c[r], -1))[0]:.1f}"
+                           for r in ("mc_rate_hidden", "mc_rate_out", "mc_rate_inter"))
+        print(f"| {title or '-'} | {_fmt(b, 2)} | {_fmt(a, 2)} | {_stats(b)[0] / _stats(a)[0]:.2f} | "
+              f"{_fmt(least, 2)} | {_fmt(_end(c['mc_apical_error'], -1), 3)} | {rates} | "
+              f"{_stats(a)[4]} |", file=out)
+
+
+def mc_teacher_figure(ds, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for title, c in _mc_cells(ds, "mc_test_mse"):
+        x = c["mc_pattern"]
+        x = (x.isel(seed=0) if "seed" in x.dims else x).values
+        for ax, key in zip(axes, ("mc_test_mse", "mc_apical_error")):
+            _band(ax, x, c[key], label=title or "all")
+    for ax, lab in zip(axes, ("test MSE of the output potentials", "apical error (mean v_A^2)")):
+        ax.set_xlabel("training patterns (100 ms each)")
+        ax.set_ylabel(lab)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("spiking microcircuit, teacher-student (30-50-10 student)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("file")
@@ -471,11 +524,18 @@ def main(argv=None):
     ap.add_argument("--seed-index", type=int, default=0, help="seed of the trace panels")
     ap.add_argument("--mc", metavar="RATE.h5",
                     help="FILE is task self_predict's; compare with the rate kernel's RATE.h5")
+    ap.add_argument("--mc-teacher", action="store_true", help="FILE is task mc_teacher's")
     ap.add_argument("--sel", action="append", default=[], metavar="AXIS=VALUE",
                     help="value of a grid axis for the figure's single-run panels")
     a = ap.parse_args(argv)
     try:
         sel = dict(x.split("=", 1) for x in a.sel)
+        if a.mc_teacher:
+            ds = mc_teacher_load(a.file)
+            mc_teacher_table(ds)
+            if a.figure:
+                mc_teacher_figure(ds, a.figure)
+            return 0
         if a.mc:
             spk, rt = mc_load(a.file, a.mc)
             mc_table(spk, rt)

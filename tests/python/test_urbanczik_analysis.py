@@ -262,3 +262,17 @@ def test_self_predict_refuses_a_pattern_shorter_than_two_steps(tmp_path):
     assert r.returncode == 2, r.stderr
     assert "mc_t_pattern = 0.1 must be at least two steps" in r.stderr
     assert not out.exists()
+
+
+def test_mc_teacher_task_and_its_analysis(mc, tmp_path_factory, tmp_path, capsys):
+    spec = MC_SPEC.replace("task: self_predict", "task: mc_teacher\n  mc_eta_up_out: 0.01")
+    res = run_spec_text(tmp_path_factory, "mct", spec, ranks=None)
+    m = xr.open_dataset(res, engine="h5netcdf")
+    mse = m["mc_test_mse"].values
+    assert np.all(np.isfinite(mse)) and np.all(mse > 0)
+    # the self-predicting task has no targets
+    assert np.all(xr.open_dataset(mc, engine="h5netcdf")["mc_test_mse"].values == -1)
+    fig = tmp_path / "mct.png"
+    assert urbanczik.main([str(res), "--mc-teacher", "-o", str(fig)]) == 0
+    assert "| mc_init = random |" in capsys.readouterr().out and fig.stat().st_size > 10000
+    assert urbanczik.main([str(mc), "--mc-teacher"]) == 2

@@ -58,10 +58,11 @@
  * values, before any task runs. */
 static const nm_param params[] = {
     {.name = "task", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "teacher"},
-     .choices = {"teacher", "rates", "self_predict"}, .unit = "",
+     .choices = {"teacher", "rates", "self_predict", "mc_teacher"}, .unit = "",
      .doc = "teacher: frozen pattern, sine teacher (NEST's example); rates: learn a teacher "
             "neuron's weights from patterns of input rates; self_predict: the spiking "
-            "microcircuit (mc_*) learns its self-predicting state without a target"},
+            "microcircuit (mc_*) learns its self-predicting state without a target; "
+            "mc_teacher: the spiking microcircuit learns a teacher network's mapping"},
     /* neuron */
     F("C_m_soma", 300, 1e-3, 1e9, "pF", "somatic capacitance"),
     F("C_m_dend", 300, 1e-3, 1e9, "pF", "dendritic capacitance"),
@@ -115,27 +116,32 @@ static const nm_param params[] = {
     /* task self_predict: the spiking microcircuit (urbanczik_net.c, urbanczik_mc.c); its
      * neurons spike by phi, t_ref and dt above, its traces use the dendrite's PSP kernel
      * (C_m_dend / g_L_dend, tau_syn_dend), its rules tau_Delta and pi_dead */
-    I("mc_in", 30, 1, 100000, "self_predict: input neurons"),
-    I("mc_hidden", 20, 1, 100000, "self_predict: hidden pyramidal neurons"),
-    I("mc_out", 10, 1, 100000, "self_predict: output pyramidal neurons (and interneurons)"),
-    F("mc_g_lk", 0.1, 0, 1e3, "1/ms", "self_predict: somatic leak conductance (rate model's units)"),
-    F("mc_g_B", 1.0, 1e-9, 1e3, "1/ms", "self_predict: basal dendrite to soma conductance"),
-    F("mc_g_A", 0.8, 0, 1e3, "1/ms", "self_predict: apical dendrite to soma conductance"),
-    F("mc_g_D", 1.0, 1e-9, 1e3, "1/ms", "self_predict: interneuron dendrite to soma conductance"),
+    I("mc_in", 30, 1, 100000, "network tasks: input neurons"),
+    I("mc_hidden", 20, 1, 100000, "network tasks: hidden pyramidal neurons"),
+    I("mc_out", 10, 1, 100000, "network tasks: output pyramidal neurons (and interneurons)"),
+    F("mc_g_lk", 0.1, 0, 1e3, "1/ms", "network tasks: somatic leak conductance (rate model's units)"),
+    F("mc_g_B", 1.0, 1e-9, 1e3, "1/ms", "network tasks: basal dendrite to soma conductance"),
+    F("mc_g_A", 0.8, 0, 1e3, "1/ms", "network tasks: apical dendrite to soma conductance"),
+    F("mc_g_D", 1.0, 1e-9, 1e3, "1/ms", "network tasks: interneuron dendrite to soma conductance"),
     F("mc_g_som", 0.8, 0, 1e3, "1/ms",
-      "self_predict: nudging conductance of the interneurons toward the output neurons"),
-    F("mc_eta_up", 0, -1e6, 1e6, "1/ms", "self_predict: forward learning rate, hidden layer"),
-    F("mc_eta_up_out", 0, -1e6, 1e6, "1/ms", "self_predict: forward learning rate, output layer"),
-    F("mc_eta_IP", 0.002375, -1e6, 1e6, "1/ms", "self_predict: pyramidal -> interneuron rate"),
-    F("mc_eta_PI", 0.005, -1e6, 1e6, "1/ms", "self_predict: interneuron -> pyramidal rate"),
-    F("mc_w_init", 1.0, 0, 1e6, "", "self_predict: initial weights U(-mc_w_init, mc_w_init)"),
+      "network tasks: nudging conductance of the interneurons toward the output neurons, "
+      "and (mc_teacher) of the output neurons toward their targets"),
+    F("mc_eta_up", 0, -1e6, 1e6, "1/ms", "network tasks: forward learning rate, hidden layer"),
+    F("mc_eta_up_out", 0, -1e6, 1e6, "1/ms", "network tasks: forward learning rate, output layer"),
+    F("mc_eta_IP", 0.002375, -1e6, 1e6, "1/ms", "network tasks: pyramidal -> interneuron rate"),
+    F("mc_eta_PI", 0.005, -1e6, 1e6, "1/ms", "network tasks: interneuron -> pyramidal rate"),
+    F("mc_w_init", 1.0, 0, 1e6, "", "network tasks: initial weights U(-mc_w_init, mc_w_init)"),
     {.name = "mc_init", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "random"},
      .choices = {"random", "self_predicting"}, .unit = "",
-     .doc = "self_predict: lateral weights random, or the rate model's self-predicting state"},
-    F("mc_t_pattern", 100, 0.1, 1e6, "ms", "self_predict: presentation time of a pattern"),
-    I("mc_n_train", 500, 0, 100000000, "self_predict: training patterns, each shown once"),
-    I("mc_n_test", 20, 1, 1000000, "self_predict: held-out patterns of an evaluation"),
-    I("mc_n_record", 11, 2, 100000, "self_predict: evaluations (first before, last after training)"),
+     .doc = "network tasks: lateral weights random, or the rate model's self-predicting state"},
+    F("mc_t_pattern", 100, 0.1, 1e6, "ms", "network tasks: presentation time of a pattern"),
+    I("mc_n_train", 500, 0, 100000000, "network tasks: training patterns, each shown once"),
+    I("mc_n_test", 20, 1, 1000000, "network tasks: held-out patterns of an evaluation"),
+    I("mc_n_record", 11, 2, 100000, "network tasks: evaluations (first before, last after training)"),
+    I("mc_teacher_hidden", 20, 1, 100000, "mc_teacher: hidden units of the teacher network"),
+    F("mc_teacher_scale1", 2, -1e6, 1e6, "",
+      "mc_teacher: targets s2 W2 f(s1 W1 x), f(u) = 0.1 log(1 + e^(u - 3)); s1"),
+    F("mc_teacher_scale2", 10, -1e6, 1e6, "", "mc_teacher: the teacher's output scale s2"),
 };
 
 uz_params uz_params_of(const nm_point *p)
@@ -220,7 +226,7 @@ static size_t sample_extent(const nm_point *p, int d)
 enum { O_CORR, O_RMS, O_CORR_U, O_SPIKES, O_MEAN_W, O_W_REP, O_W_FINAL, O_ANGLE, O_W_ERROR,
        O_W_TEACHER, O_SNAP_REP, O_TR_T, O_TR_U, O_TR_VSTAR, O_TR_UM, O_TR_SPIKES,
        O_MC_PATTERN, O_MC_APICAL, O_MC_APICAL_SLOW, O_MC_INTER, O_MC_RATE_HID, O_MC_RATE_OUT,
-       O_MC_RATE_INH, O_MC_ANGLE_IP, O_MC_ANGLE_PI, O_N };
+       O_MC_RATE_INH, O_MC_ANGLE_IP, O_MC_ANGLE_PI, O_MC_TEST_MSE, O_N };
 
 static size_t record_extent(const nm_point *p, int d)
 {
@@ -277,26 +283,37 @@ static const nm_output outputs[] = {
     [O_TR_SPIKES] = {.name = "trace_spikes", .type = NM_O_I64, .ndims = 2,
                      .dims = {"snap", "sample"}, .extent = trace_extent, .unit = "",
                      .doc = "somatic spikes in the record_every steps ending at each sample"},
-    /* task self_predict (-1 in the other tasks, and theirs -1 in this one) */
+    /* the network tasks self_predict and mc_teacher (-1 in the other tasks, and theirs
+     * -1 in these) */
     [O_MC_PATTERN] = NM_OUTPUT_ARRAY("mc_pattern", NM_O_I64, "record", record_extent, "",
-                                     "self_predict: training patterns before each evaluation"),
+                                     "network tasks: training patterns before each evaluation"),
     [O_MC_APICAL] = MC_CURVE("mc_apical_error", "",
-                             "self_predict: mean squared apical potential over an evaluation "
+                             "network tasks: mean squared apical potential over an evaluation "
                              "(the rate kernel's apical_error)"),
     [O_MC_APICAL_SLOW] = MC_CURVE("mc_apical_slow", "",
-                                  "self_predict: mean square of the apical potential averaged "
+                                  "network tasks: mean square of the apical potential averaged "
                                   "over each held-out pattern's second half"),
     [O_MC_INTER] = MC_CURVE("mc_interneuron_error", "",
-                            "self_predict: mean squared u_I - u_out over an evaluation"),
-    [O_MC_RATE_HID] = MC_CURVE("mc_rate_hidden", "Hz", "self_predict: mean rate of the hidden "
+                            "network tasks: mean squared u_I - u_out over an evaluation"),
+    [O_MC_RATE_HID] = MC_CURVE("mc_rate_hidden", "Hz", "network tasks: mean rate of the hidden "
                                                         "pyramidal neurons in an evaluation"),
-    [O_MC_RATE_OUT] = MC_CURVE("mc_rate_out", "Hz", "self_predict: mean rate of the output neurons"),
-    [O_MC_RATE_INH] = MC_CURVE("mc_rate_inter", "Hz", "self_predict: mean rate of the interneurons"),
+    [O_MC_RATE_OUT] = MC_CURVE("mc_rate_out", "Hz", "network tasks: mean rate of the output neurons"),
+    [O_MC_RATE_INH] = MC_CURVE("mc_rate_inter", "Hz", "network tasks: mean rate of the interneurons"),
     [O_MC_ANGLE_IP] = MC_CURVE("mc_angle_ip_up", "deg",
-                               "self_predict: angle between W_IP and W_up of the output layer"),
+                               "network tasks: angle between W_IP and W_up of the output layer"),
     [O_MC_ANGLE_PI] = MC_CURVE("mc_angle_pi_down", "deg",
-                               "self_predict: angle between W_PI and -W_down"),
+                               "network tasks: angle between W_PI and -W_down"),
+    [O_MC_TEST_MSE] = MC_CURVE("mc_test_mse", "",
+                               "mc_teacher: mean squared difference of the output potentials "
+                               "(averaged over each pattern's second half) from the targets"),
 };
+
+/* The spiking microcircuit's tasks. */
+static bool net_task(const nm_point *p)
+{
+    const char *task = nm_get_s(p, "task");
+    return !strcmp(task, "self_predict") || !strcmp(task, "mc_teacher");
+}
 
 /* Every output of res to -1 (the quantities a task does not have). */
 static void fill_absent(const nm_point *p, nm_result *res, int from, int to)
@@ -318,7 +335,7 @@ static void fill_absent(const nm_point *p, nm_result *res, int from, int to)
  * the teacher neuron too). */
 static double uz_cost(const nm_point *p)
 {
-    if (!strcmp(nm_get_s(p, "task"), "self_predict"))
+    if (net_task(p))
         return uz_mc_cost(p);
     double per = strcmp(nm_get_s(p, "task"), "rates") == 0 ? 2.0 : 1.0;
     return (double)reps(p) * (double)rep_steps(p) * (per * (double)nm_get_i(p, "n_inputs") + 20.0);
@@ -573,10 +590,9 @@ static bool uz_check(const nm_point *p, char *why, size_t len)
                            "conductance would go negative)");
     else if (reps(p) == 0)
         snprintf(why, len, "reps_before + reps_teach + reps_after must be >= 1");
-    else if (!strcmp(nm_get_s(p, "task"), "self_predict") && !(up.phi_max > 0))
-        snprintf(why, len, "self_predict needs phi_max > 0 (the traces are rates in its units)");
-    else if (!strcmp(nm_get_s(p, "task"), "self_predict") &&
-             !(nm_get_f(p, "mc_t_pattern") >= 2 * up.dt))
+    else if (net_task(p) && !(up.phi_max > 0))
+        snprintf(why, len, "the network tasks need phi_max > 0 (the traces are rates in its units)");
+    else if (net_task(p) && !(nm_get_f(p, "mc_t_pattern") >= 2 * up.dt))
         snprintf(why, len, "mc_t_pattern = %g must be at least two steps dt = %g",
                  nm_get_f(p, "mc_t_pattern"), up.dt);
     else
@@ -618,13 +634,13 @@ static int uz_run(const nm_point *p, nm_task *t, nm_result *res)
     int rc = check_point(p, t);
     if (rc)
         return rc;
-    if (!strcmp(nm_get_s(p, "task"), "self_predict")) {
+    if (net_task(p)) {
         fill_absent(p, res, 0, O_MC_PATTERN);
         uz_mc_out o = {.pattern = res->out[O_MC_PATTERN], .apical = res->out[O_MC_APICAL],
                        .apical_slow = res->out[O_MC_APICAL_SLOW], .inter = res->out[O_MC_INTER],
                        .rate_hid = res->out[O_MC_RATE_HID], .rate_out = res->out[O_MC_RATE_OUT],
                        .rate_inh = res->out[O_MC_RATE_INH], .angle_ip = res->out[O_MC_ANGLE_IP],
-                       .angle_pi = res->out[O_MC_ANGLE_PI]};
+                       .angle_pi = res->out[O_MC_ANGLE_PI], .test_mse = res->out[O_MC_TEST_MSE]};
         return uz_mc_run(p, t, &o);
     }
     fill_absent(p, res, O_MC_PATTERN, O_N);
