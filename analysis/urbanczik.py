@@ -360,7 +360,7 @@ RATE_NEEDED = ("pattern", "apical_error", "interneuron_error", "angle_ip_up", "a
 
 def mc_load(spiking, rate):
     """The spiking self_predict file and the rate kernel's file, checked."""
-    spk = open_results(spiking)
+    spk = _task(open_results(spiking), "self_predict")
     miss = [v for v in MC_NEEDED if v not in spk]
     if miss or (spk["mc_pattern"].values < 0).any():
         raise ValueError(f"{spiking}: not a result file of the urbanczik kernel's self_predict "
@@ -466,8 +466,18 @@ def mc_figure(spk, rt, path):
     plt.close(fig)
 
 
+def _task(ds, task):
+    """The cells of one task when the file has the task as an axis."""
+    if "task" in ds.dims:
+        names = [_val(v) for v in ds["task"].values]
+        if task not in names:
+            raise ValueError(f"the file's task axis has {', '.join(names)}, not {task}")
+        ds = ds.isel(task=names.index(task))
+    return ds
+
+
 def mc_teacher_load(path):
-    ds = open_results(path)
+    ds = _task(open_results(path), "mc_teacher")
     miss = [v for v in MC_NEEDED + ("mc_test_mse",) if v not in ds]
     if miss or (ds["mc_test_mse"].values < 0).any():
         raise ValueError(f"{path}: not a result file of the urbanczik kernel's mc_teacher task"
