@@ -27,6 +27,10 @@
  * equals the teacher's, so do the weights: angle and |w - w*| / |w*| measure
  * how close they come.
  *
+ * Tasks `self_predict` and `mc_teacher`: the spiking microcircuit of seed
+ * 004 (urbanczik_net.c, urbanczik_mc.c, parameters mc_*), whose neurons are
+ * this neuron's kind; run() hands them to uz_mc_run.
+ *
  * Random streams (nm_task_rng), each keyed on the parameters listed:
  *   urbanczik-input   n_inputs input_rate pattern_ms dt seed
  *                     teacher: the frozen pattern, input by input, exponential

@@ -4,7 +4,10 @@
  *
  *   urbanczik_model.c  the two-compartment neuron, its Poisson spiking and the
  *                      plasticity rule, one time step at a time
- *   urbanczik.c        the kernel: parameters, outputs, the `teacher` task
+ *   urbanczik.c        the kernel: parameters, outputs, the `teacher` and
+ *                      `rates` tasks
+ *   urbanczik_net.c    the spiking microcircuit built of such neurons (below)
+ *   urbanczik_mc.c     its tasks `self_predict` and `mc_teacher`
  *
  * The neuron (conventions of NEST's pp_cond_exp_mc_urbanczik, units pF, nS,
  * mV, pA, ms):
