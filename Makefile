@@ -163,7 +163,7 @@ endif
 # kernel library, run by bench/<kernel>/bench.py against a NumPy version of
 # the same equations.
 #   bench-nk         cycles/s, incremental vs full vs NumPy (docs/benchmarks-nk.md)
-#   bench-urbanczik  simulated s per CPU s of the neuron (docs/reproductions/urbanczik.md)
+#   bench-urbanczik  simulated s per CPU s of the neuron and the 30-20-10 network (docs/reproductions/urbanczik.md)
 #   bench-mc         steps/s and peak memory per task (docs/benchmarks-microcircuit.md)
 #   bench-folded     patterns/s, C vs NumPy (docs/reproductions/folded.md)
 #   bench-metaplastic  plastic updates/s, C vs NumPy, and the meta-gradient's cost

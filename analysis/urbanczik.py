@@ -27,6 +27,25 @@ them over the repetitions and the final weights against the teacher's.
 
 Grid axes other than seed (e.g. pi_dead) give one table each; the figures draw the
 first value of each unless --sel AXIS=VALUE picks another.
+
+    /usr/bin/python3 -m analysis.urbanczik results/urbanczik-mc-self-predict.h5 \
+        --mc results/urbanczik-mc-rate.h5 [-o FIG.png]
+
+With --mc (task self_predict, the spiking microcircuit, beside the rate kernel
+`microcircuit`'s file of the same experiment) the table gives, per condition (the
+grid axes other than seed of each file), the apical error (mean squared apical
+potential over an evaluation) before and after training and their ratio, the
+spiking network's apical error of the pattern-averaged apical potential, the
+interneuron mismatch, the alignment angles of W_IP and W_PI, and the firing rates:
+mean ± standard deviation over seeds. The figure draws apical error, interneuron
+mismatch, the angle of W_PI to -W_down and the rates over training, both models in
+the same axes (mean over seeds, min..max band).
+
+    /usr/bin/python3 -m analysis.urbanczik results/urbanczik-mc-teacher.h5 --mc-teacher [-o FIG.png]
+
+With --mc-teacher (task mc_teacher) the table gives per condition the test MSE of the
+output potentials before and after training, its minimum over training, the apical
+error and the rates; the figure draws the test MSE and the apical error over training.
 """
 import argparse
 import sys
@@ -243,6 +262,16 @@ def _select(ds, sel):
     return ds
 
 
+def _band(ax, x, da, *args, **kw):
+    """Mean over seeds against x, with a min..max band when there are seeds."""
+    m = da.mean("seed") if "seed" in da.dims else da
+    line, = ax.plot(x, m.values, *args, **kw)
+    if "seed" in da.dims:
+        ax.fill_between(x, da.min("seed").values, da.max("seed").values,
+                        color=line.get_color(), alpha=0.12 if kw.get("color") else 0.2)
+    return line
+
+
 def rates_figure(ds, path, sel=None, seed_index=0):
     import matplotlib
 
@@ -254,12 +283,7 @@ def rates_figure(ds, path, sel=None, seed_index=0):
     reps = np.arange(ds.sizes["rep"])
     for title, cell in _cells(ds):
         for ax, name in zip(axes[:2], ("angle", "w_error")):
-            da = cell[name]
-            m = da.mean("seed") if "seed" in da.dims else da
-            line, = ax.plot(reps, m.values, label=title or "all")
-            if "seed" in da.dims:
-                ax.fill_between(reps, da.min("seed").values, da.max("seed").values,
-                                color=line.get_color(), alpha=0.2)
+            _band(ax, reps, cell[name], label=title or "all")
     for ax, lab in zip(axes[:2], ("angle(w, w*) (deg)", "|w - w*| / |w*|")):
         ax.axvspan(ph["first taught"], ph["last taught"] + 1, color="0.9", zorder=0)
         ax.set_xlabel("repetition (grey: teacher on)")
@@ -328,6 +352,177 @@ def figure(ds, path, seed_index=0, sel=None):
     plt.close(fig)
 
 
+MC_NEEDED = ("mc_pattern", "mc_apical_error", "mc_apical_slow", "mc_interneuron_error",
+             "mc_rate_hidden", "mc_rate_out", "mc_rate_inter", "mc_angle_ip_up",
+             "mc_angle_pi_down")
+RATE_NEEDED = ("pattern", "apical_error", "interneuron_error", "angle_ip_up", "angle_pi_down")
+
+
+def mc_load(spiking, rate):
+    """The spiking self_predict file and the rate kernel's file, checked."""
+    spk = _task(open_results(spiking), "self_predict")
+    miss = [v for v in MC_NEEDED if v not in spk]
+    if miss or (spk["mc_pattern"].values < 0).any():
+        raise ValueError(f"{spiking}: not a result file of the urbanczik kernel's self_predict "
+                         f"task{' (no output ' + ', '.join(miss) + ')' if miss else ''}")
+    rt = open_results(rate)
+    miss = [v for v in RATE_NEEDED if v not in rt]
+    if miss:
+        raise ValueError(f"{rate}: no output {', '.join(miss)}; is this a result file of the "
+                         "microcircuit kernel?")
+    if (rt["apical_error"].values < 0).any():
+        raise ValueError(f"{rate}: the apical error is -1 (a baseline model, or no hidden layer)")
+    return spk, rt
+
+
+def _mc_cells(ds, var):
+    """(title, dataset) per combination of the axes of var other than seed and record."""
+    axes = [d for d in ds[var].dims if d not in ("seed", "record", "hidden_layer")]
+    for idx in np.ndindex(*(ds.sizes[a] for a in axes)):
+        sel = dict(zip(axes, idx))
+        yield ", ".join(f"{a} = {_val(ds[a].values[i])}" for a, i in sel.items()), ds.isel(sel)
+
+
+def _rate_cell(c):
+    """The rate kernel's cell with the spiking names (first hidden layer)."""
+    first = {"hidden_layer": 0} if "hidden_layer" in c.dims else {}
+    return {"pattern": c["pattern"], "apical": c["apical_error"], "slow": None,
+            "inter": c["interneuron_error"], "ip": c["angle_ip_up"].isel(first),
+            "pi": c["angle_pi_down"].isel(first), "rates": None}
+
+
+def _spk_cell(c):
+    return {"pattern": c["mc_pattern"], "apical": c["mc_apical_error"], "slow": c["mc_apical_slow"],
+            "inter": c["mc_interneuron_error"], "ip": c["mc_angle_ip_up"],
+            "pi": c["mc_angle_pi_down"],
+            "rates": (c["mc_rate_hidden"], c["mc_rate_out"], c["mc_rate_inter"])}
+
+
+def mc_rows(spk, rt):
+    """(model, condition, cell) for every condition of both files, rate first."""
+    rows = [("rate", t, _rate_cell(c)) for t, c in _mc_cells(rt, "apical_error")]
+    return rows + [("spiking", t, _spk_cell(c)) for t, c in _mc_cells(spk, "mc_apical_error")]
+
+
+def _end(da, j):
+    return da.isel(record=j).values
+
+
+def mc_table(spk, rt, out=None):
+    out = out or sys.stdout
+    print("| model | condition | apical error before | after | before / after | "
+          "pattern-averaged apical error after | interneuron error before -> after | "
+          "angle(W_IP, W_up) after (deg) | angle(W_PI, -W_down) after (deg) | "
+          "rates hidden / output / inter after (Hz) | seeds |", file=out)
+    print("|---|---|---|---|---|---|---|---|---|---|---|", file=out)
+    for model, title, c in mc_rows(spk, rt):
+        a0, a1 = _end(c["apical"], 0), _end(c["apical"], -1)
+        m0, m1 = _stats(a0)[0], _stats(a1)[0]
+        slow = _fmt(_end(c["slow"], -1), 4) if c["slow"] is not None else "-"
+        i0, i1 = _stats(_end(c["inter"], 0))[0], _stats(_end(c["inter"], -1))[0]
+        rates = ("-" if c["rates"] is None else
+                 " / ".join(f"{_stats(_end(r, -1))[0]:.1f}" for r in c["rates"]))
+        n = _stats(a1)[4]
+        ratio = f"{m0 / m1:.3g}" if m0 > 0 and m1 > 0 else "-"
+        print(f"| {model} | {title or '-'} | {m0:.4g} | {_fmt(a1, 4)} | {ratio} | {slow} | "
+              f"{i0:.3g} -> {i1:.3g} | {_stats(_end(c['ip'], -1))[0]:.1f} | "
+              f"{_stats(_end(c['pi'], -1))[0]:.1f} | {rates} | {n} |", file=out)
+
+
+def mc_figure(spk, rt, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
+    colours = {}  # one colour per condition apart from the start; the rate model black
+    for model, title, c in mc_rows(spk, rt):
+        x = c["pattern"]
+        x = (x.isel(seed=0) if "seed" in x.dims else x).values
+        style = "-" if "self_predicting" not in title else "--"
+        lw = 2.2 if model == "rate" else 1.2
+        label = f"{model}: {title}"
+        key_c = (model, ", ".join(t for t in title.split(", ") if "init" not in t))
+        colour = "k" if model == "rate" else colours.setdefault(key_c, f"C{len(colours)}")
+        for ax, key in zip(axes[:3], ("apical", "inter", "pi")):
+            _band(ax, x, c[key], style, lw=lw, label=label, color=colour)
+        if c["rates"] is not None and "self_predicting" not in title:
+            for r, mk in zip(c["rates"], ("-", ":", "-.")):
+                m = r.mean("seed") if "seed" in r.dims else r
+                axes[3].plot(x, m.values, mk, color=colour, label=f"{key_c[1]}: {r.name[8:]}")
+    for ax, lab in zip(axes, ("apical error (mean v_A^2)", "interneuron error (mean (u_I - u)^2)",
+                              "angle(W_PI, -W_down) (deg)", "spiking: mean rate (Hz)")):
+        ax.set_xlabel("training patterns (100 ms each)")
+        ax.set_ylabel(lab)
+    axes[0].set_yscale("log")
+    axes[1].set_yscale("log")
+    axes[0].legend(fontsize=6)
+    axes[3].legend(fontsize=5)
+    fig.suptitle("self-prediction, 30-20-10: rate microcircuit (thick) and spiking microcircuit "
+                 "(thin); dashed: from the self-predicting state", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def _task(ds, task):
+    """The cells of one task when the file has the task as an axis."""
+    if "task" in ds.dims:
+        names = [_val(v) for v in ds["task"].values]
+        if task not in names:
+            raise ValueError(f"the file's task axis has {', '.join(names)}, not {task}")
+        ds = ds.isel(task=names.index(task))
+    return ds
+
+
+def mc_teacher_load(path):
+    ds = _task(open_results(path), "mc_teacher")
+    miss = [v for v in MC_NEEDED + ("mc_test_mse",) if v not in ds]
+    if miss or (ds["mc_test_mse"].values < 0).any():
+        raise ValueError(f"{path}: not a result file of the urbanczik kernel's mc_teacher task"
+                         f"{' (no output ' + ', '.join(miss) + ')' if miss else ''}")
+    return ds
+
+
+def mc_teacher_table(ds, out=None):
+    out = out or sys.stdout
+    print("| condition | test MSE before | after | before / after | least over training | "
+          "apical error after | rates hidden / output / inter after (Hz) | seeds |", file=out)
+    print("|---|---|---|---|---|---|---|---|", file=out)
+    for title, c in _mc_cells(ds, "mc_test_mse"):
+        m = c["mc_test_mse"]
+        b, a = _end(m, 0), _end(m, -1)
+        least = m.min("record").values
+        rates = " / ".join(f"{_stats(_end(c[r], -1))[0]:.1f}"
+                           for r in ("mc_rate_hidden", "mc_rate_out", "mc_rate_inter"))
+        print(f"| {title or '-'} | {_fmt(b, 2)} | {_fmt(a, 2)} | {_stats(b)[0] / _stats(a)[0]:.2f} | "
+              f"{_fmt(least, 2)} | {_fmt(_end(c['mc_apical_error'], -1), 3)} | {rates} | "
+              f"{_stats(a)[4]} |", file=out)
+
+
+def mc_teacher_figure(ds, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for title, c in _mc_cells(ds, "mc_test_mse"):
+        x = c["mc_pattern"]
+        x = (x.isel(seed=0) if "seed" in x.dims else x).values
+        for ax, key in zip(axes, ("mc_test_mse", "mc_apical_error")):
+            _band(ax, x, c[key], label=title or "all")
+    for ax, lab in zip(axes, ("test MSE of the output potentials", "apical error (mean v_A^2)")):
+        ax.set_xlabel("training patterns (100 ms each)")
+        ax.set_ylabel(lab)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("spiking microcircuit, teacher-student (30-50-10 student)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("file")
@@ -337,11 +532,26 @@ def main(argv=None):
     ap.add_argument("--at", default="", metavar="R,R,...",
                     help="further repetitions for the teacher table's rows")
     ap.add_argument("--seed-index", type=int, default=0, help="seed of the trace panels")
+    ap.add_argument("--mc", metavar="RATE.h5",
+                    help="FILE is task self_predict's; compare with the rate kernel's RATE.h5")
+    ap.add_argument("--mc-teacher", action="store_true", help="FILE is task mc_teacher's")
     ap.add_argument("--sel", action="append", default=[], metavar="AXIS=VALUE",
                     help="value of a grid axis for the figure's single-run panels")
     a = ap.parse_args(argv)
     try:
         sel = dict(x.split("=", 1) for x in a.sel)
+        if a.mc_teacher:
+            ds = mc_teacher_load(a.file)
+            mc_teacher_table(ds)
+            if a.figure:
+                mc_teacher_figure(ds, a.figure)
+            return 0
+        if a.mc:
+            spk, rt = mc_load(a.file, a.mc)
+            mc_table(spk, rt)
+            if a.figure:
+                mc_figure(spk, rt, a.figure)
+            return 0
         ds = load(a.file)
         if a.rates != is_rates(ds):
             raise ValueError(f"{a.file} holds the {'rates' if is_rates(ds) else 'teacher'} task; "

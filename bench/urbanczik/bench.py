@@ -7,6 +7,11 @@ their final weights are compared (they must agree to rounding).
 
     make bench-urbanczik                       (builds build/bench/uz_bench, runs this)
     /usr/bin/python3 bench/urbanczik/bench.py [SECONDS [N...]]     (default 2 s; N = 200 2000 20000)
+    /usr/bin/python3 bench/urbanczik/bench.py --net [SECONDS]     the network's table alone
+
+Then the spiking microcircuit 30-20-10 (build/bench/uz_bench net): simulated seconds
+per CPU second with its rules on and frozen, the cost per synapse and step and per
+synaptic event, and the same floor.
 """
 import os
 import pathlib
@@ -78,8 +83,43 @@ def main(argv):
     print("CPU time (time.process_time / CLOCK_PROCESS_CPUTIME_ID), so other work on the "
           "machine slows the rates less than wall time would; the floor is one multiply-add "
           "into every weight per step, in C.")
+    print()
+    net(seconds)
     return 0
 
 
+def net(seconds, sizes=("30", "20", "10")):
+    """The spiking microcircuit (task self_predict) with its rules on and frozen."""
+    load_before = os.getloadavg()
+    out = subprocess.run([BIN, "net", seconds, *sizes], check=True, capture_output=True,
+                         text=True).stdout
+    load_after = os.getloadavg()
+    print(f"spiking microcircuit {'-'.join(sizes)} (task self_predict: lateral rules on, a new "
+          f"pattern every 100 ms), ~{seconds} s of CPU per case, one core; load average before: "
+          f"{' '.join(f'{x:.2f}' for x in load_before)}, after: "
+          f"{' '.join(f'{x:.2f}' for x in load_after)}")
+    print()
+    print("| rules | sim s / CPU s | synapses (plastic) | ns per step | ns per synapse-step |"
+          " spikes per s simulated | synaptic events per s simulated | ns per synaptic event |"
+          " floor ns per synapse-step | / floor |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for line in out.splitlines():
+        if line.startswith("#") or not line:
+            continue
+        f = line.split()
+        steps, sim_s = int(f[1]), int(f[1]) * 0.1e-3
+        print(f"| {'on' if f[0] == '1' else 'frozen'} | {float(f[3]):.1f} | {f[4]} ({f[5]}) |"
+              f" {float(f[6]):.0f} | {float(f[7]):.2f} | {float(f[8]) / sim_s:.0f} |"
+              f" {float(f[9]) / sim_s:.0f} | {float(f[10]):.0f} | {float(f[11]):.2f} |"
+              f" {float(f[7]) / float(f[11]):.1f}x |")
+        assert steps > 0
+    print()
+    print("A synaptic event is a spike arriving at one synapse (spikes times their fan-out); the "
+          "model touches every synapse every step (dendrites W x of the traces, and the rules), "
+          "so its cost per step, not per event, is what the floor bounds.")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--net"]:
+        sys.exit(net(sys.argv[2] if len(sys.argv) > 2 else "2"))
     sys.exit(main(sys.argv[1:]))

@@ -4,6 +4,12 @@
  *   build/bench/uz_bench time SECONDS N...   one line per N:
  *       "N steps wall_s cpu_s sim_s_per_s ns_per_synapse_step ns_per_event events floor_ns"
  *   build/bench/uz_bench check N STEPS       final weights, one per line (%.17g)
+ *   build/bench/uz_bench net SECONDS N0 N1 N2  the spiking microcircuit (task
+ *       self_predict's settings, a new pattern U(0, 1) every 100 ms), once with
+ *       its rules on and once frozen, one line each:
+ *       "plastic steps cpu_s sim_s_per_s synapses plastic_synapses ns_per_step
+ *        ns_per_synapse_step spikes events ns_per_event floor_ns"
+ *       where events are spikes times their fan-out (synapses they reach)
  *
  * The problem is the teacher task's, with inputs that need no random numbers
  * so that bench/urbanczik/uz_numpy.py can replay them exactly: input i spikes
@@ -178,8 +184,61 @@ static int timing(double seconds, size_t n)
     return 0;
 }
 
+/* The spiking microcircuit n0-n1-n2 for about `seconds` of CPU time. */
+static int net_timing(double seconds, size_t n0, size_t n1, size_t n2, bool plastic)
+{
+    uz_params p = uz_params_nest();
+    p.tau_Delta = 30;
+    uz_net_params c = {.g_lk = 0.1, .g_B = 1.0, .g_A = 0.8, .g_D = 1.0, .g_som = 0.8,
+                       .eta_IP = 0.002375, .eta_PI = 0.005};
+    uz_net *net = uz_net_alloc(&p, &c, n0, n1, n2);
+    gsl_rng *rin = gsl_rng_alloc(gsl_rng_mt19937), *rsp = gsl_rng_alloc(gsl_rng_mt19937);
+    double *x = malloc(n0 * sizeof *x);
+    if (!net || !rin || !rsp || !x)
+        return 1;
+    gsl_rng_set(rsp, 2);
+    uz_net_init_random(net, rin, 1.0);
+    const size_t pat = 1000; /* 100 ms */
+    size_t steps = 0;
+    double c0 = now(CLOCK_PROCESS_CPUTIME_ID), cpu;
+    do {
+        for (size_t i = 0; i < n0; i++)
+            x[i] = gsl_rng_uniform(rin);
+        for (size_t s = 0; s < pat; s++, steps++)
+            uz_net_step(net, x, plastic, rin, rsp);
+        cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    } while (cpu < seconds);
+    /* dendritic synapses: W_up (both layers), W_down, W_PI, W_IP; plastic: those
+     * whose rate is not 0 (the lateral ones here) */
+    double syn = (double)(n1 * n0 + n2 * n1 + 3 * n1 * n2), psyn = plastic ? 2.0 * (double)(n1 * n2) : 0;
+    double spikes = (double)(net->in.spikes + net->hid.spikes + net->out.spikes + net->inh.spikes);
+    double events = (double)net->in.spikes * (double)n1 + (double)net->hid.spikes * 2.0 * (double)n2 +
+                    (double)(net->out.spikes + net->inh.spikes) * (double)n1;
+    /* the floor's least of three (other load on the machine only adds to it) */
+    double sim = (double)steps * p.dt * 1e-3, fl = INFINITY;
+    for (int k = 0; k < 3; k++)
+        fl = fmin(fl, floor_ns((size_t)syn, 200000));
+    printf("%d %zu %.4f %.3f %.0f %.0f %.1f %.3f %.0f %.0f %.2f %.3f\n", plastic, steps, cpu,
+           sim / cpu, syn, psyn, cpu / (double)steps * 1e9, cpu / ((double)steps * syn) * 1e9,
+           spikes, events, cpu / events * 1e9, fl);
+    uz_net_free(net);
+    gsl_rng_free(rin);
+    gsl_rng_free(rsp);
+    free(x);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 6 && strcmp(argv[1], "net") == 0) {
+        printf("# plastic steps cpu_s sim_s_per_cpu_s synapses plastic_synapses ns_per_step "
+               "ns_per_synapse_step spikes events ns_per_event floor_ns_per_synapse_step\n");
+        for (int pl = 1; pl >= 0; pl--)
+            if (net_timing(atof(argv[2]), (size_t)atol(argv[3]), (size_t)atol(argv[4]),
+                           (size_t)atol(argv[5]), pl))
+                return 1;
+        return 0;
+    }
     if (argc >= 4 && strcmp(argv[1], "check") == 0)
         return check((size_t)atol(argv[2]), (size_t)atol(argv[3]));
     if (argc >= 4 && strcmp(argv[1], "time") == 0) {
@@ -190,6 +249,7 @@ int main(int argc, char **argv)
                 return 1;
         return 0;
     }
-    fprintf(stderr, "usage: uz_bench time SECONDS N... | uz_bench check N STEPS\n");
+    fprintf(stderr, "usage: uz_bench time SECONDS N... | uz_bench check N STEPS | "
+                    "uz_bench net SECONDS N0 N1 N2\n");
     return 2;
 }

@@ -188,3 +188,89 @@ def test_rates_analysis(rates, tmp_path, capsys):
 
 def test_teacher_task_writes_minus_one_for_the_rates_outputs(ds):
     assert np.all(ds["angle"].values == -1) and np.all(ds["w_teacher"].values == -1)
+
+
+MC_SPEC = """\
+kernel: urbanczik
+base_seed: 5
+fixed:
+  mc_n_train: 20
+  mc_n_test: 2
+  mc_n_record: 3
+  mc_t_pattern: 20
+  mc_eta_up_out: 0.01
+grid:
+  task: [self_predict, mc_teacher]
+  mc_init: [random, self_predicting]
+replicates: 2
+"""
+MC_RATE_SPEC = """\
+kernel: microcircuit
+base_seed: 5
+fixed:
+  task: self_predict
+  eta_up: 0
+  eta_up_out: 0
+  n_train: 20
+  n_test: 2
+  n_record: 3
+  t_pattern: 20
+grid:
+  init: [random, self_predicting]
+"""
+
+
+@pytest.fixture(scope="module")
+def mc(tmp_path_factory):
+    return run_spec_text(tmp_path_factory, "mc", MC_SPEC, ranks=None)
+
+
+def test_self_predict_task_through_the_engine(mc, ds):
+    m = xr.open_dataset(mc, engine="h5netcdf").sel(task="self_predict")
+    assert m["mc_apical_error"].dims == ("mc_init", "seed", "record")
+    assert np.all(m["mc_pattern"].values == [0, 10, 20])
+    # From the self-predicting state the interneurons start on their partners and
+    # the lateral weights are aligned; from random weights neither.
+    first = m.isel(record=0)
+    assert np.all(first["mc_interneuron_error"].sel(mc_init="self_predicting").values < 1e-3)
+    assert np.all(first["mc_interneuron_error"].sel(mc_init="random").values > 0.05)
+    assert np.all(first["mc_angle_pi_down"].sel(mc_init="self_predicting").values < 1e-6)
+    assert np.all(first["mc_angle_pi_down"].sel(mc_init="random").values > 45)
+    # Firing near 75 Hz x the dead time's reduction at u ~ 0 (NEST's phi_max 0.15/ms).
+    assert np.all((m["mc_rate_hidden"].values > 30) & (m["mc_rate_hidden"].values < 100))
+    # The other tasks' outputs are -1 here, and this task's are -1 in theirs.
+    assert np.all(m["corr"].values == -1) and np.all(m["w_final"].values == -1)
+    assert np.all(ds["mc_apical_error"].values == -1) and np.all(ds["mc_pattern"].values == -1)
+
+
+def test_self_predict_analysis_beside_the_rate_kernel(mc, tmp_path_factory, tmp_path, capsys):
+    rate = run_spec_text(tmp_path_factory, "mcrate", MC_RATE_SPEC, ranks=None)
+    fig = tmp_path / "mc.png"
+    assert urbanczik.main([str(mc), "--mc", str(rate), "-o", str(fig)]) == 0
+    out = capsys.readouterr().out
+    assert "| rate | init = random |" in out and "| spiking | mc_init = self_predicting |" in out
+    assert fig.stat().st_size > 10000
+    # the two files the wrong way round
+    assert urbanczik.main([str(rate), "--mc", str(mc)]) == 2
+    assert "self_predict" in capsys.readouterr().err
+
+
+def test_self_predict_refuses_a_pattern_shorter_than_two_steps(tmp_path):
+    spec = tmp_path / "short.yaml"
+    spec.write_text("kernel: urbanczik\nfixed:\n  task: self_predict\n  mc_t_pattern: 0.1\n")
+    out = tmp_path / "short.h5"
+    r = run_neuromic("run", spec, "-o", out, check=False)
+    assert r.returncode == 2, r.stderr
+    assert "mc_t_pattern = 0.1 must be at least two steps" in r.stderr
+    assert not out.exists()
+
+
+def test_mc_teacher_task_and_its_analysis(mc, tmp_path, capsys):
+    m = xr.open_dataset(mc, engine="h5netcdf")
+    mse = m["mc_test_mse"].sel(task="mc_teacher").values
+    assert np.all(np.isfinite(mse)) and np.all(mse > 0)
+    # the self-predicting task has no targets
+    assert np.all(m["mc_test_mse"].sel(task="self_predict").values == -1)
+    fig = tmp_path / "mct.png"
+    assert urbanczik.main([str(mc), "--mc-teacher", "-o", str(fig)]) == 0
+    assert "| mc_init = random |" in capsys.readouterr().out and fig.stat().st_size > 10000

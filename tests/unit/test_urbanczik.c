@@ -4,7 +4,8 @@
  * kernel, the spike probability and dead time, the rule's sign, the exact
  * weight check of NEST's urbanczik_synapse test (presynaptic spikes at 1 and
  * 98 ms, somatic drive 10-50 ms) against the discretised closed form
- * computed here from the equations, and the parameter checks. */
+ * computed here from the equations, and the parameter checks; then the
+ * spiking microcircuit built of such neurons (urbanczik_net.c). */
 #include "testutil.h"
 
 #include "../../src/kernels/urbanczik/urbanczik.h"
@@ -454,6 +455,240 @@ static void schema_refuses_bad_values(void **state)
     }
 }
 
+/* ---- the spiking microcircuit (urbanczik_net.c): the compartments'
+ * subthreshold solution, the self-predicting state, the rate function's
+ * change of units, spike counts and traces against closed forms, the
+ * rules' expected drift ---- */
+
+static const uz_net_params rate_model = {.g_lk = 0.1, .g_B = 1.0, .g_A = 0.8, .g_D = 1.0,
+                                         .g_som = 0.8};
+
+static uz_net *net_alloc(const uz_net_params *c, size_t n0, size_t n1, size_t n2)
+{
+    uz_params p = uz_params_nest();
+    uz_net *net = uz_net_alloc(&p, c, n0, n1, n2);
+    assert_non_null(net);
+    return net;
+}
+
+/* Holds every presynaptic trace at a given value (the step recomputes them
+ * after the dendrites have read them). */
+static void hold_traces(uz_net *net, double xin, double xhid, double xout, double xinh)
+{
+    for (size_t i = 0; i < net->n0; i++)
+        net->in.x[i] = xin;
+    for (size_t i = 0; i < net->n1; i++)
+        net->hid.x[i] = xhid;
+    for (size_t i = 0; i < net->n2; i++)
+        net->out.x[i] = xout, net->inh.x[i] = xinh;
+}
+
+/* With the traces held, v_B = W x, v_A = W_down x_out + W_PI x_I and every
+ * soma relaxes as u_inf + (u0 - u_inf) e^(-G t), G its total conductance:
+ * exact at every step, nudged or not. */
+static void compartments_relax_exactly(void **state)
+{
+    uz_net *net = net_alloc(&rate_model, 2, 1, 1);
+    gsl_rng *r = rng(1);
+    net->W1[0] = 0.7, net->W1[1] = -0.2;
+    net->Wd[0] = 0.5, net->WPI[0] = 0.3, net->W2[0] = -1.5, net->WIP[0] = 0.9;
+    net->hid.u[0] = 1.0, net->out.u[0] = -0.5, net->inh.u[0] = 2.0;
+    net->nudge = true, net->target[0] = 1.2;
+    double xin = 0.4, xh = 0.6, xo = 0.8, xi = 0.3;
+    double vB = (0.7 - 0.2) * xin, vA = 0.5 * xo + 0.3 * xi, vB2 = -1.5 * xh, vI = 0.9 * xh;
+    double G1 = 0.1 + 1.0 + 0.8, u1 = (vB + 0.8 * vA) / G1;
+    double G2 = 0.1 + 1.0 + 0.8, u2 = (vB2 + 0.8 * 1.2) / G2;
+    double uo = -0.5; /* the interneuron is nudged by the output at each step's start */
+    double ui = 2.0;
+    for (int s = 1; s <= 100; s++) {
+        hold_traces(net, xin, xh, xo, xi);
+        uz_net_step(net, (double[]){0, 0}, false, r, r);
+        double t = s * 0.1, GI = 0.1 + 1.0 + 0.8;
+        double uinfI = (1.0 * vI + 0.8 * uo) / GI;
+        ui = uinfI + (ui - uinfI) * exp(-GI * 0.1);
+        uo = u2 + (-0.5 - u2) * exp(-G2 * t);
+        assert_near(net->vB1[0], vB, 1e-15);
+        assert_near(net->vA1[0], vA, 1e-15);
+        assert_near(net->vB2[0], vB2, 1e-15);
+        assert_near(net->vI[0], vI, 1e-15);
+        assert_near(net->hid.u[0], u1 + (1.0 - u1) * exp(-G1 * t), 1e-12);
+        assert_near(net->out.u[0], uo, 1e-12);
+        assert_near(net->inh.u[0], ui, 1e-12);
+    }
+    gsl_rng_free(r);
+    uz_net_free(net);
+}
+
+/* In the rate model's self-predicting state, with the hidden traces held,
+ * every interneuron settles on its output partner's potential and the
+ * apical potential vanishes when the two populations' traces agree. */
+static void self_predicting_state(void **state)
+{
+    uz_net *net = net_alloc(&rate_model, 3, 4, 2);
+    gsl_rng *r = rng(2);
+    uz_net_init_random(net, r, 1.0);
+    uz_net_self_predicting(net);
+    for (int s = 0; s < 400; s++) {
+        hold_traces(net, 0.5, 0.7, 0.4, 0.4);
+        uz_net_step(net, (double[]){0, 0, 0}, false, r, r);
+    }
+    for (size_t i = 0; i < 2; i++)
+        assert_near(net->inh.u[i], net->out.u[i], 1e-12);
+    assert_true(fabs(net->out.u[0]) > 0.01);
+    assert_near(uz_net_apical_sq(net), 0.0, 1e-28);
+    assert_near(uz_net_inter_sq(net), 0.0, 1e-24);
+    gsl_rng_free(r);
+    uz_net_free(net);
+}
+
+/* phi(U(u)) is phi_max times the rate model's logistic. */
+static void rate_function_in_network_units(void **state)
+{
+    uz_net *net = net_alloc(&rate_model, 1, 1, 1);
+    const uz_params *p = &net->p;
+    for (double u = -6; u <= 6; u += 0.5)
+        assert_near(uz_phi(p, uz_net_U(net, u)), p->phi_max / (1 + exp(-u)), 1e-15);
+    assert_near(uz_net_U(net, 0), -55 + 3 * log(0.5), 1e-12);
+    uz_net_free(net);
+}
+
+/* Neurons held at u = 0 (no weights) spike with q = 1 - exp(-phi dt) in a
+ * live step and are dead ref_steps = R steps after a spike: a renewal
+ * process whose interval is R plus a geometric number of steps, mean R + 1/q
+ * and variance (1 - q)/q^2; the count over n intervals has variance n times
+ * the squared coefficient of variation. Checked to 5 standard deviations;
+ * the count without the dead time would be 15 away. Inputs at x spike with
+ * 1 - exp(-phi_max x dt) per step. */
+static void spike_counts_against_the_rate_function(void **state)
+{
+    uz_net *net = net_alloc(&rate_model, 10, 40, 1);
+    gsl_rng *rin = rng(3), *rsp = rng(4);
+    const uz_params *p = &net->p;
+    double x[10];
+    for (int i = 0; i < 10; i++)
+        x[i] = 0.8;
+    const long steps = 20000;
+    for (long s = 0; s < steps; s++)
+        uz_net_step(net, x, false, rin, rsp);
+    double q = uz_spike_prob(p, uz_net_U(net, 0)), R = net->ref_steps;
+    double mean_int = R + 1 / q, var_int = (1 - q) / (q * q);
+    double n = 40.0 * (double)steps / mean_int;
+    double sd = sqrt(n * var_int / (mean_int * mean_int));
+    assert_near((double)net->hid.spikes, n, 5 * sd);
+    assert_true(fabs(40.0 * (double)steps * q - n) > 15 * sd);
+    double qi = -expm1(-p->phi_max * 0.8 * p->dt), ni = 10.0 * (double)steps * qi;
+    assert_near((double)net->in.spikes, ni, 5 * sqrt(ni * (1 - qi)));
+    gsl_rng_free(rin);
+    gsl_rng_free(rsp);
+    uz_net_free(net);
+}
+
+/* The presynaptic trace of Bernoulli(q) spikes per step has mean
+ * q / (phi_max dt) (the rate in units of phi_max) and variance
+ * xnorm^2 q (1 - q) sum_k (aL^k - aS^k)^2; both over 10 inputs and 40000
+ * steps (the trace's correlation time is about 100 steps). */
+static void trace_mean_and_variance(void **state)
+{
+    uz_net *net = net_alloc(&rate_model, 10, 1, 1);
+    gsl_rng *rin = rng(5), *rsp = rng(6);
+    const uz_params *p = &net->p;
+    double x[10];
+    for (int i = 0; i < 10; i++)
+        x[i] = 0.5;
+    double s1 = 0, s2 = 0, N = 0;
+    for (long s = 0; s < 40000; s++) {
+        uz_net_step(net, x, false, rin, rsp);
+        if (s < 1000) /* from rest: let the traces reach their stationary state */
+            continue;
+        for (int i = 0; i < 10; i++)
+            s1 += net->in.x[i], s2 += net->in.x[i] * net->in.x[i], N++;
+    }
+    double q = -expm1(-p->phi_max * 0.5 * p->dt), aL = net->aL, aS = net->aS;
+    double mean = q / (p->phi_max * p->dt);
+    double var = net->xnorm * net->xnorm * q * (1 - q) *
+                 (1 / (1 - aL * aL) - 2 / (1 - aL * aS) + 1 / (1 - aS * aS));
+    double m = s1 / N, v = s2 / N - m * m;
+    /* independent samples: about N / 200 (two correlation times) */
+    assert_near(m, mean, 5 * sqrt(var / (N / 200)));
+    assert_near(v, var, 0.15 * var);
+    gsl_rng_free(rin);
+    gsl_rng_free(rsp);
+    uz_net_free(net);
+}
+
+/* The rules' expected drift. Interneurons at u = v_hat = 0 (no weights):
+ * the mean postsynaptic factor S/(phi_max dt) - 1/2 per step is
+ * p/(1 + p R)/(phi_max dt) - 1/2 < 0 when the rule acts in dead steps (the
+ * dead time's bias toward depression), and (p/(phi_max dt) - 1/2)/(1 + p R),
+ * near 0, when it does not. A positive apical potential depresses W_PI from
+ * active interneurons, and an interneuron nudged above its dendritic
+ * prediction potentiates W_IP from active hidden neurons. */
+static void drift_of_the_rules(void **state)
+{
+    for (int dead = 0; dead <= 1; dead++) {
+        uz_params p = uz_params_nest();
+        p.pi_dead = dead;
+        uz_net_params c = rate_model;
+        c.eta_IP = 1e-12; /* the factor is read before the weights could move */
+        uz_net *net = uz_net_alloc(&p, &c, 1, 1, 20);
+        gsl_rng *rin = rng(7), *rsp = rng(8 + (unsigned long)dead);
+        double sum = 0, N = 0;
+        for (long s = 0; s < 20000; s++) {
+            uz_net_step(net, (double[]){0.5}, true, rin, rsp);
+            for (size_t i = 0; i < 20; i++)
+                sum += net->inh.post[i], N++;
+        }
+        double q = uz_spike_prob(&p, uz_net_U(net, 0)), R = net->ref_steps;
+        double a = q / (p.phi_max * p.dt), want = dead ? a / (1 + q * R) - 0.5
+                                                       : (a - 0.5) / (1 + q * R);
+        /* per step the factor's variance is about q / (phi_max dt)^2 */
+        double sd = sqrt(q / (p.phi_max * p.dt) / (p.phi_max * p.dt) / N);
+        assert_near(sum / N, want, 5 * sd);
+        if (dead)
+            assert_true(want < -5 * sd);
+        else
+            assert_true(fabs(want) < sd);
+        gsl_rng_free(rin);
+        gsl_rng_free(rsp);
+        uz_net_free(net);
+    }
+    /* W_PI from a positive apical potential (W_down > 0, the output active) */
+    uz_net_params c = rate_model;
+    c.eta_PI = 1e-2;
+    uz_net *net = net_alloc(&c, 1, 1, 1);
+    gsl_rng *rin = rng(9), *rsp = rng(10);
+    net->Wd[0] = 1.0;
+    for (int s = 0; s < 5000; s++)
+        uz_net_step(net, (double[]){0.5}, true, rin, rsp);
+    assert_true(net->WPI[0] < -1e-4);
+    /* W_IP: the output driven up by the hidden neuron, the interneuron's
+     * dendrite silent, so the nudge puts u_I above v_hat_I (the rule off
+     * in dead steps, so that the dead time's bias does not count) */
+    c.eta_PI = 0, c.eta_IP = 1e-2;
+    uz_params p = uz_params_nest();
+    p.pi_dead = false;
+    uz_net *n2 = uz_net_alloc(&p, &c, 1, 1, 1);
+    n2->W1[0] = 3.0, n2->W2[0] = 5.0;
+    for (int s = 0; s < 5000; s++)
+        uz_net_step(n2, (double[]){1.0}, true, rin, rsp);
+    assert_true(n2->WIP[0] > 1e-4);
+    gsl_rng_free(rin);
+    gsl_rng_free(rsp);
+    uz_net_free(net);
+    uz_net_free(n2);
+}
+
+static void net_refuses_what_it_cannot_simulate(void **state)
+{
+    uz_params p = uz_params_nest();
+    assert_null(uz_net_alloc(&p, &rate_model, 0, 1, 1));
+    p.phi_max = 0;
+    assert_null(uz_net_alloc(&p, &rate_model, 1, 1, 1));
+    p = uz_params_nest();
+    p.t_ref = 0.05;
+    assert_null(uz_net_alloc(&p, &rate_model, 1, 1, 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +705,13 @@ int main(void)
         cmocka_unit_test(exact_weight_check),
         cmocka_unit_test(invalid_parameters_are_named),
         cmocka_unit_test(schema_refuses_bad_values),
+        cmocka_unit_test(compartments_relax_exactly),
+        cmocka_unit_test(self_predicting_state),
+        cmocka_unit_test(rate_function_in_network_units),
+        cmocka_unit_test(spike_counts_against_the_rate_function),
+        cmocka_unit_test(trace_mean_and_variance),
+        cmocka_unit_test(drift_of_the_rules),
+        cmocka_unit_test(net_refuses_what_it_cannot_simulate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

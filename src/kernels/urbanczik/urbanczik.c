@@ -27,6 +27,10 @@
  * equals the teacher's, so do the weights: angle and |w - w*| / |w*| measure
  * how close they come.
  *
+ * Tasks `self_predict` and `mc_teacher`: the spiking microcircuit of seed
+ * 004 (urbanczik_net.c, urbanczik_mc.c, parameters mc_*), whose neurons are
+ * this neuron's kind; run() hands them to uz_mc_run.
+ *
  * Random streams (nm_task_rng), each keyed on the parameters listed:
  *   urbanczik-input   n_inputs input_rate pattern_ms dt seed
  *                     teacher: the frozen pattern, input by input, exponential
@@ -48,6 +52,7 @@
 #include "neuromic/kernel.h"
 
 #include "urbanczik.h"
+#include "urbanczik_mc.h"
 
 #define F NM_PARAM_FLOAT
 #define I(nm, dv, lo_, hi_, dc) NM_PARAM_INT(nm, dv, lo_, hi_, "", dc)
@@ -57,9 +62,11 @@
  * values, before any task runs. */
 static const nm_param params[] = {
     {.name = "task", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "teacher"},
-     .choices = {"teacher", "rates"}, .unit = "",
+     .choices = {"teacher", "rates", "self_predict", "mc_teacher"}, .unit = "",
      .doc = "teacher: frozen pattern, sine teacher (NEST's example); rates: learn a teacher "
-            "neuron's weights from patterns of input rates"},
+            "neuron's weights from patterns of input rates; self_predict: the spiking "
+            "microcircuit (mc_*) learns its self-predicting state without a target; "
+            "mc_teacher: the spiking microcircuit learns a teacher network's mapping"},
     /* neuron */
     F("C_m_soma", 300, 1e-3, 1e9, "pF", "somatic capacitance"),
     F("C_m_dend", 300, 1e-3, 1e9, "pF", "dendritic capacitance"),
@@ -110,9 +117,38 @@ static const nm_param params[] = {
     F("teach_g", 600, 0, 1e9, "nS",
       "rates: total somatic conductance of the teacher, split so that U_M is the teacher's V*"),
     I("record_every", 5, 1, 1000000, "steps between trace samples"),
+    /* task self_predict: the spiking microcircuit (urbanczik_net.c, urbanczik_mc.c); its
+     * neurons spike by phi, t_ref and dt above, its traces use the dendrite's PSP kernel
+     * (C_m_dend / g_L_dend, tau_syn_dend), its rules tau_Delta and pi_dead */
+    I("mc_in", 30, 1, 100000, "network tasks: input neurons"),
+    I("mc_hidden", 20, 1, 100000, "network tasks: hidden pyramidal neurons"),
+    I("mc_out", 10, 1, 100000, "network tasks: output pyramidal neurons (and interneurons)"),
+    F("mc_g_lk", 0.1, 0, 1e3, "1/ms", "network tasks: somatic leak conductance (rate model's units)"),
+    F("mc_g_B", 1.0, 1e-9, 1e3, "1/ms", "network tasks: basal dendrite to soma conductance"),
+    F("mc_g_A", 0.8, 0, 1e3, "1/ms", "network tasks: apical dendrite to soma conductance"),
+    F("mc_g_D", 1.0, 1e-9, 1e3, "1/ms", "network tasks: interneuron dendrite to soma conductance"),
+    F("mc_g_som", 0.8, 0, 1e3, "1/ms",
+      "network tasks: nudging conductance of the interneurons toward the output neurons, "
+      "and (mc_teacher) of the output neurons toward their targets"),
+    F("mc_eta_up", 0, -1e6, 1e6, "1/ms", "network tasks: forward learning rate, hidden layer"),
+    F("mc_eta_up_out", 0, -1e6, 1e6, "1/ms", "network tasks: forward learning rate, output layer"),
+    F("mc_eta_IP", 0.002375, -1e6, 1e6, "1/ms", "network tasks: pyramidal -> interneuron rate"),
+    F("mc_eta_PI", 0.005, -1e6, 1e6, "1/ms", "network tasks: interneuron -> pyramidal rate"),
+    F("mc_w_init", 1.0, 0, 1e6, "", "network tasks: initial weights U(-mc_w_init, mc_w_init)"),
+    {.name = "mc_init", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "random"},
+     .choices = {"random", "self_predicting"}, .unit = "",
+     .doc = "network tasks: lateral weights random, or the rate model's self-predicting state"},
+    F("mc_t_pattern", 100, 0.1, 1e6, "ms", "network tasks: presentation time of a pattern"),
+    I("mc_n_train", 500, 0, 100000000, "network tasks: training patterns, each shown once"),
+    I("mc_n_test", 20, 1, 1000000, "network tasks: held-out patterns of an evaluation"),
+    I("mc_n_record", 11, 2, 100000, "network tasks: evaluations (first before, last after training)"),
+    I("mc_teacher_hidden", 20, 1, 100000, "mc_teacher: hidden units of the teacher network"),
+    F("mc_teacher_scale1", 2, -1e6, 1e6, "",
+      "mc_teacher: targets s2 W2 f(s1 W1 x), f(u) = 0.1 log(1 + e^(u - 3)); s1"),
+    F("mc_teacher_scale2", 10, -1e6, 1e6, "", "mc_teacher: the teacher's output scale s2"),
 };
 
-static uz_params params_of(const nm_point *p)
+uz_params uz_params_of(const nm_point *p)
 {
     return (uz_params){
         .C_s = nm_get_f(p, "C_m_soma"), .C_d = nm_get_f(p, "C_m_dend"),
@@ -192,7 +228,17 @@ static size_t sample_extent(const nm_point *p, int d)
 }
 
 enum { O_CORR, O_RMS, O_CORR_U, O_SPIKES, O_MEAN_W, O_W_REP, O_W_FINAL, O_ANGLE, O_W_ERROR,
-       O_W_TEACHER, O_SNAP_REP, O_TR_T, O_TR_U, O_TR_VSTAR, O_TR_UM, O_TR_SPIKES };
+       O_W_TEACHER, O_SNAP_REP, O_TR_T, O_TR_U, O_TR_VSTAR, O_TR_UM, O_TR_SPIKES,
+       O_MC_PATTERN, O_MC_APICAL, O_MC_APICAL_SLOW, O_MC_INTER, O_MC_RATE_HID, O_MC_RATE_OUT,
+       O_MC_RATE_INH, O_MC_ANGLE_IP, O_MC_ANGLE_PI, O_MC_TEST_MSE, O_N };
+
+static size_t record_extent(const nm_point *p, int d)
+{
+    (void)d;
+    return (size_t)nm_get_i(p, "mc_n_record");
+}
+
+#define MC_CURVE(nm, unit_, doc_) NM_OUTPUT_ARRAY(nm, NM_O_F64, "record", record_extent, unit_, doc_)
 
 static const nm_output outputs[] = {
     [O_CORR] = {.name = "corr", .type = NM_O_F64, .ndims = 1, .dims = {"rep"},
@@ -241,12 +287,60 @@ static const nm_output outputs[] = {
     [O_TR_SPIKES] = {.name = "trace_spikes", .type = NM_O_I64, .ndims = 2,
                      .dims = {"snap", "sample"}, .extent = trace_extent, .unit = "",
                      .doc = "somatic spikes in the record_every steps ending at each sample"},
+    /* the network tasks self_predict and mc_teacher (-1 in the other tasks, and theirs
+     * -1 in these) */
+    [O_MC_PATTERN] = NM_OUTPUT_ARRAY("mc_pattern", NM_O_I64, "record", record_extent, "",
+                                     "network tasks: training patterns before each evaluation"),
+    [O_MC_APICAL] = MC_CURVE("mc_apical_error", "",
+                             "network tasks: mean squared apical potential over an evaluation "
+                             "(the rate kernel's apical_error)"),
+    [O_MC_APICAL_SLOW] = MC_CURVE("mc_apical_slow", "",
+                                  "network tasks: mean square of the apical potential averaged "
+                                  "over each held-out pattern's second half"),
+    [O_MC_INTER] = MC_CURVE("mc_interneuron_error", "",
+                            "network tasks: mean squared u_I - u_out over an evaluation"),
+    [O_MC_RATE_HID] = MC_CURVE("mc_rate_hidden", "Hz", "network tasks: mean rate of the hidden "
+                                                        "pyramidal neurons in an evaluation"),
+    [O_MC_RATE_OUT] = MC_CURVE("mc_rate_out", "Hz", "network tasks: mean rate of the output neurons"),
+    [O_MC_RATE_INH] = MC_CURVE("mc_rate_inter", "Hz", "network tasks: mean rate of the interneurons"),
+    [O_MC_ANGLE_IP] = MC_CURVE("mc_angle_ip_up", "deg",
+                               "network tasks: angle between W_IP and W_up of the output layer"),
+    [O_MC_ANGLE_PI] = MC_CURVE("mc_angle_pi_down", "deg",
+                               "network tasks: angle between W_PI and -W_down"),
+    [O_MC_TEST_MSE] = MC_CURVE("mc_test_mse", "",
+                               "mc_teacher: mean squared difference of the output potentials "
+                               "(averaged over each pattern's second half) from the targets"),
 };
+
+/* The spiking microcircuit's tasks. */
+static bool net_task(const nm_point *p)
+{
+    const char *task = nm_get_s(p, "task");
+    return !strcmp(task, "self_predict") || !strcmp(task, "mc_teacher");
+}
+
+/* Every output of res to -1 (the quantities a task does not have). */
+static void fill_absent(const nm_point *p, nm_result *res, int from, int to)
+{
+    for (int k = from; k < to; k++) {
+        const nm_output *o = &outputs[k];
+        size_t n = 1;
+        for (int d = 0; d < o->ndims; d++)
+            n *= o->extent(p, d);
+        for (size_t i = 0; i < n; i++)
+            if (o->type == NM_O_I64)
+                ((int64_t *)res->out[k])[i] = -1;
+            else
+                ((double *)res->out[k])[i] = -1.0;
+    }
+}
 
 /* Relative run time: every step touches every synapse once (twice in rates:
  * the teacher neuron too). */
 static double uz_cost(const nm_point *p)
 {
+    if (net_task(p))
+        return uz_mc_cost(p);
     double per = strcmp(nm_get_s(p, "task"), "rates") == 0 ? 2.0 : 1.0;
     return (double)reps(p) * (double)rep_steps(p) * (per * (double)nm_get_i(p, "n_inputs") + 20.0);
 }
@@ -487,7 +581,7 @@ static void run_state_free(uz_run_state *s)
  * with its axis values); run() asks again for callers that skip the engine. */
 static bool uz_check(const nm_point *p, char *why, size_t len)
 {
-    uz_params up = params_of(p);
+    uz_params up = uz_params_of(p);
     const char *bad = uz_params_invalid(&up);
     double steps = nm_get_f(p, "pattern_ms") / up.dt;
     if (bad)
@@ -500,6 +594,11 @@ static bool uz_check(const nm_point *p, char *why, size_t len)
                            "conductance would go negative)");
     else if (reps(p) == 0)
         snprintf(why, len, "reps_before + reps_teach + reps_after must be >= 1");
+    else if (net_task(p) && !(up.phi_max > 0))
+        snprintf(why, len, "the network tasks need phi_max > 0 (the traces are rates in its units)");
+    else if (net_task(p) && !(nm_get_f(p, "mc_t_pattern") >= 2 * up.dt))
+        snprintf(why, len, "mc_t_pattern = %g must be at least two steps dt = %g",
+                 nm_get_f(p, "mc_t_pattern"), up.dt);
     else
         return true;
     return false;
@@ -524,13 +623,10 @@ static void snap_reps(const nm_point *p, int64_t *out)
 /* Angle (degrees) between w and w*, and |w - w*| / |w*|. */
 static void weight_match(const double *w, const double *ws, size_t n, double *angle, double *err)
 {
-    double ww = 0, ss = 0, ws_ = 0, dd = 0;
-    for (size_t i = 0; i < n; i++) {
-        ww += w[i] * w[i], ss += ws[i] * ws[i], ws_ += w[i] * ws[i];
-        dd += (w[i] - ws[i]) * (w[i] - ws[i]);
-    }
-    double c = ww > 0 && ss > 0 ? ws_ / sqrt(ww * ss) : 0.0;
-    *angle = acos(c > 1 ? 1 : c < -1 ? -1 : c) * 180.0 / M_PI;
+    double ss = 0, dd = 0;
+    for (size_t i = 0; i < n; i++)
+        ss += ws[i] * ws[i], dd += (w[i] - ws[i]) * (w[i] - ws[i]);
+    *angle = uz_angle(w, ws, n, 1.0);
     *err = ss > 0 ? sqrt(dd / ss) : 0.0;
 }
 
@@ -538,10 +634,20 @@ static void weight_match(const double *w, const double *ws, size_t n, double *an
  * repetition is one pattern (teacher) or every pattern once in order (rates). */
 static int uz_run(const nm_point *p, nm_task *t, nm_result *res)
 {
-    uz_params up = params_of(p);
+    uz_params up = uz_params_of(p);
     int rc = check_point(p, t);
     if (rc)
         return rc;
+    if (net_task(p)) {
+        fill_absent(p, res, 0, O_MC_PATTERN);
+        uz_mc_out o = {.pattern = res->out[O_MC_PATTERN], .apical = res->out[O_MC_APICAL],
+                       .apical_slow = res->out[O_MC_APICAL_SLOW], .inter = res->out[O_MC_INTER],
+                       .rate_hid = res->out[O_MC_RATE_HID], .rate_out = res->out[O_MC_RATE_OUT],
+                       .rate_inh = res->out[O_MC_RATE_INH], .angle_ip = res->out[O_MC_ANGLE_IP],
+                       .angle_pi = res->out[O_MC_ANGLE_PI], .test_mse = res->out[O_MC_TEST_MSE]};
+        return uz_mc_run(p, t, &o);
+    }
+    fill_absent(p, res, O_MC_PATTERN, O_N);
     uz_run_state s = {.src.rates = strcmp(nm_get_s(p, "task"), "rates") == 0};
     size_t n = (size_t)nm_get_i(p, "n_inputs"), nrep = reps(p), pat = pattern_steps(p);
     size_t steps = rep_steps(p), every = (size_t)nm_get_i(p, "record_every"), nsamp = samples(p);
@@ -624,9 +730,10 @@ static int uz_run(const nm_point *p, nm_task *t, nm_result *res)
 
 const nm_kernel nm_kernel_urbanczik = {
     .name = "urbanczik",
-    .version = "1",
+    .version = "2",
     .doc = "spiking dendritic prediction learning (Urbanczik & Senn 2014): two-compartment "
-           "Poisson neuron; tasks teacher (NEST's example, Fig. 1) and rates",
+           "Poisson neuron; tasks teacher (NEST's example, Fig. 1) and rates; self_predict: the "
+           "spiking microcircuit (Gille)",
     .params = params,
     .nparams = sizeof params / sizeof params[0],
     .outputs = outputs,

@@ -4,7 +4,10 @@
  *
  *   urbanczik_model.c  the two-compartment neuron, its Poisson spiking and the
  *                      plasticity rule, one time step at a time
- *   urbanczik.c        the kernel: parameters, outputs, the `teacher` task
+ *   urbanczik.c        the kernel: parameters, outputs, the `teacher` and
+ *                      `rates` tasks
+ *   urbanczik_net.c    the spiking microcircuit built of such neurons (below)
+ *   urbanczik_mc.c     its tasks `self_predict` and `mc_teacher`
  *
  * The neuron (conventions of NEST's pp_cond_exp_mc_urbanczik, units pF, nS,
  * mV, pA, ms):
@@ -144,5 +147,108 @@ void uz_neuron_learn(uz_neuron *nr, int spikes);
 
 /* Matching potential of somatic conductances: (gE E_ex + gI E_in)/(gE + gI). */
 double uz_matching(const uz_params *p, double gE, double gI);
+
+/* ---- The spiking microcircuit (urbanczik_net.c) ----
+ *
+ * The rate microcircuit of Sacramento et al. 2018 (the `microcircuit`
+ * kernel's equations, one hidden layer) with every rate replaced by spikes,
+ * as in Gille's thesis (seed 004). Layers: n0 inputs, n1 hidden pyramidal
+ * neurons (soma u, basal v_B, apical v_A), n2 output pyramidal neurons (u,
+ * v_B) and n2 interneurons in the hidden layer (soma u_I, dendrite v_I), one
+ * per output neuron. Potentials are in the rate model's units (rest 0,
+ * capacitance 1, conductances in 1/ms):
+ *
+ *   hidden      du/dt   = -g_lk u + g_B (v_B - u) + g_A (v_A - u)
+ *   output      du/dt   = -g_lk u + g_B (v_B - u) [+ g_som (u_tgt - u)]
+ *   interneuron du_I/dt = -g_lk u_I + g_D (v_I - u_I) + g_som (u_out - u_I)
+ *   v_B = W_up x_below,  v_A = W_down x_out + W_PI x_I,  v_I = W_IP x_hidden,
+ *
+ * where x_j is neuron j's presynaptic trace: its spikes filtered by the
+ * single neuron's PSP kernel (time constants tau_L = C_d/gL_d and tau_d),
+ * normalised to unit area and divided by phi_max, so that its mean is the
+ * neuron's rate in units of phi_max, the rate model's r = phi(u) in (0, 1).
+ *
+ * Spiking is the single neuron's: rate phi(U) (uz_phi, the same parameters),
+ * a spike in a step with probability 1 - exp(-phi dt), then ref_steps dead
+ * steps. A network potential u is the membrane potential U = U0 + u / beta,
+ * U0 = theta + ln(k) / beta, so that phi(U) = phi_max / (1 + e^-u): the rate
+ * model's logistic, scaled to phi_max (with NEST's defaults one unit of u is
+ * 3 mV and u = 0 is -57.1 mV, 75 Hz). Input neuron i spikes as a Poisson
+ * process of rate phi_max x_i (x_i the pattern, in [0, 1]) without dead time.
+ *
+ * Plasticity: the rate model's rules with the postsynaptic rate replaced by
+ * the spike train (Urbanczik-Senn without the factor h), every one low-passed
+ * with tau_Delta (G = aD G + (1 - aD) post pre^T, W += dt eta G):
+ *   W_up (hidden)  post = S/(phi_max dt) - phi(vhat_B)/phi_max,
+ *                  vhat_B = g_B v_B / (g_lk + g_B + g_A)
+ *   W_up (output)  the same with vhat_B = g_B v_B / (g_lk + g_B)
+ *   W_IP           post = S_I/(phi_max dt) - phi(vhat_I)/phi_max,
+ *                  vhat_I = g_D v_I / (g_lk + g_D)
+ *   W_PI           post = -v_A
+ * with pre the trace x of the presynaptic neuron; S is the spike count of the
+ * step. With pi_dead false, a neuron's forward or IP rule is silent in its
+ * dead steps (as the single neuron's). W_down is fixed.
+ *
+ * A step (synchronous, as the rate model's Euler step): dendrites from the
+ * traces at the step's start, every soma by its exact exponential solution
+ * over dt (the interneurons nudged by the output potential at the step's
+ * start), spikes, traces, plasticity. */
+typedef struct {
+    double g_lk, g_B, g_A, g_D, g_som;         /* 1/ms */
+    double eta_up, eta_up_out, eta_IP, eta_PI; /* 1/ms */
+} uz_net_params;
+
+/* A population of spiking neurons and its presynaptic traces. */
+typedef struct {
+    size_t n;
+    double *u;      /* somatic potential (inputs: the pattern x) */
+    int *refr;      /* dead steps left */
+    unsigned char *s, *dead; /* spikes of the last step, dead in the last step */
+    double *trL, *trS, *x; /* traces: sums of e^(-(t-t_s)/tau_L), e^(-(t-t_s)/tau_d); x */
+    double *post;   /* scratch: postsynaptic factor of a rule (inputs: spike probability of x = u) */
+    long spikes;    /* spike count since the last uz_net_reset */
+} uz_pop;
+
+typedef struct {
+    uz_params p;
+    uz_net_params c;
+    size_t n0, n1, n2;
+    uz_pop in, hid, out, inh;   /* inputs, hidden, output, interneurons */
+    double *vB1, *vA1, *vB2, *vI; /* dendritic potentials */
+    double *W1, *W2, *Wd, *WPI, *WIP; /* row-major [post][pre]: n1 x n0, n2 x n1, n1 x n2, n1 x n2, n2 x n1 */
+    double *G1, *G2, *GPI, *GIP;      /* low-passed updates, same shapes */
+    double *target;                   /* n2 output targets (nudge) */
+    bool nudge;
+    bool in_ok;                     /* the inputs' u and spike probabilities are set */
+    /* step constants */
+    double U0, aL, aS, aD, xnorm;
+    double e1, e2, eI;              /* e^(-G dt) of hidden, output (not nudged), interneuron */
+    double e2n;                     /* output, nudged */
+    int ref_steps;
+} uz_net;
+
+/* A network at rest with zero weights; NULL on out of memory, an empty
+ * layer or invalid neuron parameters. */
+uz_net *uz_net_alloc(const uz_params *p, const uz_net_params *c, size_t n0, size_t n1, size_t n2);
+void uz_net_free(uz_net *net);
+/* Every weight U(-w, w) from r: W1, W2, Wd, WPI, WIP in this order, row by row. */
+void uz_net_init_random(uz_net *net, gsl_rng *r, double w);
+/* W_PI = -W_down, W_IP = (g_lk + g_D)/g_D * g_B/(g_lk + g_B) W_up(output):
+ * the rate model's self-predicting state. */
+void uz_net_self_predicting(uz_net *net);
+/* Potentials, traces, dead times and spike counts to zero (not G). */
+void uz_net_reset(uz_net *net);
+/* One step with input pattern x (n0 values in [0, 1]); plastic: apply the
+ * rules; rin draws the input spikes, rsp the network's (one uniform per
+ * neuron and step that is not dead, in the order hidden, output,
+ * interneurons). */
+void uz_net_step(uz_net *net, const double *x, bool plastic, gsl_rng *rin, gsl_rng *rsp);
+/* The network unit u as a membrane potential U (mV) and its rate (1/ms). */
+double uz_net_U(const uz_net *net, double u);
+/* Mean over hidden neurons of v_A^2; of (u_I - u_out)^2. */
+double uz_net_apical_sq(const uz_net *net);
+double uz_net_inter_sq(const uz_net *net);
+/* Angle in degrees between the n values of a and sign * b (90 when either is zero). */
+double uz_angle(const double *a, const double *b, size_t n, double sign);
 
 #endif
