@@ -454,19 +454,24 @@ static double mlp_loss(mc_mlp *m, const double *x, const double *t)
 {
     mc_mlp_forward(m, x);
     double l = 0;
-    for (size_t i = 0; i < m->n[m->L]; i++)
-        l += 0.5 * (m->r[m->L]->data[i] - t[i]) * (m->r[m->L]->data[i] - t[i]);
+    for (size_t i = 0; i < m->n[m->L]; i++) {
+        double y = m->r[m->L]->data[i];
+        double d = m->rate_loss ? mc_phi_eval(&m->phi, y) - mc_phi_eval(&m->phi, t[i]) : y - t[i];
+        l += 0.5 * d * d;
+    }
     return l;
 }
 
-/* Backprop's step equals -eta times the finite-difference gradient; shallow
- * leaves the hidden layer alone. */
-static void backprop_matches_finite_differences(void **state)
+/* Backprop's step equals -eta times the finite-difference gradient of its
+ * loss (on potentials, or with rate_loss on rates); shallow leaves the hidden
+ * layer alone. */
+static void check_sgd_gradient(bool rate_loss)
 {
     size_t n[] = {3, 4, 2};
     mc_phi phi = {.kind = MC_PHI_SOFTPLUS, .gamma = 1, .beta = 1.3, .theta = 0.2};
     mc_mlp *m = mc_mlp_alloc(n, 2, 0.5, 0.9, &phi);
     assert_non_null(m);
+    m->rate_loss = rate_loss;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     for (int k = 1; k <= 2; k++)
         for (size_t i = 0; i < n[k] * n[k - 1]; i++)
@@ -490,6 +495,18 @@ static void backprop_matches_finite_differences(void **state)
     mc_mlp_free(m);
 }
 
+static void backprop_matches_finite_differences(void **state)
+{
+    check_sgd_gradient(false);
+}
+
+/* bp_loss = rate: the references descend the error of the output rates,
+ * 0.5 |phi(y) - phi(t)|^2, as the microcircuit's output rule does. */
+static void rate_loss_matches_finite_differences(void **state)
+{
+    check_sgd_gradient(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +525,7 @@ int main(void)
         cmocka_unit_test(idx_reads_small_file_and_rejects_bad_ones),
         cmocka_unit_test(bars_have_three_classes_of_three),
         cmocka_unit_test(backprop_matches_finite_differences),
+        cmocka_unit_test(rate_loss_matches_finite_differences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
