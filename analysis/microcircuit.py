@@ -4,8 +4,8 @@
     /usr/bin/python3 -m analysis.microcircuit teacher results/teacher.h5 -o docs/reproductions/mc_teacher.png
     /usr/bin/python3 -m analysis.microcircuit bars results/bars.h5 -o docs/reproductions/mc_bars.png
     /usr/bin/python3 -m analysis.microcircuit classify results/fmnist.h5
-    /usr/bin/python3 -m analysis.microcircuit tune results/teacher-tune.h5
-    /usr/bin/python3 -m analysis.microcircuit compare results/teacher.h5
+    /usr/bin/python3 -m analysis.microcircuit tune results/teacher-tune.h5 [--metric NAME]
+    /usr/bin/python3 -m analysis.microcircuit compare results/teacher.h5 [--metric NAME]
     /usr/bin/python3 -m analysis.microcircuit params results/params.h5 -o docs/reproductions/mc_params.png
 
 Every command prints its numbers as a Markdown table on stdout; those with -o also
@@ -370,8 +370,13 @@ def main(argv=None):
     ap.add_argument("what", choices=sorted(COMMANDS))
     ap.add_argument("file")
     ap.add_argument("-o", "--figure", help="write a figure (PNG) here")
+    ap.add_argument("--metric", help="tune, compare: the output to rank or compare by "
+                    "(default final_test_mse; e.g. final_test_rate_mse)")
     a = ap.parse_args(argv)
-    COMMANDS[a.what](a.file, a.figure)
+    if a.metric and a.what not in ("tune", "compare"):
+        ap.error("--metric applies to tune and compare only")
+    kw = {"metric": a.metric} if a.metric else {}
+    COMMANDS[a.what](a.file, a.figure, **kw)
 
 
 if __name__ == "__main__":
