@@ -4,6 +4,7 @@
  * backprop reference's gradient. */
 #include "testutil.h"
 
+#include <stdint.h>
 #include <unistd.h>
 
 #include "../../src/kernels/microcircuit/mc.h"
@@ -507,6 +508,31 @@ static void rate_loss_matches_finite_differences(void **state)
     check_sgd_gradient(true);
 }
 
+/* Matrices of 2 MB and more come from their own 2 MB-aligned allocation (for
+ * huge pages): zeroed, contiguous, usable, and released by mc_net_free. */
+static void large_matrices_are_zeroed_and_aligned(void **state)
+{
+    mc_config c = base_config();
+    c.tau_w = 30, c.eta_up = c.eta_up_out = 0.01;
+    size_t n[] = {600, 500, 2}; /* W_up and G_up of layer 1: 2.4 MB each */
+    mc_net *net = mc_net_alloc(&c, n, 2);
+    assert_non_null(net);
+    const gsl_matrix *m[] = {net->layer[1].W_up, net->layer[1].G_up};
+    for (int k = 0; k < 2; k++) {
+        assert_true((uintptr_t)m[k]->data % (2u << 20) == 0);
+        assert_int_equal(m[k]->tda, 600);
+        for (size_t i = 0; i < 600 * 500; i++)
+            assert_true(m[k]->data[i] == 0.0);
+    }
+    gsl_matrix_set(net->layer[1].W_up, 499, 599, 1.0);
+    double x[600];
+    for (size_t i = 0; i < 600; i++)
+        x[i] = 1.0;
+    mc_net_step(net, x, true, NULL); /* reads and updates every element */
+    assert_true(gsl_vector_get(net->layer[1].vB, 499) != 0.0);
+    mc_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +552,7 @@ int main(void)
         cmocka_unit_test(bars_have_three_classes_of_three),
         cmocka_unit_test(backprop_matches_finite_differences),
         cmocka_unit_test(rate_loss_matches_finite_differences),
+        cmocka_unit_test(large_matrices_are_zeroed_and_aligned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
