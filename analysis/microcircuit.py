@@ -4,9 +4,10 @@
     /usr/bin/python3 -m analysis.microcircuit teacher results/teacher.h5 -o docs/reproductions/mc_teacher.png
     /usr/bin/python3 -m analysis.microcircuit bars results/bars.h5 -o docs/reproductions/mc_bars.png
     /usr/bin/python3 -m analysis.microcircuit classify results/fmnist.h5
-    /usr/bin/python3 -m analysis.microcircuit tune results/teacher-tune.h5
-    /usr/bin/python3 -m analysis.microcircuit compare results/teacher.h5
+    /usr/bin/python3 -m analysis.microcircuit tune results/teacher-tune.h5 [--metric NAME]
+    /usr/bin/python3 -m analysis.microcircuit compare results/teacher.h5 [--metric NAME]
     /usr/bin/python3 -m analysis.microcircuit params results/params.h5 -o docs/reproductions/mc_params.png
+    /usr/bin/python3 -m analysis.microcircuit scales      (the teacher task's scales, sampled)
 
 Every command prints its numbers as a Markdown table on stdout; those with -o also
 draw a figure. Curves are means over the `seed` axis (when there is one) with the
@@ -361,17 +362,47 @@ def params(path, fig=None, out=sys.stdout):
         f.savefig(fig, dpi=120)
 
 
-COMMANDS = {"selfpredict": selfpredict, "teacher": teacher, "bars": bars, "classify": classify,
+def scales(path=None, fig=None, out=sys.stdout, n=20000, seed=0):
+    """The teacher-student task's scales in the paper's setting, by sampling (no results
+    file): the teacher's outputs y = 10 W2 phi(2 W1 x), and the student's hidden potentials
+    u = g_B / g_tot W x (steady state, no apical input) and rates phi(u), with
+    phi(u) = 0.1 log(1 + e^(u-3)), inputs and weights U(-1, 1), 30-20-10 and 30-50-10."""
+    rng = np.random.default_rng(seed)
+    phi = lambda u: 0.1 * np.logaddexp(0.0, u - 3.0)  # noqa: E731
+    slope = lambda u: 0.1 / (1.0 + np.exp(3.0 - u))  # noqa: E731
+    x = rng.uniform(-1, 1, (n, 30))
+    w1, w2 = rng.uniform(-1, 1, (20, 30)), rng.uniform(-1, 1, (10, 20))
+    y = 10 * phi(2 * x @ w1.T) @ w2.T
+    u = x @ rng.uniform(-1, 1, (50, 30)).T * (1.0 / (0.1 + 1.0 + 0.8))
+    r = phi(u)
+    rows = [["teacher output y: mean, std", f"{y.mean():.2f}, {y.std():.2f}"],
+            ["fraction of teacher outputs below u = 1", f"{(y < 1).mean():.2f}"],
+            ["slope of phi at u = 1", f"{slope(1.0):.4f}"],
+            ["student hidden potential u: std", f"{u.std():.2f}"],
+            ["student hidden rate phi(u): mean, std", f"{r.mean():.4f}, {r.std():.4f}"],
+            ["slope of phi at u = 0", f"{slope(0.0):.4f}"]]
+    _table(["quantity", f"value ({n} samples, seed {seed})"], rows, out)
+    return rows
+
+
+COMMANDS = {"scales": scales, "selfpredict": selfpredict, "teacher": teacher, "bars": bars, "classify": classify,
             "params": params, "tune": tune, "compare": compare}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=sorted(COMMANDS))
-    ap.add_argument("file")
+    ap.add_argument("file", nargs="?", help="results file (every command but scales)")
     ap.add_argument("-o", "--figure", help="write a figure (PNG) here")
+    ap.add_argument("--metric", help="tune, compare: the output to rank or compare by "
+                    "(default final_test_mse; e.g. final_test_rate_mse)")
     a = ap.parse_args(argv)
-    COMMANDS[a.what](a.file, a.figure)
+    if a.file is None and a.what != "scales":
+        ap.error(f"{a.what} needs a results file")
+    if a.metric and a.what not in ("tune", "compare"):
+        ap.error("--metric applies to tune and compare only")
+    kw = {"metric": a.metric} if a.metric else {}
+    COMMANDS[a.what](a.file, a.figure, **kw)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,22 @@ def test_outputs_have_the_documented_shapes_and_sentinels(mc_result):
     bp = ds["test_mse"].sel(model="backprop")
     assert (bp.isel(record=-1) < bp.isel(record=0)).all()
     assert np.array_equal(ds["final_test_mse"].values, ds["test_mse"].isel(record=-1).values)
+    # The error of the output rates, phi(answer) against phi(target), for every model.
+    assert dict(ds["test_rate_mse"].sizes) == {"seed": 2, "model": 3, "record": 3}
+    assert (ds["test_rate_mse"] >= 0).all()
+    assert np.array_equal(ds["final_test_rate_mse"].values,
+                          ds["test_rate_mse"].isel(record=-1).values)
+
+
+def test_scales_of_the_paper_teacher_task():
+    out = io.StringIO()
+    rows = dict(microcircuit.scales(out=out, n=2000))
+    assert "fraction of teacher outputs below u = 1" in out.getvalue()
+    # 0.1 * sigmoid(u - 3) in closed form; the hidden rates are tiny and positive.
+    assert rows["slope of phi at u = 0"] == f"{0.1 / (1 + np.exp(3.0)):.4f}"
+    mean, std = (float(v) for v in rows["student hidden rate phi(u): mean, std"].split(", "))
+    assert 0 < mean < 0.02 and 0 < std < 0.02
+    assert 0.4 < float(rows["fraction of teacher outputs below u = 1"]) < 0.8
 
 
 def test_teacher_analysis_prints_table_and_draws(mc_result, tmp_path):

@@ -4,6 +4,7 @@
  * backprop reference's gradient. */
 #include "testutil.h"
 
+#include <stdint.h>
 #include <unistd.h>
 
 #include "../../src/kernels/microcircuit/mc.h"
@@ -454,19 +455,24 @@ static double mlp_loss(mc_mlp *m, const double *x, const double *t)
 {
     mc_mlp_forward(m, x);
     double l = 0;
-    for (size_t i = 0; i < m->n[m->L]; i++)
-        l += 0.5 * (m->r[m->L]->data[i] - t[i]) * (m->r[m->L]->data[i] - t[i]);
+    for (size_t i = 0; i < m->n[m->L]; i++) {
+        double y = m->r[m->L]->data[i];
+        double d = m->rate_loss ? mc_phi_eval(&m->phi, y) - mc_phi_eval(&m->phi, t[i]) : y - t[i];
+        l += 0.5 * d * d;
+    }
     return l;
 }
 
-/* Backprop's step equals -eta times the finite-difference gradient; shallow
- * leaves the hidden layer alone. */
-static void backprop_matches_finite_differences(void **state)
+/* Backprop's step equals -eta times the finite-difference gradient of its
+ * loss (on potentials, or with rate_loss on rates); shallow leaves the hidden
+ * layer alone. */
+static void check_sgd_gradient(bool rate_loss)
 {
     size_t n[] = {3, 4, 2};
     mc_phi phi = {.kind = MC_PHI_SOFTPLUS, .gamma = 1, .beta = 1.3, .theta = 0.2};
     mc_mlp *m = mc_mlp_alloc(n, 2, 0.5, 0.9, &phi);
     assert_non_null(m);
+    m->rate_loss = rate_loss;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     for (int k = 1; k <= 2; k++)
         for (size_t i = 0; i < n[k] * n[k - 1]; i++)
@@ -490,6 +496,43 @@ static void backprop_matches_finite_differences(void **state)
     mc_mlp_free(m);
 }
 
+static void backprop_matches_finite_differences(void **state)
+{
+    check_sgd_gradient(false);
+}
+
+/* bp_loss = rate: the references descend the error of the output rates,
+ * 0.5 |phi(y) - phi(t)|^2, as the microcircuit's output rule does. */
+static void rate_loss_matches_finite_differences(void **state)
+{
+    check_sgd_gradient(true);
+}
+
+/* Matrices of 2 MB and more come from their own 2 MB-aligned allocation (for
+ * huge pages): zeroed, contiguous, usable, and released by mc_net_free. */
+static void large_matrices_are_zeroed_and_aligned(void **state)
+{
+    mc_config c = base_config();
+    c.tau_w = 30, c.eta_up = c.eta_up_out = 0.01;
+    size_t n[] = {600, 500, 2}; /* W_up and G_up of layer 1: 2.4 MB each */
+    mc_net *net = mc_net_alloc(&c, n, 2);
+    assert_non_null(net);
+    const gsl_matrix *m[] = {net->layer[1].W_up, net->layer[1].G_up};
+    for (int k = 0; k < 2; k++) {
+        assert_true((uintptr_t)m[k]->data % (2u << 20) == 0);
+        assert_int_equal(m[k]->tda, 600);
+        for (size_t i = 0; i < 600 * 500; i++)
+            assert_true(m[k]->data[i] == 0.0);
+    }
+    gsl_matrix_set(net->layer[1].W_up, 499, 599, 1.0);
+    double x[600];
+    for (size_t i = 0; i < 600; i++)
+        x[i] = 1.0;
+    mc_net_step(net, x, true, NULL); /* reads and updates every element */
+    assert_true(gsl_vector_get(net->layer[1].vB, 499) != 0.0);
+    mc_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +551,8 @@ int main(void)
         cmocka_unit_test(idx_reads_small_file_and_rejects_bad_ones),
         cmocka_unit_test(bars_have_three_classes_of_three),
         cmocka_unit_test(backprop_matches_finite_differences),
+        cmocka_unit_test(rate_loss_matches_finite_differences),
+        cmocka_unit_test(large_matrices_are_zeroed_and_aligned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -187,6 +187,7 @@ typedef struct {
     size_t n[MC_MAX_LAYERS];
     double c_h, c_o;
     mc_phi phi;
+    bool rate_loss;     /* SGD on 0.5|phi(y) - phi(t)|^2 instead of 0.5|y - t|^2 */
     gsl_matrix *W[MC_MAX_LAYERS];
     gsl_vector *a[MC_MAX_LAYERS], *r[MC_MAX_LAYERS], *delta[MC_MAX_LAYERS];
 } mc_mlp;
@@ -195,7 +196,8 @@ mc_mlp *mc_mlp_alloc(const size_t *n, int L, double c_h, double c_o, const mc_ph
 void mc_mlp_free(mc_mlp *m);
 /* Forward pass; the output is m->r[L] (= y). */
 void mc_mlp_forward(mc_mlp *m, const double *x);
-/* One SGD step on 0.5*|y - t|^2 after a forward pass; only_last: shallow. */
+/* One SGD step on 0.5*|y - t|^2 (rate_loss: 0.5*|phi(y) - phi(t)|^2) after a
+ * forward pass; only_last: shallow. */
 void mc_mlp_sgd(mc_mlp *m, const double *t, double eta, bool only_last);
 
 #endif

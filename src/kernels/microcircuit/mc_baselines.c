@@ -4,7 +4,9 @@
  * initial forward weights and data as the microcircuit, and the same
  * steady-state scaling of the potentials (hidden a = g_B/(g_lk+g_B+g_A) W r,
  * output y = g_B/(g_lk+g_B) W r), trained by stochastic gradient descent on
- * 0.5 |y - target|^2, one step per pattern:
+ * 0.5 |y - target|^2 (or, with rate_loss, on the rates 0.5 |phi(y) -
+ * phi(target)|^2, the error the microcircuit's output rule descends), one
+ * step per pattern:
  *   backprop: every layer learns by error backpropagation;
  *   shallow:  only the output layer learns (the hidden layers stay random).
  * Both are ordinary algorithms, not neuron models: no time, no noise. */
@@ -70,8 +72,12 @@ void mc_mlp_sgd(mc_mlp *m, const double *t, double eta, bool only_last)
 {
     int L = m->L;
     /* delta_k = dLoss/da_k */
-    for (size_t i = 0; i < m->n[L]; i++)
-        m->delta[L]->data[i] = m->r[L]->data[i] - t[i];
+    for (size_t i = 0; i < m->n[L]; i++) {
+        double y = m->r[L]->data[i];
+        m->delta[L]->data[i] = m->rate_loss ? (mc_phi_eval(&m->phi, y) - mc_phi_eval(&m->phi, t[i])) *
+                                                  mc_phi_deriv(&m->phi, y)
+                                            : y - t[i];
+    }
     if (!only_last)
         for (int k = L - 1; k >= 1; k--) {
             double c = k + 1 == L ? m->c_o : m->c_h;

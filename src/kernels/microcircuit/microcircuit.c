@@ -74,6 +74,10 @@ static const nm_param params[] = {
     FLOAT("eta_PI", 0.0059375, -1e6, 1e6, "1/ms", "interneuron -> pyramidal learning rate"),
     FLOAT("eta_down", 0.0, -1e6, 1e6, "1/ms", "top-down learning rate; 0: fixed (feedback alignment)"),
     FLOAT("eta_bp", 0.01, 0, 1e6, "", "SGD learning rate of the shallow and backprop references"),
+    {.name = "bp_loss", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "potential"},
+     .choices = {"potential", "rate"}, .unit = "",
+     .doc = "what the references' SGD minimises: 0.5|y - t|^2 on output potentials, or "
+            "0.5|phi(y) - phi(t)|^2 on rates (the error the microcircuit's output rule descends)"},
     FLOAT("w_init", 1.0, 0, 1e6, "", "initial weights U(-w_init, w_init)"),
     FLOAT("w_clip", 0.0, 0, 1e6, "", "clip hidden forward weights to +-w_clip; 0: no clipping"),
     FLOAT("w_clip_out", 0.0, 0, 1e6, "", "clip output forward weights to +-w_clip_out; 0: none"),
@@ -119,7 +123,7 @@ static size_t layer_extent(const nm_point *p, int d)
 
 enum { O_PATTERN, O_TEST_MSE, O_TEST_ACC, O_TRAIN_MSE, O_TRAIN_ACC, O_APICAL, O_INTER, O_ANGLE,
        O_F_TEST_MSE, O_F_TEST_ACC, O_F_TRAIN_MSE, O_F_TRAIN_ACC, O_F_APICAL, O_F_INTER,
-       O_ANG_IP, O_ANG_PI, O_ANG_DOWN, O_N };
+       O_ANG_IP, O_ANG_PI, O_ANG_DOWN, O_TEST_RMSE, O_F_TEST_RMSE, O_N };
 
 static const nm_output outputs[] = {
     {.name = "pattern", .type = NM_O_I64, .ndims = 1, .dims = {"record"}, .extent = record_extent,
@@ -140,6 +144,9 @@ static const nm_output outputs[] = {
     LAYER_CURVE("angle_ip_up", "angle(W_IP(k), W_up(k+1)) per hidden layer k (-1: baseline, or no layer k)"),
     LAYER_CURVE("angle_pi_down", "angle(W_PI(k), -W_down(k)) per hidden layer k (-1: baseline)"),
     LAYER_CURVE("angle_down_up", "angle(W_down(k), W_up(k+1)^T) per hidden layer k (-1: baseline)"),
+    CURVE("test_rate_mse", "test MSE of the output rates, phi(answer) against phi(target) "
+                           "(-1: no target)"),
+    SCALAR("final_test_rate_mse", "test_rate_mse after training"),
 };
 
 /* ---- what a run needs ---- */
@@ -148,7 +155,7 @@ typedef struct {
     mc_task_kind task;
     size_t n[MC_MAX_LAYERS];
     int L;
-    bool baseline, shallow;
+    bool baseline, shallow, rate_loss;
     mc_config c;
     double w_init, eta_bp, t_pattern, t_onset;
     size_t n_train, epochs, n_test, n_record, n_steps;
@@ -404,7 +411,7 @@ static int load_data(const nm_point *p, nm_task *t, mc_run *r)
 /* ---- evaluation ---- */
 
 typedef struct {
-    double mse, acc, apical, inter;
+    double mse, rmse, acc, apical, inter;
 } mc_eval;
 
 static size_t argmax(const double *v, size_t n)
@@ -416,22 +423,27 @@ static size_t argmax(const double *v, size_t n)
     return b;
 }
 
-/* Adds pattern p's squared error and hit to *e given the network answer y. */
-static void score(const mc_data *d, size_t p, const double *y, mc_eval *e)
+/* Adds pattern p's squared errors (potentials, and rates phi of both) and
+ * hit to *e given the network answer y. */
+static void score(const mc_data *d, size_t p, const double *y, const mc_phi *phi, mc_eval *e)
 {
     const double *tg = d->y + p * d->ny;
-    for (size_t i = 0; i < d->ny; i++)
+    for (size_t i = 0; i < d->ny; i++) {
+        double dr = mc_phi_eval(phi, y[i]) - mc_phi_eval(phi, tg[i]);
         e->mse += (y[i] - tg[i]) * (y[i] - tg[i]) / (double)d->ny;
+        e->rmse += dr * dr / (double)d->ny;
+    }
     e->acc += argmax(y, d->ny) == argmax(tg, d->ny) ? 1.0 : 0.0;
 }
 
 static void finish(const mc_data *d, size_t count, mc_eval *e)
 {
     if (d->ny == 0) {
-        e->mse = e->acc = -1;
+        e->mse = e->rmse = e->acc = -1;
         return;
     }
     e->mse /= (double)count;
+    e->rmse /= (double)count;
     e->acc /= (double)count;
 }
 
@@ -450,7 +462,7 @@ static mc_eval eval_net(mc_run *r, mc_net *net, const mc_data *d, size_t count)
             steps++;
         }
         if (d->ny)
-            score(d, p, out->ub->data, &e);
+            score(d, p, out->ub->data, &net->c.phi, &e);
     }
     finish(d, count, &e);
     e.apical /= steps, e.inter /= steps;
@@ -466,7 +478,7 @@ static mc_eval eval_mlp(mc_mlp *m, const mc_data *d, size_t count)
     for (size_t p = 0; p < count; p++) {
         mc_mlp_forward(m, d->x + p * d->nx);
         if (d->ny)
-            score(d, p, m->r[m->L]->data, &e);
+            score(d, p, m->r[m->L]->data, &m->phi, &e);
     }
     finish(d, count, &e);
     e.apical = e.inter = -1;
@@ -511,6 +523,7 @@ static void record(nm_result *res, size_t j, int64_t pattern, mc_eval te, mc_eva
     o[O_TEST_MSE][j] = te.mse, o[O_TEST_ACC][j] = te.acc;
     o[O_TRAIN_MSE][j] = tr.mse, o[O_TRAIN_ACC][j] = tr.acc;
     o[O_APICAL][j] = te.apical, o[O_INTER][j] = te.inter, o[O_ANGLE][j] = angle;
+    o[O_TEST_RMSE][j] = te.rmse, o[O_F_TEST_RMSE][0] = te.rmse;
     o[O_F_TEST_MSE][0] = te.mse, o[O_F_TEST_ACC][0] = te.acc;
     o[O_F_TRAIN_MSE][0] = tr.mse, o[O_F_TRAIN_ACC][0] = tr.acc;
     o[O_F_APICAL][0] = te.apical, o[O_F_INTER][0] = te.inter;
@@ -580,6 +593,7 @@ static int train_mlp(mc_run *r, nm_task *t, nm_result *res, gsl_rng *wrng, gsl_r
                              c->g_B / (c->g_lk + c->g_B), phi);
     if (!m)
         return nm_task_fail(t, "microcircuit: out of memory");
+    m->rate_loss = r->rate_loss;
     for (int k = 1; k <= r->L; k++) /* the same draws as mc_net_init_random's W_up */
         for (size_t i = 0; i < r->n[k] * r->n[k - 1]; i++)
             m->W[k]->data[i] = r->w_init * (2.0 * gsl_rng_uniform(wrng) - 1.0);
@@ -616,6 +630,7 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
         .task = task_kind(nm_get_s(p, "task")),
         .baseline = strcmp(model, "microcircuit") != 0,
         .shallow = !strcmp(model, "shallow"),
+        .rate_loss = !strcmp(nm_get_s(p, "bp_loss"), "rate"),
         .c = config_from(p),
         .w_init = nm_get_f(p, "w_init"), .eta_bp = nm_get_f(p, "eta_bp"),
         .t_pattern = nm_get_f(p, "t_pattern"),
