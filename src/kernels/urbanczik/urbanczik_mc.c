@@ -35,6 +35,7 @@
 
 #include "urbanczik.h"
 #include "urbanczik_mc.h"
+#include "../microcircuit/mc.h" /* the teacher network */
 
 static const char *const w_deps[] = {"mc_in", "mc_hidden", "mc_out", "mc_w_init", "seed", NULL};
 static const char *const train_deps[] = {"mc_in", "mc_n_train", "seed", NULL};
@@ -80,41 +81,20 @@ static double *patterns(gsl_rng *r, size_t count, size_t n)
     return x;
 }
 
-/* The teacher's targets for `count` patterns x (n0 each): n2 each, or NULL. */
-static double *teacher_targets(const nm_point *p, gsl_rng *r, const double *x, size_t count,
-                               size_t n0, size_t n2)
+/* The targets of the rate kernel's teacher network (mc_teacher: weights
+ * U(-1, 1), W1 drawn before W2) for `count` patterns x: n2 each, or NULL;
+ * f(u) = 0.1 log(1 + e^(u - 3)), the rate kernel's default teacher_phi. */
+static double *teacher_targets(const mc_teacher *tc, const double *x, size_t count)
 {
-    size_t nh = (size_t)nm_get_i(p, "mc_teacher_hidden");
-    double s1 = nm_get_f(p, "mc_teacher_scale1"), s2 = nm_get_f(p, "mc_teacher_scale2");
-    double *W1 = malloc(nh * n0 * sizeof *W1), *W2 = malloc(n2 * nh * sizeof *W2);
-    double *h = malloc(nh * sizeof *h), *y = malloc((count ? count : 1) * n2 * sizeof *y);
-    if (!W1 || !W2 || !h || !y) {
+    static const mc_phi f = {.kind = MC_PHI_SOFTPLUS, .gamma = 0.1, .beta = 1.0, .theta = 3.0};
+    double *h = malloc(tc->nh * sizeof *h), *y = malloc((count ? count : 1) * tc->ny * sizeof *y);
+    if (!h || !y) {
+        free(h);
         free(y);
-        y = NULL;
-        goto done;
+        return NULL;
     }
-    for (size_t i = 0; i < nh * n0; i++)
-        W1[i] = 2.0 * gsl_rng_uniform(r) - 1.0;
-    for (size_t i = 0; i < n2 * nh; i++)
-        W2[i] = 2.0 * gsl_rng_uniform(r) - 1.0;
-    for (size_t q = 0; q < count; q++) {
-        for (size_t k = 0; k < nh; k++) {
-            double a = 0;
-            for (size_t i = 0; i < n0; i++)
-                a += W1[k * n0 + i] * x[q * n0 + i];
-            a = s1 * a - 3.0;
-            h[k] = 0.1 * (a > 30 ? a : log1p(exp(a)));
-        }
-        for (size_t o = 0; o < n2; o++) {
-            double a = 0;
-            for (size_t k = 0; k < nh; k++)
-                a += W2[o * nh + k] * h[k];
-            y[q * n2 + o] = s2 * a;
-        }
-    }
-done:
-    free(W1);
-    free(W2);
+    for (size_t q = 0; q < count; q++)
+        mc_teacher_eval(tc, &f, x + q * tc->nx, y + q * tc->ny, h);
     free(h);
     return y;
 }
@@ -186,12 +166,13 @@ int uz_mc_run(const nm_point *p, nm_task *t, const uz_mc_out *o)
     double *test = rte ? patterns(rte, n_test, n0) : NULL;
     double *vsum = malloc((n1 + n2) * sizeof *vsum);
     double *ytr = NULL, *yte = NULL;
-    if (rt && train && test) {
-        /* the teacher's weights are drawn once: both sets with the same stream state */
-        gsl_rng *copy = gsl_rng_clone(rt);
-        ytr = copy ? teacher_targets(p, rt, train, n_train, n0, n2) : NULL;
-        yte = copy ? teacher_targets(p, copy, test, n_test, n0, n2) : NULL;
-        gsl_rng_free(copy);
+    mc_teacher *tc = rt ? mc_teacher_alloc(n0, (size_t)nm_get_i(p, "mc_teacher_hidden"), n2, rt)
+                        : NULL;
+    if (tc && train && test) {
+        tc->scale1 = nm_get_f(p, "mc_teacher_scale1");
+        tc->scale2 = nm_get_f(p, "mc_teacher_scale2");
+        ytr = teacher_targets(tc, train, n_train);
+        yte = teacher_targets(tc, test, n_test);
     }
     int rc = 0;
     if (!rw || !rin || !rsp || !net || !train || !test || !vsum || (teach && (!ytr || !yte))) {
@@ -220,6 +201,7 @@ int uz_mc_run(const nm_point *p, nm_task *t, const uz_mc_out *o)
         evaluate(net, test, yte, n_test, steps, rin, rsp, vsum, o, j);
     }
 done:
+    mc_teacher_free(tc);
     uz_net_free(net);
     free(train);
     free(test);
