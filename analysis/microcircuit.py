@@ -313,17 +313,82 @@ def _num(x):
     return f"{x:.4f}" if abs(x) < 1e4 else f"{x:.4g}"
 
 
-DIVERGED = 10.0  # a final test MSE above this (or a failed task, NaN) counts as diverged
+def _diverged(ds):
+    """A run diverged if it failed (NaN/Inf) or ended above its own error before training
+    (the first record): a scale-free test, whatever the task's error scale."""
+    err = ds["final_test_mse"]
+    bad = ~np.isfinite(err)
+    if "test_mse" in ds and "record" in ds["test_mse"].dims:
+        bad = bad | (err > ds["test_mse"].isel(record=0))
+    return bad
+
+
+def _walsh(y):
+    """All 2^k contrasts of a 2^k full factorial: y has k axes of length 2 (low, high).
+    Returns an array of the same shape whose entry at index bits b is the effect of the
+    interaction of the factors with b_i = 1 (the mean of y where the product of their
+    signs is +1 minus the mean where it is -1); entry (0, ..., 0) is the grand mean."""
+    c = np.asarray(y, dtype=float).copy()
+    for ax in range(c.ndim):
+        lo, hi = np.take(c, 0, axis=ax), np.take(c, 1, axis=ax)
+        c = np.stack([lo + hi, hi - lo], axis=ax)
+    n = c.size
+    c = c / (n / 2)
+    c.flat[0] /= 2
+    return c
+
+
+def _lenth(contrasts):
+    """Lenth's pseudo standard error of unreplicated factorial effects, and the margin of
+    error at 95% (t quantile with m/3 degrees of freedom, m = number of effects)."""
+    from scipy import stats
+
+    a = np.abs(np.asarray(contrasts, dtype=float))
+    s0 = 1.5 * np.median(a)
+    pse = 1.5 * np.median(a[a < 2.5 * s0]) if np.any(a < 2.5 * s0) else s0
+    return pse, float(stats.t.ppf(0.975, len(a) / 3.0)) * pse
+
+
+def effects(ds, group="phi", top=6):
+    """Factorial effects on log10(final test MSE) of a two-level full grid, computed
+    separately for each value of `group` (the transfer function, which is zipped with its
+    scale and threshold and changes the error scale). Diverged runs (see _diverged) enter
+    at their error before training, so a divergence counts as "no learning", not as an
+    infinite error. Returns {group value: (main effects {axis: effect}, top interactions
+    [((a, b), effect)], margin of error, runs, diverged runs)}."""
+    err = ds["final_test_mse"]
+    bad = _diverged(ds)
+    first = ds["test_mse"].isel(record=0) if "test_mse" in ds else err
+    y = np.log10(err.where(~bad, first))
+    groups = [None] if group not in y.dims else list(ds[group].values)
+    res = {}
+    for g in groups:
+        yg = y if g is None else y.sel({group: g})
+        axes = [d for d in yg.dims if d != "seed" and yg.sizes[d] == 2]
+        if "seed" in yg.dims:
+            yg = yg.mean("seed")
+        yg = yg.transpose(*axes)
+        c = _walsh(yg.values)
+        idx = np.array(np.unravel_index(np.arange(c.size), c.shape)).T
+        order = idx.sum(1)
+        main = {a: float(c[tuple(np.eye(len(axes), dtype=int)[i])]) for i, a in enumerate(axes)}
+        pairs = [((axes[i], axes[j]), float(c[tuple(b)]))
+                 for b in idx[order == 2] for i, j in [np.flatnonzero(b)]]
+        pairs.sort(key=lambda t: -abs(t[1]))
+        _, me = _lenth(c.flat[1:])
+        bg = bad if g is None else bad.sel({group: g})
+        res[g] = (main, pairs[:top], me, int(bg.size), int(bg.sum()))
+    return res
 
 
 def params(path, fig=None, out=sys.stdout):
-    """Marginals of the final test MSE along every grid axis: mean, median, and how many
-    runs diverged (failed with NaN/Inf, or final test MSE above DIVERGED). A few diverged
-    runs dominate the mean, so the median is the robust figure."""
+    """Marginals of the final test MSE along every grid axis (mean, median, diverged runs),
+    then the factorial effects on log10 of it per transfer function (effects()), with
+    Lenth's 95% margin of error: an effect larger than the margin is a real one."""
     ds = open_results(path)
     err = ds["final_test_mse"]
     axes = [d for d in err.dims if d != "seed"]
-    bad = err.isnull() | (err > DIVERGED)
+    bad = _diverged(ds)
     rows = []
     for a in axes:
         others = [d for d in err.dims if d != a]
@@ -335,29 +400,51 @@ def params(path, fig=None, out=sys.stdout):
                                     ntot.values):
             rows.append([a, v, _num(e), _num(m), f"{int(nb)}/{int(nt)}"])
     _table(["parameter", "value", "final test MSE (mean over the other axes)", "median",
-            f"diverged (NaN or > {DIVERGED:g})"], rows, out)
+            "diverged (NaN, or above its error before training)"], rows, out)
+    eff = effects(ds)
+    for g, (main, pairs, me, n, nb) in eff.items():
+        name = "" if g is None else f" (phi = {g})"
+        print(f"\nEffects on log10 final test MSE{name}: {n} runs, {nb} diverged; "
+              f"95% margin of error (Lenth) {me:.4f}", file=out)
+        ax_names = list(main)
+        rows = []
+        for a in ax_names:
+            lo, hi = ds[a].values
+            rows.append([a, f"{lo} -> {hi}", f"{main[a]:+.4f}", f"x{10 ** main[a]:.3f}",
+                         "yes" if abs(main[a]) > me else "no"])
+        _table(["parameter", "low -> high", "effect on log10 MSE", "factor on MSE",
+                "beyond margin"], rows, out)
+        rows = [[f"{a} x {b}", f"{e:+.4f}", "yes" if abs(e) > me else "no"] for (a, b), e in pairs]
+        _table(["largest two-factor interactions", "effect on log10 MSE", "beyond margin"],
+               rows, out)
     if fig:
         plt = _plt()
-        n = len(axes)
-        cols = min(n, 4)
-        f, ax = plt.subplots((n + cols - 1) // cols, cols, figsize=(3.2 * cols, 2.8 * ((n + cols - 1) // cols)),
-                             squeeze=False)
-        for i, a in enumerate(axes):
-            others = [d for d in err.dims if d != a]
-            ok = err.where(~bad)
-            med = ok.median(others)
-            lo = ok.quantile(0.25, others)
-            hi = ok.quantile(0.75, others)
-            axi = ax[i // cols][i % cols]
-            xs = [str(v) for v in ds[a].values]
-            axi.plot(xs, med.values, "o-")
-            axi.fill_between(range(len(xs)), lo.values, hi.values, alpha=0.2)
-            axi.set_title(a)
-            axi.set_yscale("log")
-        for j in range(n, len(ax.flat)):
-            ax.flat[j].axis("off")
-        f.suptitle("final test MSE across the grid (median and quartiles over the other axes; "
-                   "diverged runs left out)", fontsize=9)
+        keys = list(eff)
+        ax_names = list(eff[keys[0]][0])
+        f, ax = plt.subplots(1, 2, figsize=(11, 0.38 * len(ax_names) + 1.8))
+        h = 0.8 / len(keys)
+        for k, g in enumerate(keys):
+            main, pairs, me, _, _ = eff[g]
+            ys = np.arange(len(ax_names)) + (k - (len(keys) - 1) / 2) * h
+            ax[0].barh(ys, [main[a] for a in ax_names], height=h, label=f"phi = {g}")
+            ax[0].axvspan(-me, me, color=f"C{k}", alpha=0.12)
+            labels = [f"{a} x {b}" for (a, b), _ in pairs]
+            ax[1].barh(np.arange(len(pairs)) + (k - (len(keys) - 1) / 2) * h,
+                       [e for _, e in pairs], height=h, color=f"C{k}", label=f"phi = {g}")
+            for i, t in enumerate(labels):
+                ax[1].text(0, i + (k - (len(keys) - 1) / 2) * h, " " + t, va="center",
+                           fontsize=6)
+        ax[0].set_yticks(range(len(ax_names)))
+        ax[0].set_yticklabels([f"{a} ({ds[a].values[0]} -> {ds[a].values[1]})"
+                               for a in ax_names], fontsize=7)
+        ax[0].axvline(0, color="k", lw=0.5)
+        ax[0].set_xlabel("main effect on log10 final test MSE (low -> high)")
+        ax[0].legend(fontsize=7)
+        ax[1].set_yticks([])
+        ax[1].axvline(0, color="k", lw=0.5)
+        ax[1].set_xlabel("largest two-factor interactions")
+        f.suptitle("parameter study: factorial effects (shaded: Lenth's 95% margin)",
+                   fontsize=9)
         f.tight_layout()
         f.savefig(fig, dpi=120)
 

@@ -177,3 +177,43 @@ def test_compare_pairs_seeds_and_tune_picks_the_lowest(mc_result):
     means = ds["final_test_mse"].mean("seed")
     best = str(means.idxmin("model").values)
     assert out.getvalue().splitlines()[2].startswith(f"| {best} |")
+
+
+def _factorial_ds(log_mse, first=100.0):
+    """A two-level grid over phi and three axes whose log10 final test MSE is log_mse(sa, sb, sc)
+    (signs -1/+1), and whose error before training is `first`."""
+    import xarray as xr
+
+    dims = ("phi", "a", "b", "c")
+    coords = {"phi": ["logistic", "softplus"], "a": [0.1, 0.2], "b": [1, 2], "c": [0.0, 3.0]}
+    s = np.array([-1.0, 1.0])
+    sa, sb, sc = np.meshgrid(s, s, s, indexing="ij")
+    y = np.stack([log_mse(sa, sb, sc), log_mse(sa, sb, sc) + 0.5])
+    rec = np.stack([np.full(y.shape, first), 10 ** y], axis=-1)
+    return xr.Dataset({"final_test_mse": (dims, 10 ** y),
+                       "test_mse": (dims + ("record",), rec)}, coords=coords)
+
+
+def test_factorial_effects_are_recovered_exactly():
+    ds = _factorial_ds(lambda a, b, c: 0.3 * a - 0.1 * b + 0.05 * a * c)
+    eff = microcircuit.effects(ds)
+    for g in ("logistic", "softplus"):
+        main, pairs, _, n, nbad = eff[g]
+        # An effect is high minus low: twice the coefficient of the sign.
+        assert main["a"] == pytest.approx(0.6) and main["b"] == pytest.approx(-0.2)
+        assert main["c"] == pytest.approx(0.0, abs=1e-12)
+        assert pairs[0][0] == ("a", "c") and pairs[0][1] == pytest.approx(0.1)
+        assert (n, nbad) == (8, 0)
+
+
+def test_diverged_runs_enter_at_their_error_before_training():
+    ds = _factorial_ds(lambda a, b, c: 0.0 * a, first=10.0)
+    # One run got worse than before training, one failed: both count as "no learning".
+    ds["final_test_mse"][0, 1, 1, 1] = 50.0
+    ds["final_test_mse"][0, 0, 0, 0] = np.nan
+    main, _, _, n, nbad = microcircuit.effects(ds)["logistic"]
+    assert (n, nbad) == (8, 2)
+    # log10 is 0 everywhere except log10(10) = 1 at the two diverged corners, which sit on
+    # opposite sides of every axis: no main effect.
+    assert all(v == pytest.approx(0.0, abs=1e-12) for v in main.values())
+    assert microcircuit._diverged(ds).sum() == 2
