@@ -6,6 +6,7 @@
     /usr/bin/python3 -m analysis.microcircuit classify results/fmnist.h5
     /usr/bin/python3 -m analysis.microcircuit tune results/teacher-tune.h5 [--metric NAME]
     /usr/bin/python3 -m analysis.microcircuit compare results/teacher.h5 [--metric NAME]
+    /usr/bin/python3 -m analysis.microcircuit curves results/teacher-tune.h5 [--metric NAME] [-o FIG]
     /usr/bin/python3 -m analysis.microcircuit params results/params.h5 -o docs/reproductions/mc_params.png
     /usr/bin/python3 -m analysis.microcircuit scales      (the teacher task's scales, sampled)
 
@@ -297,6 +298,37 @@ def compare(path, fig=None, out=sys.stdout, metric="final_test_mse"):
             "Wilcoxon p", "paired t p"], rows, out)
 
 
+def curves(path, fig=None, out=sys.stdout, metric="test_mse"):
+    """A curve output (default test_mse) over training at every point of the grid, mean over
+    seeds: one row per point, one column per record point (training patterns seen); with a
+    figure, the curves on a log scale."""
+    ds = open_results(path)
+    x = _x(ds)
+    m = ds[metric]
+    if "seed" in m.dims:
+        m = m.mean("seed")
+    combos = _combos(ds, metric)
+    axes = list(combos[0])
+    rows = []
+    if fig:
+        plt = _plt()
+        f, ax = plt.subplots(figsize=(6, 4))
+    for c in combos:
+        v = m.sel(c).values
+        rows.append([*c.values(), *(_num(e) for e in v)])
+        if fig:
+            ax.plot(x, v, "o-", label=", ".join(f"{a}={c[a]}" for a in axes))
+    _table(axes + [f"{metric} after {int(p)}" for p in x], rows, out)
+    if fig:
+        ax.set_yscale("log")
+        ax.set_xlabel("training patterns")
+        ax.set_ylabel(metric + " (mean over seeds)")
+        ax.legend(fontsize=7)
+        f.tight_layout()
+        f.savefig(fig, dpi=120)
+    return rows
+
+
 def classify(path, fig=None, out=sys.stdout):
     ds = open_results(path)
     rows = []
@@ -381,12 +413,41 @@ def scales(path=None, fig=None, out=sys.stdout, n=20000, seed=0):
             ["student hidden potential u: std", f"{u.std():.2f}"],
             ["student hidden rate phi(u): mean, std", f"{r.mean():.4f}, {r.std():.4f}"],
             ["slope of phi at u = 0", f"{slope(0.0):.4f}"]]
+    rows += _output_drive(rng, x, y, r, phi, out)
     _table(["quantity", f"value ({n} samples, seed {seed})"], rows, out)
     return rows
 
 
+# Conductances of the card (1/ms) and the time per pattern (ms).
+G_LK, G_B, G_SOM, T_PATTERN = 0.1, 1.0, 0.8, 100.0
+CARD_ETA_OUT = 0.0005  # the card's output rate (1/ms)
+
+
+def _output_drive(rng, x, y, r, phi, out):
+    """How fast the output rule can move the output weights at the start, per unit of learning
+    rate: the rule is dW/dt = eta (phi(u) - phi(vhat)) r^T with, at steady state, vhat =
+    g_B / (g_lk + g_B) W r and u nudged toward the target y, u = (g_B W r + g_som y) /
+    (g_lk + g_B + g_som). Against it, the size of output weights that fit the teacher by least
+    squares on these hidden rates, and the patterns of 100 ms that eta = 0.0005 / ms (the
+    card's) and eta = 300 would need to move the weights that far at the starting drive (a
+    lower bound: the drive shrinks as the error does)."""
+    w0 = rng.uniform(-1, 1, (10, 50))
+    vb = r @ w0.T
+    vhat = G_B / (G_LK + G_B) * vb
+    u = (G_B * vb + G_SOM * y) / (G_LK + G_B + G_SOM)
+    drive = np.sqrt(np.mean(((phi(u) - phi(vhat))[:, :, None] * r[:, None, :]) ** 2))
+    wfit, *_ = np.linalg.lstsq(G_B / (G_LK + G_B) * r, y, rcond=None)
+    wrms = float(np.sqrt(np.mean((wfit.T - w0) ** 2)))
+    need = lambda eta: wrms / (eta * T_PATTERN * drive)  # noqa: E731
+    return [["output rule's drive at the start, rms of (phi(u) - phi(vhat)) r_j (per ms per unit eta)",
+             f"{drive:.3g}"],
+            ["least-squares output weights minus the initial ones: rms", f"{wrms:.3g}"],
+            [f"patterns to cover that at eta {CARD_ETA_OUT} / ms (the card's)", f"{need(CARD_ETA_OUT):.3g}"],
+            ["patterns to cover that at eta 300 / ms", f"{need(300.0):.3g}"]]
+
+
 COMMANDS = {"scales": scales, "selfpredict": selfpredict, "teacher": teacher, "bars": bars, "classify": classify,
-            "params": params, "tune": tune, "compare": compare}
+            "params": params, "tune": tune, "compare": compare, "curves": curves}
 
 
 def main(argv=None):
@@ -395,12 +456,13 @@ def main(argv=None):
     ap.add_argument("file", nargs="?", help="results file (every command but scales)")
     ap.add_argument("-o", "--figure", help="write a figure (PNG) here")
     ap.add_argument("--metric", help="tune, compare: the output to rank or compare by "
-                    "(default final_test_mse; e.g. final_test_rate_mse)")
+                    "(default final_test_mse; e.g. final_test_rate_mse); curves: the curve "
+                    "to print (default test_mse; e.g. test_rate_mse)")
     a = ap.parse_args(argv)
     if a.file is None and a.what != "scales":
         ap.error(f"{a.what} needs a results file")
-    if a.metric and a.what not in ("tune", "compare"):
-        ap.error("--metric applies to tune and compare only")
+    if a.metric and a.what not in ("tune", "compare", "curves"):
+        ap.error("--metric applies to tune, compare and curves only")
     kw = {"metric": a.metric} if a.metric else {}
     COMMANDS[a.what](a.file, a.figure, **kw)
 

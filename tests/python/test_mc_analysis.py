@@ -177,3 +177,29 @@ def test_compare_pairs_seeds_and_tune_picks_the_lowest(mc_result):
     means = ds["final_test_mse"].mean("seed")
     best = str(means.idxmin("model").values)
     assert out.getvalue().splitlines()[2].startswith(f"| {best} |")
+
+
+def test_curves_print_every_point_over_training(mc_result, tmp_path):
+    out = io.StringIO()
+    fig = tmp_path / "curves.png"
+    rows = microcircuit.curves(mc_result, fig=str(fig), out=out)
+    ds = open_results(mc_result)
+    mean = ds["test_mse"].mean("seed")
+    assert [r[0] for r in rows] == ["microcircuit", "shallow", "backprop"]
+    for r in rows:
+        assert r[1:] == [microcircuit._num(v) for v in mean.sel(model=r[0]).values]
+    assert "| model | test_mse after 0 | test_mse after 15 | test_mse after 30 |" in out.getvalue()
+    assert fig.stat().st_size > 0
+    out = io.StringIO()
+    rows = microcircuit.curves(mc_result, out=out, metric="test_rate_mse")
+    assert rows[0][1] == microcircuit._num(
+        ds["test_rate_mse"].mean("seed").sel(model="microcircuit").values[0])
+
+
+def test_scales_estimate_the_output_rules_reach():
+    out = io.StringIO()
+    rows = dict(microcircuit.scales(out=out, n=2000))
+    card = float(rows["patterns to cover that at eta 0.0005 / ms (the card's)"])
+    fast = float(rows["patterns to cover that at eta 300 / ms"])
+    # The estimate is inversely proportional to the rate.
+    assert abs(card / fast / (300 / 0.0005) - 1) < 0.01  # printed to 3 digits
