@@ -5,7 +5,7 @@
     /usr/bin/python3 -m analysis.microcircuit bars results/bars.h5 -o docs/reproductions/mc_bars.png
     /usr/bin/python3 -m analysis.microcircuit classify results/fmnist.h5
     /usr/bin/python3 -m analysis.microcircuit tune results/teacher-tune.h5 [--metric NAME]
-    /usr/bin/python3 -m analysis.microcircuit compare results/teacher.h5 [--metric NAME]
+    /usr/bin/python3 -m analysis.microcircuit compare results/teacher.h5 [--metric NAME] [--against REFS.h5]
     /usr/bin/python3 -m analysis.microcircuit curves results/teacher-tune.h5 [--metric NAME] [-o FIG]
     /usr/bin/python3 -m analysis.microcircuit params results/params.h5 -o docs/reproductions/mc_params.png
     /usr/bin/python3 -m analysis.microcircuit scales      (the teacher task's scales, sampled)
@@ -268,27 +268,33 @@ def tune(path, fig=None, out=sys.stdout, metric="final_test_mse"):
     return chosen[0] if len(chosen) == 1 else chosen
 
 
-def compare(path, fig=None, out=sys.stdout, metric="final_test_mse"):
+def compare(path, fig=None, out=sys.stdout, metric="final_test_mse", against=None):
     """Models against each other over seeds: mean (min..max) of the metric per model and a
     paired test of the microcircuit against every other model (same seed = same data and
     initial forward weights): mean paired difference, Wilcoxon signed-rank and paired t-test
-    p-values (two-sided)."""
+    p-values (two-sided). With `against`, the other models come from that results file
+    (the same base seed and seeds, e.g. references trained on another loss)."""
     from scipy import stats
 
     ds = open_results(path)
     m = ds[metric]
-    rows = []
-    for model in ds["model"].values:
-        v = m.sel(model=model)
+    mc = m.sel(model="microcircuit").values
+    refs = ds
+    if against:
+        refs = open_results(against)
+        if not np.array_equal(refs["seed"].values, ds["seed"].values):
+            raise SystemExit(f"{against}: seeds {refs['seed'].values.tolist()} differ from "
+                             f"{path}'s {ds['seed'].values.tolist()}")
+    others = [mdl for mdl in refs["model"].values if mdl != "microcircuit"]
+    rows = [["microcircuit", f"{float(mc.mean()):.4f}", f"{float(mc.min()):.4f} .. {float(mc.max()):.4f}"]]
+    for model in others:
+        v = refs[metric].sel(model=model)
         rows.append([model, f"{float(v.mean()):.4f}", f"{float(v.min()):.4f} .. {float(v.max()):.4f}"])
     _table(["model", f"{metric}, mean over {ds.sizes['seed']} seeds", "min .. max"], rows, out)
     print(file=out)
-    mc = m.sel(model="microcircuit").values
     rows = []
-    for model in ds["model"].values:
-        if model == "microcircuit":
-            continue
-        other = m.sel(model=model).values
+    for model in others:
+        other = refs[metric].sel(model=model).values
         d = mc - other
         w = stats.wilcoxon(mc, other).pvalue if np.any(d != 0) else 1.0
         t = stats.ttest_rel(mc, other).pvalue
@@ -455,6 +461,8 @@ def main(argv=None):
     ap.add_argument("what", choices=sorted(COMMANDS))
     ap.add_argument("file", nargs="?", help="results file (every command but scales)")
     ap.add_argument("-o", "--figure", help="write a figure (PNG) here")
+    ap.add_argument("--against", help="compare: take the other models from this results file "
+                    "(same base seed and seeds)")
     ap.add_argument("--metric", help="tune, compare: the output to rank or compare by "
                     "(default final_test_mse; e.g. final_test_rate_mse); curves: the curve "
                     "to print (default test_mse; e.g. test_rate_mse)")
@@ -463,7 +471,11 @@ def main(argv=None):
         ap.error(f"{a.what} needs a results file")
     if a.metric and a.what not in ("tune", "compare", "curves"):
         ap.error("--metric applies to tune, compare and curves only")
+    if a.against and a.what != "compare":
+        ap.error("--against applies to compare only")
     kw = {"metric": a.metric} if a.metric else {}
+    if a.against:
+        kw["against"] = a.against
     COMMANDS[a.what](a.file, a.figure, **kw)
 
 

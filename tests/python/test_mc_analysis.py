@@ -203,3 +203,25 @@ def test_scales_estimate_the_output_rules_reach():
     fast = float(rows["patterns to cover that at eta 300 / ms"])
     # The estimate is inversely proportional to the rate.
     assert abs(card / fast / (300 / 0.0005) - 1) < 0.01  # printed to 3 digits
+
+
+def test_compare_against_takes_the_references_from_another_file(mc_result, tmp_path):
+    text = open("tests/data/sweeps/mc_small.yaml").read()
+    text = text.replace("  model: [microcircuit, shallow, backprop]", "  model: [shallow]")
+    refs = _run_spec(tmp_path, "refs", text.replace("fixed:\n", "fixed:\n  bp_loss: rate\n  eta_bp: 3\n"))
+    out = io.StringIO()
+    microcircuit.compare(mc_result, out=out, against=str(refs))
+    ds, rs = open_results(mc_result), open_results(refs)
+    mc = ds["final_test_mse"].sel(model="microcircuit").values
+    sh = rs["final_test_mse"].sel(model="shallow").values
+    assert not np.allclose(sh, ds["final_test_mse"].sel(model="shallow").values)
+    text = out.getvalue()
+    assert f"| shallow | {sh.mean():.4f} |" in text
+    assert f"| microcircuit - shallow | {(mc - sh).mean():+.4f} |" in text
+    assert "backprop" not in text
+    # Other seeds than the microcircuit's: no pairing, a clear error.
+    one = _run_spec(tmp_path, "one", open("tests/data/sweeps/mc_small.yaml").read()
+                    .replace("replicates: 2", "replicates: 1")
+                    .replace("  model: [microcircuit, shallow, backprop]", "  model: [shallow]"))
+    with pytest.raises(SystemExit, match="seeds"):
+        microcircuit.compare(mc_result, out=io.StringIO(), against=str(one))
