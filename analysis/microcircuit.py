@@ -5,7 +5,8 @@
     /usr/bin/python3 -m analysis.microcircuit bars results/bars.h5 -o docs/reproductions/mc_bars.png
     /usr/bin/python3 -m analysis.microcircuit classify results/fmnist.h5
     /usr/bin/python3 -m analysis.microcircuit tune results/teacher-tune.h5 [--metric NAME]
-    /usr/bin/python3 -m analysis.microcircuit compare results/teacher.h5 [--metric NAME]
+    /usr/bin/python3 -m analysis.microcircuit compare results/teacher.h5 [--metric NAME] [--against REFS.h5]
+    /usr/bin/python3 -m analysis.microcircuit curves results/teacher-tune.h5 [--metric NAME] [-o FIG]
     /usr/bin/python3 -m analysis.microcircuit params results/params.h5 -o docs/reproductions/mc_params.png
     /usr/bin/python3 -m analysis.microcircuit scales      (the teacher task's scales, sampled)
 
@@ -267,27 +268,33 @@ def tune(path, fig=None, out=sys.stdout, metric="final_test_mse"):
     return chosen[0] if len(chosen) == 1 else chosen
 
 
-def compare(path, fig=None, out=sys.stdout, metric="final_test_mse"):
+def compare(path, fig=None, out=sys.stdout, metric="final_test_mse", against=None):
     """Models against each other over seeds: mean (min..max) of the metric per model and a
     paired test of the microcircuit against every other model (same seed = same data and
     initial forward weights): mean paired difference, Wilcoxon signed-rank and paired t-test
-    p-values (two-sided)."""
+    p-values (two-sided). With `against`, the other models come from that results file
+    (the same base seed and seeds, e.g. references trained on another loss)."""
     from scipy import stats
 
     ds = open_results(path)
     m = ds[metric]
-    rows = []
-    for model in ds["model"].values:
-        v = m.sel(model=model)
+    mc = m.sel(model="microcircuit").values
+    refs = ds
+    if against:
+        refs = open_results(against)
+        if not np.array_equal(refs["seed"].values, ds["seed"].values):
+            raise SystemExit(f"{against}: seeds {refs['seed'].values.tolist()} differ from "
+                             f"{path}'s {ds['seed'].values.tolist()}")
+    others = [mdl for mdl in refs["model"].values if mdl != "microcircuit"]
+    rows = [["microcircuit", f"{float(mc.mean()):.4f}", f"{float(mc.min()):.4f} .. {float(mc.max()):.4f}"]]
+    for model in others:
+        v = refs[metric].sel(model=model)
         rows.append([model, f"{float(v.mean()):.4f}", f"{float(v.min()):.4f} .. {float(v.max()):.4f}"])
     _table(["model", f"{metric}, mean over {ds.sizes['seed']} seeds", "min .. max"], rows, out)
     print(file=out)
-    mc = m.sel(model="microcircuit").values
     rows = []
-    for model in ds["model"].values:
-        if model == "microcircuit":
-            continue
-        other = m.sel(model=model).values
+    for model in others:
+        other = refs[metric].sel(model=model).values
         d = mc - other
         w = stats.wilcoxon(mc, other).pvalue if np.any(d != 0) else 1.0
         t = stats.ttest_rel(mc, other).pvalue
@@ -295,6 +302,37 @@ def compare(path, fig=None, out=sys.stdout, metric="final_test_mse"):
                      f"{w:.3g}", f"{t:.3g}"])
     _table(["paired difference", "mean", "seeds where the microcircuit is lower",
             "Wilcoxon p", "paired t p"], rows, out)
+
+
+def curves(path, fig=None, out=sys.stdout, metric="test_mse"):
+    """A curve output (default test_mse) over training at every point of the grid, mean over
+    seeds: one row per point, one column per record point (training patterns seen); with a
+    figure, the curves on a log scale."""
+    ds = open_results(path)
+    x = _x(ds)
+    m = ds[metric]
+    if "seed" in m.dims:
+        m = m.mean("seed")
+    combos = _combos(ds, metric)
+    axes = list(combos[0])
+    rows = []
+    if fig:
+        plt = _plt()
+        f, ax = plt.subplots(figsize=(6, 4))
+    for c in combos:
+        v = m.sel(c).values
+        rows.append([*c.values(), *(_num(e) for e in v)])
+        if fig:
+            ax.plot(x, v, "o-", label=", ".join(f"{a}={c[a]}" for a in axes))
+    _table(axes + [f"{metric} after {int(p)}" for p in x], rows, out)
+    if fig:
+        ax.set_yscale("log")
+        ax.set_xlabel("training patterns")
+        ax.set_ylabel(metric + " (mean over seeds)")
+        ax.legend(fontsize=7)
+        f.tight_layout()
+        f.savefig(fig, dpi=120)
+    return rows
 
 
 def classify(path, fig=None, out=sys.stdout):
@@ -468,12 +506,41 @@ def scales(path=None, fig=None, out=sys.stdout, n=20000, seed=0):
             ["student hidden potential u: std", f"{u.std():.2f}"],
             ["student hidden rate phi(u): mean, std", f"{r.mean():.4f}, {r.std():.4f}"],
             ["slope of phi at u = 0", f"{slope(0.0):.4f}"]]
+    rows += _output_drive(rng, x, y, r, phi, out)
     _table(["quantity", f"value ({n} samples, seed {seed})"], rows, out)
     return rows
 
 
+# Conductances of the card (1/ms) and the time per pattern (ms).
+G_LK, G_B, G_SOM, T_PATTERN = 0.1, 1.0, 0.8, 100.0
+CARD_ETA_OUT = 0.0005  # the card's output rate (1/ms)
+
+
+def _output_drive(rng, x, y, r, phi, out):
+    """How fast the output rule can move the output weights at the start, per unit of learning
+    rate: the rule is dW/dt = eta (phi(u) - phi(vhat)) r^T with, at steady state, vhat =
+    g_B / (g_lk + g_B) W r and u nudged toward the target y, u = (g_B W r + g_som y) /
+    (g_lk + g_B + g_som). Against it, the size of output weights that fit the teacher by least
+    squares on these hidden rates, and the patterns of 100 ms that eta = 0.0005 / ms (the
+    card's) and eta = 300 would need to move the weights that far at the starting drive (a
+    lower bound: the drive shrinks as the error does)."""
+    w0 = rng.uniform(-1, 1, (10, 50))
+    vb = r @ w0.T
+    vhat = G_B / (G_LK + G_B) * vb
+    u = (G_B * vb + G_SOM * y) / (G_LK + G_B + G_SOM)
+    drive = np.sqrt(np.mean(((phi(u) - phi(vhat))[:, :, None] * r[:, None, :]) ** 2))
+    wfit, *_ = np.linalg.lstsq(G_B / (G_LK + G_B) * r, y, rcond=None)
+    wrms = float(np.sqrt(np.mean((wfit.T - w0) ** 2)))
+    need = lambda eta: wrms / (eta * T_PATTERN * drive)  # noqa: E731
+    return [["output rule's drive at the start, rms of (phi(u) - phi(vhat)) r_j (per ms per unit eta)",
+             f"{drive:.3g}"],
+            ["least-squares output weights minus the initial ones: rms", f"{wrms:.3g}"],
+            [f"patterns to cover that at eta {CARD_ETA_OUT} / ms (the card's)", f"{need(CARD_ETA_OUT):.3g}"],
+            ["patterns to cover that at eta 300 / ms", f"{need(300.0):.3g}"]]
+
+
 COMMANDS = {"scales": scales, "selfpredict": selfpredict, "teacher": teacher, "bars": bars, "classify": classify,
-            "params": params, "tune": tune, "compare": compare}
+            "params": params, "tune": tune, "compare": compare, "curves": curves}
 
 
 def main(argv=None):
@@ -481,14 +548,21 @@ def main(argv=None):
     ap.add_argument("what", choices=sorted(COMMANDS))
     ap.add_argument("file", nargs="?", help="results file (every command but scales)")
     ap.add_argument("-o", "--figure", help="write a figure (PNG) here")
+    ap.add_argument("--against", help="compare: take the other models from this results file "
+                    "(same base seed and seeds)")
     ap.add_argument("--metric", help="tune, compare: the output to rank or compare by "
-                    "(default final_test_mse; e.g. final_test_rate_mse)")
+                    "(default final_test_mse; e.g. final_test_rate_mse); curves: the curve "
+                    "to print (default test_mse; e.g. test_rate_mse)")
     a = ap.parse_args(argv)
     if a.file is None and a.what != "scales":
         ap.error(f"{a.what} needs a results file")
-    if a.metric and a.what not in ("tune", "compare"):
-        ap.error("--metric applies to tune and compare only")
+    if a.metric and a.what not in ("tune", "compare", "curves"):
+        ap.error("--metric applies to tune, compare and curves only")
+    if a.against and a.what != "compare":
+        ap.error("--against applies to compare only")
     kw = {"metric": a.metric} if a.metric else {}
+    if a.against:
+        kw["against"] = a.against
     COMMANDS[a.what](a.file, a.figure, **kw)
 
 

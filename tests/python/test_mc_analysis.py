@@ -217,3 +217,51 @@ def test_diverged_runs_enter_at_their_error_before_training():
     # opposite sides of every axis: no main effect.
     assert all(v == pytest.approx(0.0, abs=1e-12) for v in main.values())
     assert microcircuit._diverged(ds).sum() == 2
+
+
+def test_curves_print_every_point_over_training(mc_result, tmp_path):
+    out = io.StringIO()
+    fig = tmp_path / "curves.png"
+    rows = microcircuit.curves(mc_result, fig=str(fig), out=out)
+    ds = open_results(mc_result)
+    mean = ds["test_mse"].mean("seed")
+    assert [r[0] for r in rows] == ["microcircuit", "shallow", "backprop"]
+    for r in rows:
+        assert r[1:] == [microcircuit._num(v) for v in mean.sel(model=r[0]).values]
+    assert "| model | test_mse after 0 | test_mse after 15 | test_mse after 30 |" in out.getvalue()
+    assert fig.stat().st_size > 0
+    out = io.StringIO()
+    rows = microcircuit.curves(mc_result, out=out, metric="test_rate_mse")
+    assert rows[0][1] == microcircuit._num(
+        ds["test_rate_mse"].mean("seed").sel(model="microcircuit").values[0])
+
+
+def test_scales_estimate_the_output_rules_reach():
+    out = io.StringIO()
+    rows = dict(microcircuit.scales(out=out, n=2000))
+    card = float(rows["patterns to cover that at eta 0.0005 / ms (the card's)"])
+    fast = float(rows["patterns to cover that at eta 300 / ms"])
+    # The estimate is inversely proportional to the rate.
+    assert abs(card / fast / (300 / 0.0005) - 1) < 0.01  # printed to 3 digits
+
+
+def test_compare_against_takes_the_references_from_another_file(mc_result, tmp_path):
+    text = open("tests/data/sweeps/mc_small.yaml").read()
+    text = text.replace("  model: [microcircuit, shallow, backprop]", "  model: [shallow]")
+    refs = _run_spec(tmp_path, "refs", text.replace("fixed:\n", "fixed:\n  bp_loss: rate\n  eta_bp: 3\n"))
+    out = io.StringIO()
+    microcircuit.compare(mc_result, out=out, against=str(refs))
+    ds, rs = open_results(mc_result), open_results(refs)
+    mc = ds["final_test_mse"].sel(model="microcircuit").values
+    sh = rs["final_test_mse"].sel(model="shallow").values
+    assert not np.allclose(sh, ds["final_test_mse"].sel(model="shallow").values)
+    text = out.getvalue()
+    assert f"| shallow | {sh.mean():.4f} |" in text
+    assert f"| microcircuit - shallow | {(mc - sh).mean():+.4f} |" in text
+    assert "backprop" not in text
+    # Other seeds than the microcircuit's: no pairing, a clear error.
+    one = _run_spec(tmp_path, "one", open("tests/data/sweeps/mc_small.yaml").read()
+                    .replace("replicates: 2", "replicates: 1")
+                    .replace("  model: [microcircuit, shallow, backprop]", "  model: [shallow]"))
+    with pytest.raises(SystemExit, match="seeds"):
+        microcircuit.compare(mc_result, out=io.StringIO(), against=str(one))

@@ -1,11 +1,15 @@
 /* test_microcircuit.c: the microcircuit kernel's model against closed forms:
  * steady states of single neurons, the self-predicting state, the latent-
  * equilibrium prospective voltage, plasticity signs, the IDX reader and the
- * backprop reference's gradient. */
+ * backprop reference's gradient; and, through the kernel, the learning-rate
+ * annealing (eta_decay). */
 #include "testutil.h"
 
 #include <stdint.h>
 #include <unistd.h>
+
+#include "neuromic/internal/spec.h"
+#include "neuromic/internal/task.h"
 
 #include "../../src/kernels/microcircuit/mc.h"
 
@@ -533,6 +537,84 @@ static void large_matrices_are_zeroed_and_aligned(void **state)
     mc_net_free(net);
 }
 
+/* The annealing factor 1/(1 + seen/decay), and 1 without a schedule. */
+static void eta_factor_anneals(void **state)
+{
+    assert_true(mc_eta_factor(0, 0) == 1.0);
+    assert_true(mc_eta_factor(1e6, 0) == 1.0);
+    assert_true(mc_eta_factor(1e6, -5) == 1.0);
+    assert_true(mc_eta_factor(0, 100) == 1.0);
+    assert_true(fabs(mc_eta_factor(100, 100) - 0.5) < 1e-15);
+    assert_true(fabs(mc_eta_factor(300, 100) - 0.25) < 1e-15);
+}
+
+/* Runs the microcircuit kernel on a tiny teacher task (model and eta_decay
+ * set) and returns its test_mse curve (3 records: 0, 4, 8 patterns). */
+static void run_tiny_teacher(const char *model, const char *eta_decay, double mse[3])
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "kernel: microcircuit\nbase_seed: 7\nfixed: {task: teacher, model: %s, hidden: 4, "
+             "n_train: 4, epochs: 2, n_test: 3, n_record: 3, t_pattern: 2, sigma: 0.3, "
+             "eta_up: 1, eta_up_out: 3, eta_IP: 1, eta_PI: 1, eta_bp: 0.3, tau_w: 1, "
+             "eta_decay: %s}\n",
+             model, eta_decay);
+    nm_sweep *sw = NULL;
+    nm_err err = {0};
+    assert_int_equal(nm_spec_parse("t.yaml", text, strlen(text), NULL, 0, &sw, &err), NM_OK);
+    const nm_kernel *k = sw->kernel;
+    nm_point *p = nm_point_alloc(sw);
+    nm_grid_point(sw, 0, p);
+    nm_task *t = nm_task_alloc(sw->base_seed, NULL);
+    assert_non_null(t);
+    void *out[32] = {0};
+    assert_true(k->noutputs <= 32);
+    for (size_t i = 0; i < k->noutputs; i++) {
+        size_t n = 1;
+        for (int d = 0; d < k->outputs[i].ndims; d++)
+            n *= k->outputs[i].extent(p, d);
+        out[i] = calloc(n, 8); /* double or int64_t */
+        assert_non_null(out[i]);
+    }
+    nm_result res = {.out = out, .nout = k->noutputs, .outputs = k->outputs};
+    nm_task_begin(t, p, 0);
+    assert_int_equal(k->run(p, t, &res), 0);
+    assert_false(t->failed);
+    const double *curve = NULL;
+    for (size_t i = 0; i < k->noutputs; i++)
+        if (!strcmp(k->outputs[i].name, "test_mse"))
+            curve = out[i];
+    assert_non_null(curve);
+    memcpy(mse, curve, 3 * sizeof *mse);
+    for (size_t i = 0; i < k->noutputs; i++)
+        free(out[i]);
+    nm_task_free(t);
+    nm_point_free(p);
+    nm_sweep_free(sw);
+}
+
+/* eta_decay: a schedule so long that its factor is 1.0 in doubles gives
+ * bitwise the result of constant rates (so the noise does not depend on
+ * eta_decay, and constant rates are untouched); a very short one stops
+ * learning after the first pattern (the curve goes flat), which constant
+ * rates do not. For the microcircuit and for an SGD reference. */
+static void eta_decay_anneals_every_model(void **state)
+{
+    const char *models[] = {"microcircuit", "backprop"};
+    for (int m = 0; m < 2; m++) {
+        double c[3], same[3], fast[3];
+        run_tiny_teacher(models[m], "0", c);
+        run_tiny_teacher(models[m], "1e300", same);
+        run_tiny_teacher(models[m], "1e-9", fast);
+        for (int j = 0; j < 3; j++)
+            assert_true(memcmp(&c[j], &same[j], sizeof c[j]) == 0);
+        assert_true(c[0] == fast[0]); /* before training: same start */
+        assert_true(fabs(c[2] - c[1]) > 1e-6 * c[1]);
+        assert_true(fabs(fast[2] - fast[1]) < 1e-6 * fast[1]);
+        assert_true(fabs(fast[1] - c[0]) > 1e-6 * c[0]); /* the first pattern did learn */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +635,8 @@ int main(void)
         cmocka_unit_test(backprop_matches_finite_differences),
         cmocka_unit_test(rate_loss_matches_finite_differences),
         cmocka_unit_test(large_matrices_are_zeroed_and_aligned),
+        cmocka_unit_test(eta_factor_anneals),
+        cmocka_unit_test(eta_decay_anneals_every_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,6 +119,12 @@ double mc_net_feedback_angle(const mc_net *net);
  * Frobenius inner product; 90 when either is zero, -1 when shapes differ. */
 double mc_matrix_angle(const gsl_matrix *A, const gsl_matrix *B, double sign, bool transposed);
 
+/* The learning-rate annealing of parameter eta_decay: 1/(1 + seen/decay)
+ * after `seen` training patterns (a Robbins-Monro schedule: the rates sum
+ * to infinity, their squares do not, so noise-driven drift dies out while
+ * learning goes on); 1 for decay <= 0. In microcircuit.c. */
+double mc_eta_factor(double seen, double decay);
+
 /* ---- IDX files (mc_idx.c) ---- */
 
 /* An IDX array of unsigned bytes: dims[0] items of dims[1]*dims[2]... bytes. */

@@ -16,8 +16,12 @@
  * Random streams: "weights" (task, hidden, n_hidden, w_init, seed), "teacher"
  * (task, teacher_hidden, seed), "train" and "test" data (task, the set's
  * size, teacher_hidden, seed), "order" of presentation (task, seed), and
- * "noise" (every parameter). The models therefore share data and initial
- * forward weights across learning rates, models and LE. */
+ * "noise" (every parameter of version 2, i.e. all but eta_decay). The models
+ * therefore share data and initial forward weights across learning rates,
+ * models and LE. A point's streams depend on its values, base_seed and the
+ * replicate index only, never on the sweep's axes; but the noise changes
+ * with any parameter, even one the dynamics ignore (n_test, n_record,
+ * eta_bp). Learning rates are constant, or annealed with eta_decay. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +103,18 @@ static const nm_param params[] = {
     {.name = "dataset", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "fashion-mnist"},
      .choices = {"fashion-mnist", "mnist"}, .unit = "",
      .doc = "classify: IDX files in $NEUROMIC_IDX_DIR or /usr/share/datasets/<dataset>"},
+    /* Parameters below this line were added after version 2 and stay out of
+     * the noise stream's key (noise_deps), so that a point at their defaults
+     * draws the same noise, and gives the same result, as before they existed. */
+    FLOAT("eta_decay", 0.0, 0, 1e300, "patterns",
+          "learning-rate annealing: after n training patterns every learning rate (the "
+          "microcircuit's eta_* and the references' eta_bp) is multiplied by "
+          "1/(1 + n/eta_decay); 0: constant rates"),
 };
+
+/* The parameters that were the whole table in version 2: the "noise" stream
+ * depends on these (and the replicate index), not on later additions. */
+#define MC_NPARAMS_V2 (sizeof params / sizeof params[0] - 1)
 
 static size_t record_extent(const nm_point *p, int d)
 {
@@ -158,6 +173,7 @@ typedef struct {
     bool baseline, shallow, rate_loss;
     mc_config c;
     double w_init, eta_bp, t_pattern, t_onset;
+    double eta_decay;          /* patterns; 0: constant learning rates */
     size_t n_train, epochs, n_test, n_record, n_steps;
     mc_data *train, *test;
     size_t *order;             /* presentation order, n_train */
@@ -542,6 +558,24 @@ static void present(mc_run *r, mc_net *net, const double *x, const double *y, gs
         mc_net_step(net, x, learns && net->t >= r->t_onset - 1e-12, noise);
 }
 
+double mc_eta_factor(double seen, double decay)
+{
+    return decay > 0 ? 1.0 / (1.0 + seen / decay) : 1.0;
+}
+
+/* The network's learning rates after `seen` training patterns: the
+ * configured ones times mc_eta_factor. Left alone without a schedule, so
+ * that constant rates are exactly the configured values. */
+static void anneal(const mc_run *r, mc_net *net, size_t seen)
+{
+    if (r->eta_decay <= 0)
+        return;
+    double f = mc_eta_factor((double)seen, r->eta_decay);
+    net->c.eta_up = f * r->c.eta_up, net->c.eta_up_out = f * r->c.eta_up_out;
+    net->c.eta_IP = f * r->c.eta_IP, net->c.eta_PI = f * r->c.eta_PI;
+    net->c.eta_down = f * r->c.eta_down;
+}
+
 /* The j-th record point: after this many training patterns. */
 static size_t record_at(const mc_run *r, size_t j)
 {
@@ -553,7 +587,13 @@ static int train_net(mc_run *r, nm_task *t, nm_result *res, gsl_rng *wrng, gsl_r
                      const char *init)
 {
     mc_net *net = mc_net_alloc(&r->c, r->n, r->L);
-    gsl_rng *noise = nm_task_rng(t, "noise", NULL);
+    /* The noise depends on every parameter of version 2 and the replicate
+     * index (as "every parameter" did then), not on later additions. */
+    const char *noise_deps[MC_NPARAMS_V2 + 2];
+    for (size_t i = 0; i < MC_NPARAMS_V2; i++)
+        noise_deps[i] = params[i].name;
+    noise_deps[MC_NPARAMS_V2] = "seed", noise_deps[MC_NPARAMS_V2 + 1] = NULL;
+    gsl_rng *noise = nm_task_rng(t, "noise", noise_deps);
     if (!net || !noise) {
         mc_net_free(net);
         return nm_task_fail(t, "microcircuit: out of memory");
@@ -573,6 +613,7 @@ static int train_net(mc_run *r, nm_task *t, nm_result *res, gsl_rng *wrng, gsl_r
                 shuffle(r->order, r->n_train, orng);
             size_t p = r->order[seen % r->n_train];
             const mc_data *d = r->train;
+            anneal(r, net, seen);
             present(r, net, d->x + p * d->nx, d->ny ? d->y + p * d->ny : NULL, noise);
         }
         mc_net_reset_state(net);
@@ -609,8 +650,9 @@ static int train_mlp(mc_run *r, nm_task *t, nm_result *res, gsl_rng *wrng, gsl_r
                 shuffle(r->order, r->n_train, orng);
             size_t p = r->order[seen % r->n_train];
             mc_mlp_forward(m, r->train->x + p * r->train->nx);
+            double eta = r->eta_bp * mc_eta_factor((double)seen, r->eta_decay);
             if (r->train->ny)
-                mc_mlp_sgd(m, r->train->y + p * r->train->ny, r->eta_bp, r->shallow);
+                mc_mlp_sgd(m, r->train->y + p * r->train->ny, eta, r->shallow);
         }
         mc_eval te = eval_mlp(m, r->test, r->n_test);
         mc_eval tr = eval_mlp(m, r->train, ntr_eval);
@@ -633,6 +675,7 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
         .rate_loss = !strcmp(nm_get_s(p, "bp_loss"), "rate"),
         .c = config_from(p),
         .w_init = nm_get_f(p, "w_init"), .eta_bp = nm_get_f(p, "eta_bp"),
+        .eta_decay = nm_get_f(p, "eta_decay"),
         .t_pattern = nm_get_f(p, "t_pattern"),
         .t_onset = fmax(nm_get_f(p, "t_onset"), nm_get_f(p, "t_onset_frac") * nm_get_f(p, "t_pattern")),
         .n_train = (size_t)nm_get_i(p, "n_train"), .epochs = (size_t)nm_get_i(p, "epochs"),
