@@ -312,6 +312,49 @@ static double i_int(const mc_net *net, int k)
 #define MC_SMALL_MV 4096
 
 typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
+/* Functions taking or returning v4d are static and inlined, so the warning
+ * that such values are passed differently with and without AVX concerns no
+ * call that exists. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+/* Four doubles at a time through GCC's vector extension: one AVX2
+ * instruction in the AVX2 clone, two SSE2 ones in the baseline one, and the
+ * same IEEE operation on every lane either way. */
+static inline v4d load4(const double *p)
+{
+    v4d v;
+    memcpy(&v, p, sizeof v); /* unaligned */
+    return v;
+}
+
+static inline void store4(double *p, const v4d *v)
+{
+    memcpy(p, v, sizeof *v);
+}
+
+static inline v4d splat4(double a)
+{
+    return (v4d){a, a, a, a};
+}
+
+typedef long long v4i __attribute__((vector_size(4 * sizeof(long long))));
+
+/* v < c ? v : c, then v > -c ? v : -c, lane by lane (NaN becomes c, as in
+ * the scalar form): minpd/maxpd. */
+static inline void clip4(v4d *w, double c)
+{
+    v4d v = *w, hi = splat4(c), lo = splat4(-c);
+    v4i m = v < hi;
+    v = (v4d)(((v4i)v & m) | ((v4i)hi & ~m));
+    m = v > lo;
+    *w = (v4d)(((v4i)v & m) | ((v4i)lo & ~m));
+}
+
+static inline double clip1(double v, double c)
+{
+    v = v < c ? v : c;
+    return v > -c ? v : -c;
+}
 
 /* y = W x + beta y (beta 0 or 1). */
 MC_MULTIVERSION
@@ -471,77 +514,186 @@ static void advance(mc_net *net, gsl_rng *noise)
 
 /* ---- plasticity ---- */
 
-/* One row of the update. Restrict-qualified parameters tell the compiler
- * that the rows do not overlap, so it vectorises without run-time alias
- * checks (which cost more than the arithmetic on rows of 9 to 30). */
-static inline void row_update_filtered(size_t n, double *restrict w, double *restrict g,
-                                       const double *restrict x, double p, double a, double s)
+/* The weight update W += dt eta post pre^T comes in two forms, which round
+ * differently; each matrix keeps the form it has always had, so that no
+ * result changes:
+ *
+ *   row form (rows of 8 or more weights, or not contiguous):
+ *     with the low-pass  g += p x_j - a g,  w += s g   (p = a post_i)
+ *     without            w += p x_j                    (p = s post_i)
+ *   column form (contiguous, fewer than 8 columns: from a small layer above):
+ *     d = post_i x_j;  with the low-pass  g += a (d - g), d = g;  w += s d
+ *
+ * then |w| <= clip when clip > 0; a = dt / tau_w, s = dt eta. Every weight
+ * is computed from its own old value alone, which the loops below use: four
+ * weights at a time, the last chunk of four taken to end at the row's end,
+ * possibly overlapping the one before; it is loaded and computed before any
+ * store, so an overlapping weight gets the same value twice, and there is no
+ * scalar remainder loop (on rows of 9 to 30 weights it cost more than the
+ * vector part). The flags `filtered` and `clipped` are constants after
+ * inlining, so each combination gets its own loops with no test inside. */
+#define MC_INLINE static inline __attribute__((always_inline))
+
+MC_INLINE void row_form(size_t m, size_t n, double *restrict W, size_t tw, double *restrict G,
+                        size_t tg, const double *restrict post, const double *restrict x,
+                        double a, double s, double clip, bool filtered, bool clipped)
 {
-    for (size_t j = 0; j < n; j++) {
-        g[j] += p * x[j] - a * g[j];
-        w[j] += s * g[j];
+    if (n < 4) { /* narrow and not contiguous: no matrix of the kernel */
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) {
+                double *w = W + i * tw + j;
+                if (filtered) {
+                    double *g = G + i * tg + j;
+                    *g += a * post[i] * x[j] - a * *g;
+                    *w += s * *g;
+                } else {
+                    *w += s * post[i] * x[j];
+                }
+                if (clipped)
+                    *w = clip1(*w, clip);
+            }
+        return;
+    }
+    size_t t = n - 4;
+    v4d A = splat4(a), S = splat4(s), xt = load4(x + t), zero = splat4(0);
+    for (size_t i = 0; i < m; i++) {
+        double *restrict w = W + i * tw;
+        double *restrict g = filtered ? G + i * tg : NULL;
+        v4d P = splat4(filtered ? a * post[i] : s * post[i]);
+        v4d wt = load4(w + t), gt = filtered ? load4(g + t) : zero;
+        if (filtered) {
+            gt = gt + (P * xt - A * gt);
+            wt = wt + S * gt;
+        } else {
+            wt = wt + P * xt;
+        }
+        if (clipped)
+            clip4(&wt, clip);
+        for (size_t j = 0; j < t; j += 4) {
+            v4d wj = load4(w + j);
+            if (filtered) {
+                v4d gj = load4(g + j);
+                gj = gj + (P * load4(x + j) - A * gj);
+                store4(g + j, &gj);
+                wj = wj + S * gj;
+            } else {
+                wj = wj + P * load4(x + j);
+            }
+            if (clipped)
+                clip4(&wj, clip);
+            store4(w + j, &wj);
+        }
+        if (filtered)
+            store4(g + t, &gt);
+        store4(w + t, &wt);
     }
 }
 
-static inline void row_update(size_t n, double *restrict w, const double *restrict x, double p)
+/* The column form on e contiguous weights whose products d are given. */
+MC_INLINE void col_form_flat(size_t e, double *restrict w, double *restrict g,
+                             const double *restrict d, double a, double s, double clip,
+                             bool filtered, bool clipped)
 {
-    for (size_t j = 0; j < n; j++)
-        w[j] += p * x[j];
+    if (e < 4) {
+        for (size_t q = 0; q < e; q++) {
+            double v = d[q];
+            if (filtered) {
+                g[q] += a * (v - g[q]);
+                v = g[q];
+            }
+            v = w[q] + s * v;
+            w[q] = clipped ? clip1(v, clip) : v;
+        }
+        return;
+    }
+    size_t t = e - 4;
+    v4d A = splat4(a), S = splat4(s), zero = splat4(0);
+    v4d wt = load4(w + t), dt = load4(d + t), gt = filtered ? load4(g + t) : zero;
+    if (filtered) {
+        gt = gt + A * (dt - gt);
+        dt = gt;
+    }
+    wt = wt + S * dt;
+    if (clipped)
+        clip4(&wt, clip);
+    for (size_t q = 0; q < t; q += 4) {
+        v4d v = load4(d + q);
+        if (filtered) {
+            v4d gq = load4(g + q);
+            gq = gq + A * (v - gq);
+            store4(g + q, &gq);
+            v = gq;
+        }
+        v = load4(w + q) + S * v;
+        if (clipped)
+            clip4(&v, clip);
+        store4(w + q, &v);
+    }
+    if (filtered)
+        store4(g + t, &gt);
+    store4(w + t, &wt);
 }
 
-/* Clipping while the row is still in cache, in the min/max form the compiler
- * vectorises (fmin/fmax are library calls without -ffast-math). */
-static inline void row_clip(size_t n, double *restrict w, double clip)
+/* The column form on a contiguous m x n matrix, n < 8: the products of a
+ * block of rows are laid out like the block in a small buffer (a row's n
+ * products written as four or eight lanes, the lanes past n, multiplied by
+ * zero, overwritten by the next row or left in the slack), and the block is
+ * then updated as one flat array. */
+#define MC_COL_BLOCK 256
+
+MC_INLINE void col_form(size_t m, size_t n, double *restrict W, double *restrict G,
+                        const double *restrict post, const double *restrict x, double a,
+                        double s, double clip, bool filtered, bool clipped)
 {
-    for (size_t j = 0; j < n; j++) {
-        double v = w[j];
-        v = v < clip ? v : clip;
-        w[j] = v > -clip ? v : -clip;
+    double d[MC_COL_BLOCK + 8], xp[8] = {0};
+    memcpy(xp, x, n * sizeof *x);
+    v4d x0 = load4(xp), x1 = load4(xp + 4);
+    size_t rows = MC_COL_BLOCK / n;
+    for (size_t i0 = 0; i0 < m; i0 += rows) {
+        size_t i1 = i0 + rows < m ? i0 + rows : m;
+        for (size_t i = i0; i < i1; i++) {
+            v4d p = splat4(post[i]), p0 = p * x0, p1 = p * x1;
+            store4(d + (i - i0) * n, &p0);
+            if (n > 4)
+                store4(d + (i - i0) * n + 4, &p1);
+        }
+        col_form_flat((i1 - i0) * n, W + i0 * n, filtered ? G + i0 * n : NULL, d, a, s, clip,
+                      filtered, clipped);
     }
 }
 
-/* W += dt*eta*post pre^T, through the tau_w low-pass G when there is one
- * (G += a (post pre^T - G), W += dt*eta*G), then |W| <= clip when clip > 0.
- * One pass over W (and G): the update is memory-bound, and separate scale,
- * rank-1 and axpy passes each stream the whole matrix again. */
+/* W += dt*eta*post pre^T, through the tau_w low-pass G when there is one,
+ * then |W| <= clip when clip > 0: one pass over W (and G), since the update
+ * is memory-bound on large layers and separate scale, rank-1 and axpy passes
+ * would each stream the whole matrix again. */
 MC_MULTIVERSION
 static void apply_update(const mc_config *c, gsl_matrix *W, gsl_matrix *G, double eta,
                          const gsl_vector *post, const gsl_vector *pre, double clip)
 {
-    size_t m = W->size1, n = W->size2;
-    const double *restrict x = pre->data;
+    size_t m = W->size1, n = W->size2, tw = W->tda, tg = G ? G->tda : 0;
+    double *w = W->data, *g = G ? G->data : NULL;
+    const double *p = post->data, *x = pre->data;
     double s = c->dt * eta, a = G ? c->dt / c->tau_w : 0.0;
-    if (n < 8 && W->tda == n && (!G || G->tda == n)) {
-        /* Narrow rows (from a small layer above): per-row loop overhead would
-         * dominate, so run over the contiguous matrix column by column. */
-        for (size_t j = 0; j < n; j++) {
-            double *restrict w = W->data + j, *restrict g = G ? G->data + j : NULL;
-            double xj = x[j];
-            for (size_t i = 0; i < m; i++) {
-                double d = post->data[i] * xj;
-                if (g) {
-                    g[i * n] += a * (d - g[i * n]);
-                    d = g[i * n];
-                }
-                double v = w[i * n] + s * d;
-                if (clip > 0) {
-                    v = v < clip ? v : clip;
-                    v = v > -clip ? v : -clip;
-                }
-                w[i * n] = v;
-            }
-        }
+    bool f = G != NULL, cl = clip > 0;
+    if (n < 8 && tw == n && (!G || tg == n)) {
+        if (f && cl)
+            col_form(m, n, w, g, p, x, a, s, clip, true, true);
+        else if (f)
+            col_form(m, n, w, g, p, x, a, s, clip, true, false);
+        else if (cl)
+            col_form(m, n, w, g, p, x, a, s, clip, false, true);
+        else
+            col_form(m, n, w, g, p, x, a, s, clip, false, false);
         return;
     }
-    for (size_t i = 0; i < m; i++) {
-        double *w = W->data + i * W->tda;
-        if (G)
-            row_update_filtered(n, w, G->data + i * G->tda, x, a * post->data[i], a, s);
-        else
-            row_update(n, w, x, s * post->data[i]);
-        if (clip > 0)
-            row_clip(n, w, clip);
-    }
+    if (f && cl)
+        row_form(m, n, w, tw, g, tg, p, x, a, s, clip, true, true);
+    else if (f)
+        row_form(m, n, w, tw, g, tg, p, x, a, s, clip, true, false);
+    else if (cl)
+        row_form(m, n, w, tw, g, tg, p, x, a, s, clip, false, true);
+    else
+        row_form(m, n, w, tw, g, tg, p, x, a, s, clip, false, false);
 }
 
 static void plasticity_forward(mc_net *net, int k)
