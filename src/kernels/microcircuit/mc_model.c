@@ -99,10 +99,55 @@ double mc_phi_deriv(const mc_phi *f, double u)
     return 0;
 }
 
+/* out_i = phi(v_i) (sub: sub_i - phi(v_i)) with v_i = in_i, or in_i
+ * scaled by a (mode PHI_SCALED) or a in_i + b (PHI_AFFINE), for a whole
+ * vector: the same arithmetic as phi_eval, with the choice of function made
+ * once instead of per element (flags constant after inlining). */
+enum { PHI_PLAIN, PHI_SCALED, PHI_AFFINE };
+
+static inline __attribute__((always_inline)) void
+phi_loop(const mc_phi *f, size_t n, const double *in, int mode, double a, double b,
+         const double *sub, double *out, mc_phi_kind kind)
+{
+    double gamma = f->gamma, beta = f->beta, theta = f->theta;
+    for (size_t i = 0; i < n; i++) {
+        double v = mode == PHI_PLAIN ? in[i] : mode == PHI_SCALED ? a * in[i] : a * in[i] + b;
+        double x = beta * (v - theta), r = 0;
+        switch (kind) {
+        case MC_PHI_SOFTPLUS:
+            r = gamma * (x > 30 ? x : log1p(exp(x)));
+            break;
+        case MC_PHI_LOGISTIC:
+            r = gamma / (1.0 + exp(-x));
+            break;
+        case MC_PHI_RELU:
+            r = gamma * (x > 0 ? x : 0.0);
+            break;
+        }
+        out[i] = sub ? sub[i] - r : r;
+    }
+}
+
+static inline __attribute__((always_inline)) void
+phi_map(const mc_phi *f, size_t n, const double *in, int mode, double a, double b,
+        const double *sub, double *out)
+{
+    switch (f->kind) {
+    case MC_PHI_SOFTPLUS:
+        phi_loop(f, n, in, mode, a, b, sub, out, MC_PHI_SOFTPLUS);
+        break;
+    case MC_PHI_LOGISTIC:
+        phi_loop(f, n, in, mode, a, b, sub, out, MC_PHI_LOGISTIC);
+        break;
+    case MC_PHI_RELU:
+        phi_loop(f, n, in, mode, a, b, sub, out, MC_PHI_RELU);
+        break;
+    }
+}
+
 static void phi_vec(const mc_phi *f, const gsl_vector *u, gsl_vector *r)
 {
-    for (size_t i = 0; i < u->size; i++)
-        r->data[i] = phi_eval(f, u->data[i]);
+    phi_map(f, u->size, u->data, PHI_PLAIN, 0, 0, NULL, r->data);
 }
 
 /* ---- allocation ---- */
@@ -457,57 +502,93 @@ static void dendrites_step(mc_net *net)
 static void derivatives(mc_net *net)
 {
     const mc_config *c = &net->c;
+    double glk = -c->g_lk, gB = c->g_B, gA = c->g_A, gD = c->g_D, gs = c->g_som, ij = c->i_inj;
     for (int k = 1; k <= net->L; k++) {
         mc_layer *l = &net->layer[k];
-        bool out = k == net->L;
-        for (size_t i = 0; i < l->n; i++) {
-            double u = l->u->data[i];
-            double d = -c->g_lk * u + c->g_B * (l->vB->data[i] - u) + c->i_inj;
-            if (!out)
-                d += c->g_A * (l->vA->data[i] - u);
-            else if (net->nudge)
-                d += c->g_som * (net->target->data[i] - u);
-            l->du->data[i] = d;
+        size_t n = l->n;
+        const double *restrict u = l->u->data, *restrict vB = l->vB->data;
+        double *restrict du = l->du->data;
+        /* One loop per case, no test inside: the compiler vectorises them. */
+        if (k < net->L) {
+            const double *restrict vA = l->vA->data;
+            for (size_t i = 0; i < n; i++)
+                du[i] = glk * u[i] + gB * (vB[i] - u[i]) + ij + gA * (vA[i] - u[i]);
+        } else if (net->nudge) {
+            const double *restrict tg = net->target->data;
+            for (size_t i = 0; i < n; i++)
+                du[i] = glk * u[i] + gB * (vB[i] - u[i]) + ij + gs * (tg[i] - u[i]);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                du[i] = glk * u[i] + gB * (vB[i] - u[i]) + ij;
         }
     }
     for (int k = 1; k < net->L; k++) {
         mc_layer *l = &net->layer[k];
         const mc_layer *up = &net->layer[k + 1];
         double te = c->le ? mc_tau_eff_pyr(net, k + 1) : 0.0, ii = i_int(net, k);
-        for (size_t i = 0; i < l->uI->size; i++) {
-            double u = l->uI->data[i];
-            double partner = up->u->data[i] + te * up->du->data[i];
-            l->duI->data[i] = -c->g_lk * u + c->g_D * (l->vI->data[i] - u) +
-                              c->g_som * (partner - u) + ii;
+        size_t n = l->uI->size;
+        const double *restrict u = l->uI->data, *restrict vI = l->vI->data;
+        const double *restrict pu = up->u->data, *restrict pdu = up->du->data;
+        double *restrict du = l->duI->data;
+        for (size_t i = 0; i < n; i++) {
+            double partner = pu[i] + te * pdu[i];
+            du[i] = glk * u[i] + gD * (vI[i] - u[i]) + gs * (partner - u[i]) + ii;
         }
     }
 }
 
-/* u += dt du/dt (+ noise); ub = u, or u breve from the state at time t. */
+/* u += dt du/dt (+ noise); ub = u, or u breve from the state at time t. The
+ * Gaussian draws of a layer are taken first, in neuron order, into scratch,
+ * so that the update loops have no call in them and vectorise. */
 static void advance(mc_net *net, gsl_rng *noise)
 {
     const mc_config *c = &net->c;
-    double sdt = c->sigma * sqrt(c->dt);
+    double sdt = c->sigma * sqrt(c->dt), dt = c->dt;
+    bool noisy = noise && sdt > 0;
     for (int k = 1; k <= net->L; k++) {
         mc_layer *l = &net->layer[k];
+        size_t n = l->n;
         double te = mc_tau_eff_pyr(net, k);
-        for (size_t i = 0; i < l->n; i++) {
-            double u = l->u->data[i], d = l->du->data[i];
-            double un = u + c->dt * d;
-            if (noise && sdt > 0)
-                un += sdt * gsl_ran_gaussian_ziggurat(noise, 1.0);
-            l->u->data[i] = un;
-            l->ub->data[i] = c->le ? u + te * d : un;
+        double *restrict u = l->u->data, *restrict ub = l->ub->data, *restrict z = l->tmp->data;
+        const double *restrict du = l->du->data;
+        if (noisy) {
+            for (size_t i = 0; i < n; i++)
+                z[i] = gsl_ran_gaussian_ziggurat(noise, 1.0);
+            if (c->le)
+                for (size_t i = 0; i < n; i++) {
+                    double u0 = u[i];
+                    u[i] = u0 + dt * du[i] + sdt * z[i];
+                    ub[i] = u0 + te * du[i];
+                }
+            else
+                for (size_t i = 0; i < n; i++)
+                    ub[i] = u[i] = u[i] + dt * du[i] + sdt * z[i];
+        } else if (c->le) {
+            for (size_t i = 0; i < n; i++) {
+                double u0 = u[i];
+                u[i] = u0 + dt * du[i];
+                ub[i] = u0 + te * du[i];
+            }
+        } else {
+            for (size_t i = 0; i < n; i++)
+                ub[i] = u[i] = u[i] + dt * du[i];
         }
         phi_vec(&c->phi, l->ub, l->r);
         if (k == net->L)
             continue;
         double ti = mc_tau_eff_int(net);
-        for (size_t i = 0; i < l->uI->size; i++) {
-            double u = l->uI->data[i], d = l->duI->data[i];
-            l->uI->data[i] = u + c->dt * d;
-            l->ubI->data[i] = c->le ? u + ti * d : l->uI->data[i];
-        }
+        size_t m = l->uI->size;
+        double *restrict uI = l->uI->data, *restrict ubI = l->ubI->data;
+        const double *restrict duI = l->duI->data;
+        if (c->le)
+            for (size_t i = 0; i < m; i++) {
+                double u0 = uI[i];
+                uI[i] = u0 + dt * duI[i];
+                ubI[i] = u0 + ti * duI[i];
+            }
+        else
+            for (size_t i = 0; i < m; i++)
+                ubI[i] = uI[i] = uI[i] + dt * duI[i];
         phi_vec(&c->phi, l->ubI, l->rI);
     }
 }
@@ -705,8 +786,7 @@ static void plasticity_forward(mc_net *net, int k)
     if (eta == 0)
         return;
     double g = g_tot(net, k), a = c->g_B / g, b = c->i_inj / g;
-    for (size_t i = 0; i < l->n; i++)
-        l->err->data[i] = l->r->data[i] - phi_eval(&c->phi, a * l->vB->data[i] + b);
+    phi_map(&c->phi, l->n, l->vB->data, PHI_AFFINE, a, b, l->r->data, l->err->data);
     apply_update(c, l->W_up, l->G_up, eta, l->err, net->layer[k - 1].r,
                  out ? c->w_clip_out : c->w_clip);
 }
@@ -718,8 +798,7 @@ static void plasticity_lateral(mc_net *net, int k)
     const mc_layer *above = &net->layer[k + 1];
     if (c->eta_IP != 0) {
         double a = c->g_D / (c->g_lk + c->g_D), b = i_int(net, k) / (c->g_lk + c->g_D);
-        for (size_t i = 0; i < l->uI->size; i++)
-            l->errI->data[i] = l->rI->data[i] - phi_eval(&c->phi, a * l->vI->data[i] + b);
+        phi_map(&c->phi, l->uI->size, l->vI->data, PHI_AFFINE, a, b, l->rI->data, l->errI->data);
         apply_update(c, l->W_IP, l->G_IP, c->eta_IP, l->errI, l->r, 0);
     }
     if (c->eta_PI != 0) {
@@ -731,8 +810,7 @@ static void plasticity_lateral(mc_net *net, int k)
         /* The top-down prediction has v_A's scaling: W_down r / g_lk_dend. */
         matvec(l->W_down, above->r->data, 0.0, l->tmp->data);
         double g = 1.0 / c->g_lk_dend;
-        for (size_t i = 0; i < l->n; i++)
-            l->err->data[i] = l->r->data[i] - phi_eval(&c->phi, g * l->tmp->data[i]);
+        phi_map(&c->phi, l->n, l->tmp->data, PHI_SCALED, g, 0, l->r->data, l->err->data);
         apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r, 0);
     }
 }
