@@ -362,6 +362,8 @@ typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
  * call that exists. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 
+#define MC_INLINE static inline __attribute__((always_inline))
+
 /* Four doubles at a time through GCC's vector extension: one AVX2
  * instruction in the AVX2 clone, two SSE2 ones in the baseline one, and the
  * same IEEE operation on every lane either way. */
@@ -401,48 +403,133 @@ static inline double clip1(double v, double c)
     return v > -c ? v : -c;
 }
 
-/* y = W x + beta y (beta 0 or 1). */
-MC_MULTIVERSION
-static void matvec(const gsl_matrix *W, const double *x, double beta, double *y)
+/* ---- matrix-vector products ---- */
+
+/* The summation order of every product below is the one the kernel has
+ * always used, since it fixes the results:
+ *   more than MC_SMALL_MV weights: cblas_dgemv;
+ *   fewer than 8 columns: y_i = 0 + w_i0 x_0 + w_i1 x_1 + ... in column order;
+ *   otherwise four partial sums, s_l over the columns j = l mod 4 below the
+ *   last multiple of four, the remaining columns added to s_0 in order, and
+ *   y_i = (s_0 + s_1) + (s_2 + s_3).
+ * A second product added to y (beta 1) adds its terms or its sum to y_i. */
+
+/* Rows of 8 or more weights, four rows at a time: each row's four partial
+ * sums are one vector, and a 4x4 transpose turns the four rows' vectors into
+ * s_0..s_3 of the four rows, so that the remaining columns and the final
+ * sums are vector operations too instead of per-row scalar work. */
+MC_INLINE void mv_rows(size_t m, size_t n, const double *W, size_t tda, const double *x,
+                       double *y, bool add)
 {
-    size_t m = W->size1, n = W->size2;
-    if (m * n > MC_SMALL_MV) {
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, 1.0, W->data, (int)W->tda, x,
-                    1, beta, y, 1);
-        return;
-    }
-    if (n < 8) {
-        /* Tall and narrow (top-down and interneuron weights into a wide
-         * layer from a small one): column by column, every row independent. */
-        for (size_t i = 0; i < m; i++)
-            y[i] = beta != 0 ? y[i] : 0.0;
-        for (size_t j = 0; j < n; j++) {
-            const double *w = W->data + j;
-            double xj = x[j];
-            for (size_t i = 0; i < m; i++)
-                y[i] += w[i * W->tda] * xj;
+    const v4i lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, first = {0, 1, 4, 5}, second = {2, 3, 6, 7};
+    size_t n4 = n / 4 * 4, i = 0;
+    for (; i + 4 <= m; i += 4) {
+        const double *w0 = W + i * tda, *w1 = w0 + tda, *w2 = w1 + tda, *w3 = w2 + tda;
+        v4d a0 = splat4(0), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t j = 0; j < n4; j += 4) {
+            v4d xj = load4(x + j);
+            a0 += load4(w0 + j) * xj;
+            a1 += load4(w1 + j) * xj;
+            a2 += load4(w2 + j) * xj;
+            a3 += load4(w3 + j) * xj;
         }
-        return;
+        v4d t0 = __builtin_shuffle(a0, a1, lo), t1 = __builtin_shuffle(a0, a1, hi);
+        v4d t2 = __builtin_shuffle(a2, a3, lo), t3 = __builtin_shuffle(a2, a3, hi);
+        v4d s0 = __builtin_shuffle(t0, t2, first), s2 = __builtin_shuffle(t0, t2, second);
+        v4d s1 = __builtin_shuffle(t1, t3, first), s3 = __builtin_shuffle(t1, t3, second);
+        for (size_t j = n4; j < n; j++)
+            s0 += (v4d){w0[j], w1[j], w2[j], w3[j]} * splat4(x[j]);
+        v4d s = (s0 + s1) + (s2 + s3);
+        if (add)
+            s = load4(y + i) + s;
+        store4(y + i, &s);
     }
-    for (size_t i = 0; i < m; i++) {
-        const double *w = W->data + i * W->tda;
-        /* Four partial sums (one sum would be a chain of dependent adds),
-         * s[l] over the columns j = l mod 4, held in one vector of four
-         * doubles: the same additions in the same order as four scalars,
-         * one AVX2 instruction (or two SSE2 ones) for each four. */
-        v4d acc = {0, 0, 0, 0};
-        size_t j = 0;
-        for (; j + 4 <= n; j += 4) {
-            v4d a, b;
-            memcpy(&a, w + j, sizeof a); /* unaligned loads */
-            memcpy(&b, x + j, sizeof b);
-            acc += a * b;
-        }
-        for (; j < n; j++)
+    for (; i < m; i++) {
+        const double *w = W + i * tda;
+        v4d acc = splat4(0);
+        for (size_t j = 0; j < n4; j += 4)
+            acc += load4(w + j) * load4(x + j);
+        for (size_t j = n4; j < n; j++)
             acc[0] += w[j] * x[j];
         double s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-        y[i] = beta != 0 ? y[i] + s : s;
+        y[i] = add ? y[i] + s : s;
     }
+}
+
+/* Fewer than 8 columns, row by row with the width a constant (one copy per
+ * width), the second matrix's terms (n2 columns, W2 NULL for none) following
+ * the first's in the same running sum. */
+MC_INLINE void mv_narrow(size_t m, size_t n, const double *W, size_t tda, const double *x,
+                         size_t n2, const double *W2, size_t tda2, const double *x2, double *y,
+                         bool add)
+{
+    for (size_t i = 0; i < m; i++) {
+        const double *w = W + i * tda;
+        double s = add ? y[i] : 0.0;
+        for (size_t j = 0; j < n; j++)
+            s += w[j] * x[j];
+        if (W2) {
+            const double *w2 = W2 + i * tda2;
+            for (size_t j = 0; j < n2; j++)
+                s += w2[j] * x2[j];
+        }
+        y[i] = s;
+    }
+}
+
+#define MC_NARROW_CASE(N)                                                                        \
+    case N:                                                                                      \
+        if (W2)                                                                                  \
+            mv_narrow(m, N, W->data, W->tda, x, N, W2->data, W2->tda, x2, y, false);             \
+        else                                                                                     \
+            mv_narrow(m, N, W->data, W->tda, x, 0, NULL, 0, NULL, y, add);                       \
+        return true;
+
+/* The narrow products with the width known to the compiler; false when W is
+ * not narrow (or W2 has another width). */
+MC_INLINE bool mv_narrow_fixed(const gsl_matrix *W, const double *x, const gsl_matrix *W2,
+                               const double *x2, double *y, bool add)
+{
+    size_t m = W->size1;
+    if (W2 && W2->size2 != W->size2)
+        return false;
+    switch (W->size2) {
+        MC_NARROW_CASE(1)
+        MC_NARROW_CASE(2)
+        MC_NARROW_CASE(3)
+        MC_NARROW_CASE(4)
+        MC_NARROW_CASE(5)
+        MC_NARROW_CASE(6)
+        MC_NARROW_CASE(7)
+    default:
+        return false;
+    }
+}
+
+/* y = W x (+ y when add). */
+MC_INLINE void mv_one(const gsl_matrix *W, const double *x, double *y, bool add)
+{
+    size_t m = W->size1, n = W->size2;
+    if (m * n > MC_SMALL_MV)
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, 1.0, W->data, (int)W->tda, x, 1,
+                    add ? 1.0 : 0.0, y, 1);
+    else if (!mv_narrow_fixed(W, x, NULL, NULL, y, add))
+        mv_rows(m, n, W->data, W->tda, x, y, add);
+}
+
+/* y = W x, then + W2 x2 when W2 != NULL (the apical dendrite's two inputs):
+ * in one pass over the rows when both are small and narrow. */
+MC_MULTIVERSION
+static void matvec(const gsl_matrix *W, const double *x, const gsl_matrix *W2, const double *x2,
+                   double *y)
+{
+    size_t mn = W->size1 * W->size2;
+    if (W2 && mn <= MC_SMALL_MV && W2->size1 * W2->size2 <= MC_SMALL_MV &&
+        mv_narrow_fixed(W, x, W2, x2, y, false))
+        return;
+    mv_one(W, x, y, false);
+    if (W2)
+        mv_one(W2, x2, y, true);
 }
 
 /* v = I / g_lk_dend with I = W pre (+ W2 pre2), instantaneous or low-passed.
@@ -454,9 +541,7 @@ static void dendrite(const mc_config *c, const gsl_matrix *W, const gsl_vector *
 {
     bool filt = c->tau_syn > 0 && !c->le;
     double *dst = filt ? scratch->data : I->data;
-    matvec(W, pre->data, 0.0, dst);
-    if (W2)
-        matvec(W2, pre2->data, 1.0, dst);
+    matvec(W, pre->data, W2, W2 ? pre2->data : NULL, dst);
     double g = 1.0 / c->g_lk_dend;
     if (filt) {
         double a = c->dt / c->tau_syn;
@@ -613,8 +698,6 @@ static void advance(mc_net *net, gsl_rng *noise)
  * scalar remainder loop (on rows of 9 to 30 weights it cost more than the
  * vector part). The flags `filtered` and `clipped` are constants after
  * inlining, so each combination gets its own loops with no test inside. */
-#define MC_INLINE static inline __attribute__((always_inline))
-
 MC_INLINE void row_form(size_t m, size_t n, double *restrict W, size_t tw, double *restrict G,
                         size_t tg, const double *restrict post, const double *restrict x,
                         double a, double s, double clip, bool filtered, bool clipped)
@@ -808,7 +891,7 @@ static void plasticity_lateral(mc_net *net, int k)
     }
     if (c->eta_down != 0) {
         /* The top-down prediction has v_A's scaling: W_down r / g_lk_dend. */
-        matvec(l->W_down, above->r->data, 0.0, l->tmp->data);
+        matvec(l->W_down, above->r->data, NULL, NULL, l->tmp->data);
         double g = 1.0 / c->g_lk_dend;
         phi_map(&c->phi, l->n, l->tmp->data, PHI_SCALED, g, 0, l->r->data, l->err->data);
         apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r, 0);
