@@ -99,10 +99,11 @@ double mc_phi_deriv(const mc_phi *f, double u)
     return 0;
 }
 
-/* out_i = phi(v_i) (sub: sub_i - phi(v_i)) with v_i = in_i, or in_i
- * scaled by a (mode PHI_SCALED) or a in_i + b (PHI_AFFINE), for a whole
- * vector: the same arithmetic as phi_eval, with the choice of function made
- * once instead of per element (flags constant after inlining). */
+/* out_i = phi(v_i), or sub_i - phi(v_i) (the plasticity rules' error),
+ * with v_i = in_i, or in_i scaled by a (mode PHI_SCALED) or a in_i + b
+ * (PHI_AFFINE), for a whole vector: the same arithmetic as phi_eval, with
+ * the choice of function made once instead of per element (the flags are
+ * constants after inlining). */
 enum { PHI_PLAIN, PHI_SCALED, PHI_AFFINE };
 
 static inline __attribute__((always_inline)) void
@@ -124,7 +125,7 @@ phi_loop(const mc_phi *f, size_t n, const double *in, int mode, double a, double
             r = gamma * (x > 0 ? x : 0.0);
             break;
         }
-        out[i] = sub ? sub[i] - r : r;
+        out[i] = mode != PHI_PLAIN ? sub[i] - r : r;
     }
 }
 
@@ -145,9 +146,28 @@ phi_map(const mc_phi *f, size_t n, const double *in, int mode, double a, double 
     }
 }
 
-static void phi_vec(const mc_phi *f, const gsl_vector *u, gsl_vector *r)
+/* Out of line, one function per mode: inlined into the step, whose other
+ * work keeps many values live, every exp call in these loops paid for
+ * saving and restoring eight of them (about as much as the loop's own work).
+ * r = phi(u): */
+static __attribute__((noinline)) void phi_vec(const mc_phi *f, const gsl_vector *u, gsl_vector *r)
 {
     phi_map(f, u->size, u->data, PHI_PLAIN, 0, 0, NULL, r->data);
+}
+
+/* err = r - phi(a v + b) */
+static __attribute__((noinline)) void phi_err_affine(const mc_phi *f, size_t n, const double *v,
+                                                     double a, double b, const double *r,
+                                                     double *err)
+{
+    phi_map(f, n, v, PHI_AFFINE, a, b, r, err);
+}
+
+/* err = r - phi(a v) */
+static __attribute__((noinline)) void phi_err_scaled(const mc_phi *f, size_t n, const double *v,
+                                                     double a, const double *r, double *err)
+{
+    phi_map(f, n, v, PHI_SCALED, a, 0, r, err);
 }
 
 /* ---- allocation ---- */
@@ -869,7 +889,7 @@ static void plasticity_forward(mc_net *net, int k)
     if (eta == 0)
         return;
     double g = g_tot(net, k), a = c->g_B / g, b = c->i_inj / g;
-    phi_map(&c->phi, l->n, l->vB->data, PHI_AFFINE, a, b, l->r->data, l->err->data);
+    phi_err_affine(&c->phi, l->n, l->vB->data, a, b, l->r->data, l->err->data);
     apply_update(c, l->W_up, l->G_up, eta, l->err, net->layer[k - 1].r,
                  out ? c->w_clip_out : c->w_clip);
 }
@@ -881,7 +901,7 @@ static void plasticity_lateral(mc_net *net, int k)
     const mc_layer *above = &net->layer[k + 1];
     if (c->eta_IP != 0) {
         double a = c->g_D / (c->g_lk + c->g_D), b = i_int(net, k) / (c->g_lk + c->g_D);
-        phi_map(&c->phi, l->uI->size, l->vI->data, PHI_AFFINE, a, b, l->rI->data, l->errI->data);
+        phi_err_affine(&c->phi, l->uI->size, l->vI->data, a, b, l->rI->data, l->errI->data);
         apply_update(c, l->W_IP, l->G_IP, c->eta_IP, l->errI, l->r, 0);
     }
     if (c->eta_PI != 0) {
@@ -893,7 +913,7 @@ static void plasticity_lateral(mc_net *net, int k)
         /* The top-down prediction has v_A's scaling: W_down r / g_lk_dend. */
         matvec(l->W_down, above->r->data, NULL, NULL, l->tmp->data);
         double g = 1.0 / c->g_lk_dend;
-        phi_map(&c->phi, l->n, l->tmp->data, PHI_SCALED, g, 0, l->r->data, l->err->data);
+        phi_err_scaled(&c->phi, l->n, l->tmp->data, g, l->r->data, l->err->data);
         apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r, 0);
     }
 }
