@@ -754,14 +754,14 @@ MC_INLINE void row_form(size_t m, size_t n, double *restrict W, size_t tw, doubl
         if (clipped)
             clip4(&wt, clip);
         for (size_t j = 0; j < t; j += 4) {
-            v4d wj = load4(w + j);
+            v4d wj;
             if (filtered) {
                 v4d gj = load4(g + j);
                 gj = gj + (P * load4(x + j) - A * gj);
                 store4(g + j, &gj);
-                wj = wj + S * gj;
+                wj = load4(w + j) + S * gj; /* loaded here, it is an operand of the add */
             } else {
-                wj = wj + P * load4(x + j);
+                wj = load4(w + j) + P * load4(x + j);
             }
             if (clipped)
                 clip4(&wj, clip);
