@@ -718,6 +718,25 @@ static void advance(mc_net *net, gsl_rng *noise)
  * scalar remainder loop (on rows of 9 to 30 weights it cost more than the
  * vector part). The flags `filtered` and `clipped` are constants after
  * inlining, so each combination gets its own loops with no test inside. */
+/* Four weights of a row in the row form (the weight is loaded where it is
+ * an operand of its add, which saves an instruction). */
+MC_INLINE void row_chunk(double *restrict w, double *restrict g, const double *restrict x, v4d P,
+                         v4d A, v4d S, double clip, bool filtered, bool clipped)
+{
+    v4d wj;
+    if (filtered) {
+        v4d gj = load4(g);
+        gj = gj + (P * load4(x) - A * gj);
+        store4(g, &gj);
+        wj = load4(w) + S * gj;
+    } else {
+        wj = load4(w) + P * load4(x);
+    }
+    if (clipped)
+        clip4(&wj, clip);
+    store4(w, &wj);
+}
+
 MC_INLINE void row_form(size_t m, size_t n, double *restrict W, size_t tw, double *restrict G,
                         size_t tg, const double *restrict post, const double *restrict x,
                         double a, double s, double clip, bool filtered, bool clipped)
@@ -753,24 +772,53 @@ MC_INLINE void row_form(size_t m, size_t n, double *restrict W, size_t tw, doubl
         }
         if (clipped)
             clip4(&wt, clip);
-        for (size_t j = 0; j < t; j += 4) {
-            v4d wj;
-            if (filtered) {
-                v4d gj = load4(g + j);
-                gj = gj + (P * load4(x + j) - A * gj);
-                store4(g + j, &gj);
-                wj = load4(w + j) + S * gj; /* loaded here, it is an operand of the add */
-            } else {
-                wj = load4(w + j) + P * load4(x + j);
-            }
-            if (clipped)
-                clip4(&wj, clip);
-            store4(w + j, &wj);
-        }
+        for (size_t j = 0; j < t; j += 4)
+            row_chunk(w + j, filtered ? g + j : NULL, x + j, P, A, S, clip, filtered, clipped);
         if (filtered)
             store4(g + t, &gt);
         store4(w + t, &wt);
     }
+}
+
+/* Long rows (64 weights or more): the chunks in order and a scalar
+ * remainder. Loading each row's last chunk before its first, as row_form
+ * does, would break the hardware prefetcher's streams over rows of
+ * kilobytes. */
+MC_INLINE void row_form_long(size_t m, size_t n, double *restrict W, size_t tw,
+                             double *restrict G, size_t tg, const double *restrict post,
+                             const double *restrict x, double a, double s, double clip,
+                             bool filtered, bool clipped)
+{
+    size_t n4 = n / 4 * 4;
+    v4d A = splat4(a), S = splat4(s);
+    for (size_t i = 0; i < m; i++) {
+        double *restrict w = W + i * tw;
+        double *restrict g = filtered ? G + i * tg : NULL;
+        double p = filtered ? a * post[i] : s * post[i];
+        v4d P = splat4(p);
+        for (size_t j = 0; j < n4; j += 4)
+            row_chunk(w + j, filtered ? g + j : NULL, x + j, P, A, S, clip, filtered, clipped);
+        for (size_t j = n4; j < n; j++) {
+            if (filtered) {
+                g[j] += p * x[j] - a * g[j];
+                w[j] += s * g[j];
+            } else {
+                w[j] += p * x[j];
+            }
+            if (clipped)
+                w[j] = clip1(w[j], clip);
+        }
+    }
+}
+
+MC_INLINE void row_forms(size_t m, size_t n, double *restrict W, size_t tw, double *restrict G,
+                         size_t tg, const double *restrict post, const double *restrict x,
+                         double a, double s, double clip, bool filtered, bool clipped)
+{
+    if (n >= 64)
+        row_form_long(m, n, W, tw, G, tg, post, x, a, s, clip, filtered, clipped);
+    else
+        row_form(m, n, W, tw, G, tg, post, x, a, s, clip, filtered, clipped);
 }
 
 /* The column form on e contiguous weights whose products d are given. */
@@ -871,13 +919,13 @@ static void apply_update(const mc_config *c, gsl_matrix *W, gsl_matrix *G, doubl
         return;
     }
     if (f && cl)
-        row_form(m, n, w, tw, g, tg, p, x, a, s, clip, true, true);
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, true, true);
     else if (f)
-        row_form(m, n, w, tw, g, tg, p, x, a, s, clip, true, false);
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, true, false);
     else if (cl)
-        row_form(m, n, w, tw, g, tg, p, x, a, s, clip, false, true);
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, false, true);
     else
-        row_form(m, n, w, tw, g, tg, p, x, a, s, clip, false, false);
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, false, false);
 }
 
 static void plasticity_forward(mc_net *net, int k)
