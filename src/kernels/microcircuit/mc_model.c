@@ -720,10 +720,10 @@ static void advance(mc_net *net, gsl_rng *noise)
  * inlining, so each combination gets its own loops with no test inside. */
 /* Four weights of a row in the row form (the weight is loaded where it is
  * an operand of its add, which saves an instruction). */
-MC_INLINE void row_chunk(double *restrict w, double *restrict g, const double *restrict x, v4d P,
-                         v4d A, v4d S, double clip, bool filtered, bool clipped)
+MC_INLINE void row_chunk(double *restrict w, double *restrict g, const double *restrict x,
+                         double p, double a, double s, double clip, bool filtered, bool clipped)
 {
-    v4d wj;
+    v4d wj, P = splat4(p), A = splat4(a), S = splat4(s); /* hoisted out of loops after inlining */
     if (filtered) {
         v4d gj = load4(g);
         gj = gj + (P * load4(x) - A * gj);
@@ -762,8 +762,8 @@ MC_INLINE void row_form(size_t m, size_t n, double *restrict W, size_t tw, doubl
     for (size_t i = 0; i < m; i++) {
         double *restrict w = W + i * tw;
         double *restrict g = filtered ? G + i * tg : NULL;
-        v4d P = splat4(filtered ? a * post[i] : s * post[i]);
-        v4d wt = load4(w + t), gt = filtered ? load4(g + t) : zero;
+        double p = filtered ? a * post[i] : s * post[i];
+        v4d P = splat4(p), wt = load4(w + t), gt = filtered ? load4(g + t) : zero;
         if (filtered) {
             gt = gt + (P * xt - A * gt);
             wt = wt + S * gt;
@@ -773,7 +773,7 @@ MC_INLINE void row_form(size_t m, size_t n, double *restrict W, size_t tw, doubl
         if (clipped)
             clip4(&wt, clip);
         for (size_t j = 0; j < t; j += 4)
-            row_chunk(w + j, filtered ? g + j : NULL, x + j, P, A, S, clip, filtered, clipped);
+            row_chunk(w + j, filtered ? g + j : NULL, x + j, p, a, s, clip, filtered, clipped);
         if (filtered)
             store4(g + t, &gt);
         store4(w + t, &wt);
@@ -790,14 +790,12 @@ MC_INLINE void row_form_long(size_t m, size_t n, double *restrict W, size_t tw,
                              bool filtered, bool clipped)
 {
     size_t n4 = n / 4 * 4;
-    v4d A = splat4(a), S = splat4(s);
     for (size_t i = 0; i < m; i++) {
         double *restrict w = W + i * tw;
         double *restrict g = filtered ? G + i * tg : NULL;
         double p = filtered ? a * post[i] : s * post[i];
-        v4d P = splat4(p);
         for (size_t j = 0; j < n4; j += 4)
-            row_chunk(w + j, filtered ? g + j : NULL, x + j, P, A, S, clip, filtered, clipped);
+            row_chunk(w + j, filtered ? g + j : NULL, x + j, p, a, s, clip, filtered, clipped);
         for (size_t j = n4; j < n; j++) {
             if (filtered) {
                 g[j] += p * x[j] - a * g[j];
