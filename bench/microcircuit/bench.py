@@ -46,16 +46,20 @@ ROUNDS = 5
 def interleaved(seconds, size):
     """C and NumPy steps per CPU-second of one network in ROUNDS alternating rounds: the
     medians of each, the median, min and max of the rounds' ratios, and the C process's peak
-    RSS (kB; one process per round and size, so it is that network's)."""
+    RSS (kB, the largest of the rounds; one process per round and size)."""
     n = [int(v) for v in size.split("-")]
     per = f"{float(seconds) / ROUNDS:g}"
     c, npy, ratio, rss = [], [], [], 0
     for _ in range(ROUNDS):
-        out = subprocess.run([str(BENCH), per, size], check=True, capture_output=True,
-                             text=True).stdout
-        for line in out.splitlines():
+        # The peak RSS through /usr/bin/time: Linux keeps a process's peak across exec, so
+        # the bench's own getrusage would report this Python process's size, which the
+        # forked child starts with.
+        r = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb %M", str(BENCH), per, size],
+                           check=True, capture_output=True, text=True)
+        for line in r.stdout.splitlines():
             if line and not line.startswith("#"):
-                sps, kb = float(line.split()[4]), int(line.split()[5])
+                sps = float(line.split()[4])
+        kb = [int(l.split()[1]) for l in r.stderr.splitlines() if l.startswith("maxrss_kb ")][-1]
         steps, t = mc_numpy.rate(n, float(per))
         c.append(sps)
         npy.append(steps / t)
