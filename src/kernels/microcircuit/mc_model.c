@@ -55,7 +55,8 @@
  * twice the doubles per instruction on the element-wise loops. Without FMA
  * (and with -std=c17, which turns contraction off) both versions perform the
  * same IEEE operations in the same order, so results do not depend on the
- * CPU. */
+ * CPU (except for the sign of a NaN, which IEEE 754 leaves open and the
+ * compiler does not keep when it swaps the operands of an addition). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__ELF__)
 #define MC_MULTIVERSION __attribute__((target_clones("avx2", "default")))
 #else
