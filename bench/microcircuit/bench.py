@@ -8,7 +8,11 @@ peak memory of the bench process per network and of one `neuromic run` task per 
 
 Before timing it checks that both compute the same thing: 200 noise-free plastic steps from
 the same weights (mc_bench --dump) must agree to 1e-12. Every rate is one core's CPU time.
+The two are timed in alternating rounds (C, NumPy, C, NumPy, ...; SECONDS per case split
+among ROUNDS rounds), so that both see the same load; the ratio is the median of the rounds'
+ratios, reported with their range.
 """
+import statistics
 import os
 import pathlib
 import subprocess
@@ -36,16 +40,33 @@ TASKS = {
 }
 
 
-def c_rates(seconds, sizes):
-    rates = {}
-    for s in sizes:  # one process per size: its peak RSS is that network's
-        out = subprocess.run([str(BENCH), seconds, s], check=True, capture_output=True,
-                             text=True).stdout
-        for line in out.splitlines():
+ROUNDS = 5
+
+
+def interleaved(seconds, size):
+    """C and NumPy steps per CPU-second of one network in ROUNDS alternating rounds: the
+    medians of each, the median, min and max of the rounds' ratios, and the C process's peak
+    RSS (kB, the largest of the rounds; one process per round and size)."""
+    n = [int(v) for v in size.split("-")]
+    per = f"{float(seconds) / ROUNDS:g}"
+    c, npy, ratio, rss = [], [], [], 0
+    for _ in range(ROUNDS):
+        # The peak RSS through /usr/bin/time: Linux keeps a process's peak across exec, so
+        # the bench's own getrusage would report this Python process's size, which the
+        # forked child starts with.
+        r = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb %M", str(BENCH), per, size],
+                           check=True, capture_output=True, text=True)
+        for line in r.stdout.splitlines():
             if line and not line.startswith("#"):
-                size, steps, cpu, wall, sps, rss = line.split()
-                rates[size] = (float(sps), int(rss))
-    return rates
+                sps = float(line.split()[4])
+        kb = [int(l.split()[1]) for l in r.stderr.splitlines() if l.startswith("maxrss_kb ")][-1]
+        steps, t = mc_numpy.rate(n, float(per))
+        c.append(sps)
+        npy.append(steps / t)
+        ratio.append(sps / (steps / t))
+        rss = max(rss, kb)
+    return (statistics.median(c), statistics.median(npy), statistics.median(ratio), min(ratio),
+            max(ratio), rss)
 
 
 def task_memory(size):
@@ -71,25 +92,24 @@ def main(argv):
     if du > 1e-12 or dw > 1e-12:
         sys.exit(f"bench: the NumPy version differs from the C step: |du| {du:.3g}, |dW| {dw:.3g}")
     load_before = os.getloadavg()[0]
-    c = c_rates(seconds, sizes)
-    npy = {}
-    for s in sizes:
-        steps, t = mc_numpy.rate([int(v) for v in s.split("-")], float(seconds))
-        npy[s] = steps / t
+    res = {s: interleaved(seconds, s) for s in sizes}
     mem = {s: task_memory(s) if s in TASKS else (None, None) for s in sizes}
     print(f"microcircuit benchmark: Euler steps with every plasticity rule, tau_w 30 ms, noise;"
-          f" ~{seconds} CPU-s per case, one core; C and NumPy agree to {max(du, dw):.1e} after "
-          f"200 steps; load average (1 min) before: {load_before:.2f}, after: "
-          f"{os.getloadavg()[0]:.2f}")
+          f" ~{seconds} CPU-s per case and implementation in {ROUNDS} alternating rounds, one "
+          f"core; C and NumPy agree to {max(du, dw):.1e} after 200 steps; load average (1 min) "
+          f"before: {load_before:.2f}, after: {os.getloadavg()[0]:.2f}")
     print()
-    print("| network | C (steps/CPU-s) | NumPy (steps/CPU-s) | C / NumPy | C bench peak RSS (MB) |"
-          " one neuromic task, peak RSS (MB) |")
-    print("|---|---|---|---|---|---|")
+    print("| network | C (steps/CPU-s) | NumPy (steps/CPU-s) | C / NumPy | rounds' range |"
+          " C bench peak RSS (MB) | one neuromic task, peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|")
     for s in sizes:
-        (cs, rss), (tm, rc) = c[s], mem[s]
+        (cs, ns, r, rlo, rhi, rss), (tm, rc) = res[s], mem[s]
         task = "-" if tm is None else f"{tm / 1024:.0f}" + (f" (exit {rc})" if rc else "")
-        print(f"| {s} | {cs:,.0f} | {npy[s]:,.1f} | {cs / npy[s]:,.1f}x | {rss / 1024:.1f} |"
-              f" {task} |")
+        print(f"| {s} | {cs:,.0f} | {ns:,.1f} | {r:,.1f}x | {rlo:,.1f}-{rhi:,.1f}x |"
+              f" {rss / 1024:.1f} | {task} |")
+    print()
+    print("C and NumPy columns: medians over the rounds; C / NumPy: median of the rounds' "
+          "ratios.")
     print()
     print("Tasks behind the last column (single rank, `/usr/bin/time -f %M`, task_timeout 20 s: "
           "exit 4 means the task was stopped by it, after loading its data): " + "; ".join(f"{s}: {TASKS[s].strip().replace(chr(10), ',')}"

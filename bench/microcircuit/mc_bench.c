@@ -3,6 +3,8 @@
  *
  *   build/bench/mc_bench SECONDS SIZES...        SIZES like 9-30-3 or 784-500-500-10
  *   build/bench/mc_bench --dump FILE SIZES       one reference trajectory for mc_numpy.py
+ *   build/bench/mc_bench --steps N SIZES...      exactly N steps per case (for instruction
+ *                                                counts: valgrind --tool=callgrind at N and 2N)
  *
  * Each case builds the network with the 2018 paper's defaults (g_lk 0.1, g_B 1,
  * g_A 0.8, g_D 1, g_som 0.8, dt 0.1 ms, tau_in 3 ms, tau_w 30 ms, sigma 0.1,
@@ -130,11 +132,21 @@ int main(int argc, char **argv)
         int L = parse_sizes(argv[3], n);
         return L < 0 ? 2 : dump(argv[2], n, L);
     }
+    long fixed = 0; /* --steps N: that many steps instead of a CPU time */
+    if (argc >= 4 && !strcmp(argv[1], "--steps")) {
+        fixed = atol(argv[2]);
+        if (fixed <= 0) {
+            fprintf(stderr, "mc_bench: bad step count '%s'\n", argv[2]);
+            return 2;
+        }
+        argv++, argc--;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: mc_bench SECONDS SIZES... | mc_bench --dump FILE SIZES\n");
+        fprintf(stderr, "usage: mc_bench SECONDS SIZES... | mc_bench --steps N SIZES... | "
+                        "mc_bench --dump FILE SIZES\n");
         return 2;
     }
-    double seconds = atof(argv[1]);
+    double seconds = fixed ? 0 : atof(argv[1]);
     printf("# sizes steps cpu_seconds wall_seconds steps_per_cpu_second maxrss_kb\n");
     for (int a = 2; a < argc; a++) {
         int L = parse_sizes(argv[a], n);
@@ -152,12 +164,18 @@ int main(int argc, char **argv)
         }
         double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC), c1;
         long steps = 0;
-        do { /* clock checks every 10 steps, at least 50 steps */
-            for (int q = 0; q < 10; q++)
+        if (fixed) {
+            for (; steps < fixed; steps++)
                 mc_net_step(net, x, true, rng);
-            steps += 10;
             c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-        } while (c1 - c0 < seconds || steps < 50);
+        } else {
+            do { /* clock checks every 10 steps, at least 50 steps */
+                for (int q = 0; q < 10; q++)
+                    mc_net_step(net, x, true, rng);
+                steps += 10;
+                c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+            } while (c1 - c0 < seconds || steps < 50);
+        }
         double w1 = clock_s(CLOCK_MONOTONIC);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);

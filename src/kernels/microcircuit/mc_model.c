@@ -55,7 +55,8 @@
  * twice the doubles per instruction on the element-wise loops. Without FMA
  * (and with -std=c17, which turns contraction off) both versions perform the
  * same IEEE operations in the same order, so results do not depend on the
- * CPU. */
+ * CPU (except for the sign of a NaN, which IEEE 754 leaves open and the
+ * compiler does not keep when it swaps the operands of an addition). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__ELF__)
 #define MC_MULTIVERSION __attribute__((target_clones("avx2", "default")))
 #else
@@ -99,10 +100,75 @@ double mc_phi_deriv(const mc_phi *f, double u)
     return 0;
 }
 
-static void phi_vec(const mc_phi *f, const gsl_vector *u, gsl_vector *r)
+/* out_i = phi(v_i), or sub_i - phi(v_i) (the plasticity rules' error),
+ * with v_i = in_i, or in_i scaled by a (mode PHI_SCALED) or a in_i + b
+ * (PHI_AFFINE), for a whole vector: the same arithmetic as phi_eval, with
+ * the choice of function made once instead of per element (the flags are
+ * constants after inlining). */
+enum { PHI_PLAIN, PHI_SCALED, PHI_AFFINE };
+
+static inline __attribute__((always_inline)) void
+phi_loop(const mc_phi *f, size_t n, const double *in, int mode, double a, double b,
+         const double *sub, double *out, mc_phi_kind kind)
 {
-    for (size_t i = 0; i < u->size; i++)
-        r->data[i] = phi_eval(f, u->data[i]);
+    double gamma = f->gamma, beta = f->beta, theta = f->theta;
+    for (size_t i = 0; i < n; i++) {
+        double v = mode == PHI_PLAIN ? in[i] : mode == PHI_SCALED ? a * in[i] : a * in[i] + b;
+        double x = beta * (v - theta), r = 0;
+        switch (kind) {
+        case MC_PHI_SOFTPLUS:
+            r = gamma * (x > 30 ? x : log1p(exp(x)));
+            break;
+        case MC_PHI_LOGISTIC:
+            r = gamma / (1.0 + exp(-x));
+            break;
+        case MC_PHI_RELU:
+            r = gamma * (x > 0 ? x : 0.0);
+            break;
+        }
+        out[i] = mode != PHI_PLAIN ? sub[i] - r : r;
+    }
+}
+
+static inline __attribute__((always_inline)) void
+phi_map(const mc_phi *f, size_t n, const double *in, int mode, double a, double b,
+        const double *sub, double *out)
+{
+    switch (f->kind) {
+    case MC_PHI_SOFTPLUS:
+        phi_loop(f, n, in, mode, a, b, sub, out, MC_PHI_SOFTPLUS);
+        break;
+    case MC_PHI_LOGISTIC:
+        phi_loop(f, n, in, mode, a, b, sub, out, MC_PHI_LOGISTIC);
+        break;
+    case MC_PHI_RELU:
+        phi_loop(f, n, in, mode, a, b, sub, out, MC_PHI_RELU);
+        break;
+    }
+}
+
+/* Out of line, one function per mode: inlined into the step, whose other
+ * work keeps many values live, every exp call in these loops paid for
+ * saving and restoring eight of them (about as much as the loop's own work).
+ * r = phi(u): */
+static __attribute__((noinline)) void phi_vec(const mc_phi *f, const gsl_vector *u, gsl_vector *r)
+{
+    phi_map(f, u->size, u->data, PHI_PLAIN, 0, 0, NULL, r->data);
+}
+
+/* err = r - phi(a v + b) */
+static __attribute__((noinline)) void phi_err_affine(const mc_phi *f, size_t n, const double *v,
+                                                     double a, double b, const double *r,
+                                                     double *err)
+{
+    phi_map(f, n, v, PHI_AFFINE, a, b, r, err);
+}
+
+/* err = r - phi(a v) */
+static __attribute__((noinline)) void phi_err_scaled(const mc_phi *f, size_t n, const double *v,
+                                                     double a, const double *r, double *err)
+{
+    phi_map(f, n, v, PHI_SCALED, a, 0, r, err);
 }
 
 /* ---- allocation ---- */
@@ -312,49 +378,179 @@ static double i_int(const mc_net *net, int k)
 #define MC_SMALL_MV 4096
 
 typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
+/* Functions taking or returning v4d are static and inlined, so the warning
+ * that such values are passed differently with and without AVX concerns no
+ * call that exists. */
+#pragma GCC diagnostic ignored "-Wpsabi"
 
-/* y = W x + beta y (beta 0 or 1). */
-MC_MULTIVERSION
-static void matvec(const gsl_matrix *W, const double *x, double beta, double *y)
+#define MC_INLINE static inline __attribute__((always_inline))
+
+/* Four doubles at a time through GCC's vector extension: one AVX2
+ * instruction in the AVX2 clone, two SSE2 ones in the baseline one, and the
+ * same IEEE operation on every lane either way. */
+static inline v4d load4(const double *p)
 {
-    size_t m = W->size1, n = W->size2;
-    if (m * n > MC_SMALL_MV) {
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, 1.0, W->data, (int)W->tda, x,
-                    1, beta, y, 1);
-        return;
-    }
-    if (n < 8) {
-        /* Tall and narrow (top-down and interneuron weights into a wide
-         * layer from a small one): column by column, every row independent. */
-        for (size_t i = 0; i < m; i++)
-            y[i] = beta != 0 ? y[i] : 0.0;
-        for (size_t j = 0; j < n; j++) {
-            const double *w = W->data + j;
-            double xj = x[j];
-            for (size_t i = 0; i < m; i++)
-                y[i] += w[i * W->tda] * xj;
+    v4d v;
+    memcpy(&v, p, sizeof v); /* unaligned */
+    return v;
+}
+
+static inline void store4(double *p, const v4d *v)
+{
+    memcpy(p, v, sizeof *v);
+}
+
+static inline v4d splat4(double a)
+{
+    return (v4d){a, a, a, a};
+}
+
+typedef long long v4i __attribute__((vector_size(4 * sizeof(long long))));
+
+/* v < c ? v : c, then v > -c ? v : -c, lane by lane (NaN becomes c, as in
+ * the scalar form): minpd/maxpd. */
+static inline void clip4(v4d *w, double c)
+{
+    v4d v = *w, hi = splat4(c), lo = splat4(-c);
+    v4i m = v < hi;
+    v = (v4d)(((v4i)v & m) | ((v4i)hi & ~m));
+    m = v > lo;
+    *w = (v4d)(((v4i)v & m) | ((v4i)lo & ~m));
+}
+
+static inline double clip1(double v, double c)
+{
+    v = v < c ? v : c;
+    return v > -c ? v : -c;
+}
+
+/* ---- matrix-vector products ---- */
+
+/* The summation order of every product below is the one the kernel has
+ * always used, since it fixes the results:
+ *   more than MC_SMALL_MV weights: cblas_dgemv;
+ *   fewer than 8 columns: y_i = 0 + w_i0 x_0 + w_i1 x_1 + ... in column order;
+ *   otherwise four partial sums, s_l over the columns j = l mod 4 below the
+ *   last multiple of four, the remaining columns added to s_0 in order, and
+ *   y_i = (s_0 + s_1) + (s_2 + s_3).
+ * A second product added to y (beta 1) adds its terms or its sum to y_i. */
+
+/* Rows of 8 or more weights, four rows at a time: each row's four partial
+ * sums are one vector, and a 4x4 transpose turns the four rows' vectors into
+ * s_0..s_3 of the four rows, so that the remaining columns and the final
+ * sums are vector operations too instead of per-row scalar work. */
+MC_INLINE void mv_rows(size_t m, size_t n, const double *W, size_t tda, const double *x,
+                       double *y, bool add)
+{
+    const v4i lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, first = {0, 1, 4, 5}, second = {2, 3, 6, 7};
+    size_t n4 = n / 4 * 4, i = 0;
+    for (; i + 4 <= m; i += 4) {
+        const double *w0 = W + i * tda, *w1 = w0 + tda, *w2 = w1 + tda, *w3 = w2 + tda;
+        v4d a0 = splat4(0), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t j = 0; j < n4; j += 4) {
+            v4d xj = load4(x + j);
+            a0 += load4(w0 + j) * xj;
+            a1 += load4(w1 + j) * xj;
+            a2 += load4(w2 + j) * xj;
+            a3 += load4(w3 + j) * xj;
         }
-        return;
+        v4d t0 = __builtin_shuffle(a0, a1, lo), t1 = __builtin_shuffle(a0, a1, hi);
+        v4d t2 = __builtin_shuffle(a2, a3, lo), t3 = __builtin_shuffle(a2, a3, hi);
+        v4d s0 = __builtin_shuffle(t0, t2, first), s2 = __builtin_shuffle(t0, t2, second);
+        v4d s1 = __builtin_shuffle(t1, t3, first), s3 = __builtin_shuffle(t1, t3, second);
+        for (size_t j = n4; j < n; j++)
+            s0 += (v4d){w0[j], w1[j], w2[j], w3[j]} * splat4(x[j]);
+        v4d s = (s0 + s1) + (s2 + s3);
+        if (add)
+            s = load4(y + i) + s;
+        store4(y + i, &s);
     }
-    for (size_t i = 0; i < m; i++) {
-        const double *w = W->data + i * W->tda;
-        /* Four partial sums (one sum would be a chain of dependent adds),
-         * s[l] over the columns j = l mod 4, held in one vector of four
-         * doubles: the same additions in the same order as four scalars,
-         * one AVX2 instruction (or two SSE2 ones) for each four. */
-        v4d acc = {0, 0, 0, 0};
-        size_t j = 0;
-        for (; j + 4 <= n; j += 4) {
-            v4d a, b;
-            memcpy(&a, w + j, sizeof a); /* unaligned loads */
-            memcpy(&b, x + j, sizeof b);
-            acc += a * b;
-        }
-        for (; j < n; j++)
+    for (; i < m; i++) {
+        const double *w = W + i * tda;
+        v4d acc = splat4(0);
+        for (size_t j = 0; j < n4; j += 4)
+            acc += load4(w + j) * load4(x + j);
+        for (size_t j = n4; j < n; j++)
             acc[0] += w[j] * x[j];
         double s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-        y[i] = beta != 0 ? y[i] + s : s;
+        y[i] = add ? y[i] + s : s;
     }
+}
+
+/* Fewer than 8 columns, row by row with the width a constant (one copy per
+ * width), the second matrix's terms (n2 columns, W2 NULL for none) following
+ * the first's in the same running sum. */
+MC_INLINE void mv_narrow(size_t m, size_t n, const double *W, size_t tda, const double *x,
+                         size_t n2, const double *W2, size_t tda2, const double *x2, double *y,
+                         bool add)
+{
+    for (size_t i = 0; i < m; i++) {
+        const double *w = W + i * tda;
+        double s = add ? y[i] : 0.0;
+        for (size_t j = 0; j < n; j++)
+            s += w[j] * x[j];
+        if (W2) {
+            const double *w2 = W2 + i * tda2;
+            for (size_t j = 0; j < n2; j++)
+                s += w2[j] * x2[j];
+        }
+        y[i] = s;
+    }
+}
+
+#define MC_NARROW_CASE(N)                                                                        \
+    case N:                                                                                      \
+        if (W2)                                                                                  \
+            mv_narrow(m, N, W->data, W->tda, x, N, W2->data, W2->tda, x2, y, false);             \
+        else                                                                                     \
+            mv_narrow(m, N, W->data, W->tda, x, 0, NULL, 0, NULL, y, add);                       \
+        return true;
+
+/* The narrow products with the width known to the compiler; false when W is
+ * not narrow (or W2 has another width). */
+MC_INLINE bool mv_narrow_fixed(const gsl_matrix *W, const double *x, const gsl_matrix *W2,
+                               const double *x2, double *y, bool add)
+{
+    size_t m = W->size1;
+    if (W2 && W2->size2 != W->size2)
+        return false;
+    switch (W->size2) {
+        MC_NARROW_CASE(1)
+        MC_NARROW_CASE(2)
+        MC_NARROW_CASE(3)
+        MC_NARROW_CASE(4)
+        MC_NARROW_CASE(5)
+        MC_NARROW_CASE(6)
+        MC_NARROW_CASE(7)
+    default:
+        return false;
+    }
+}
+
+/* y = W x (+ y when add). */
+MC_INLINE void mv_one(const gsl_matrix *W, const double *x, double *y, bool add)
+{
+    size_t m = W->size1, n = W->size2;
+    if (m * n > MC_SMALL_MV)
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, 1.0, W->data, (int)W->tda, x, 1,
+                    add ? 1.0 : 0.0, y, 1);
+    else if (!mv_narrow_fixed(W, x, NULL, NULL, y, add))
+        mv_rows(m, n, W->data, W->tda, x, y, add);
+}
+
+/* y = W x, then + W2 x2 when W2 != NULL (the apical dendrite's two inputs):
+ * in one pass over the rows when both are small and narrow. */
+MC_MULTIVERSION
+static void matvec(const gsl_matrix *W, const double *x, const gsl_matrix *W2, const double *x2,
+                   double *y)
+{
+    size_t mn = W->size1 * W->size2;
+    if (W2 && mn <= MC_SMALL_MV && W2->size1 * W2->size2 <= MC_SMALL_MV &&
+        mv_narrow_fixed(W, x, W2, x2, y, false))
+        return;
+    mv_one(W, x, y, false);
+    if (W2)
+        mv_one(W2, x2, y, true);
 }
 
 /* v = I / g_lk_dend with I = W pre (+ W2 pre2), instantaneous or low-passed.
@@ -366,9 +562,7 @@ static void dendrite(const mc_config *c, const gsl_matrix *W, const gsl_vector *
 {
     bool filt = c->tau_syn > 0 && !c->le;
     double *dst = filt ? scratch->data : I->data;
-    matvec(W, pre->data, 0.0, dst);
-    if (W2)
-        matvec(W2, pre2->data, 1.0, dst);
+    matvec(W, pre->data, W2, W2 ? pre2->data : NULL, dst);
     double g = 1.0 / c->g_lk_dend;
     if (filt) {
         double a = c->dt / c->tau_syn;
@@ -414,134 +608,323 @@ static void dendrites_step(mc_net *net)
 static void derivatives(mc_net *net)
 {
     const mc_config *c = &net->c;
+    double glk = -c->g_lk, gB = c->g_B, gA = c->g_A, gD = c->g_D, gs = c->g_som, ij = c->i_inj;
     for (int k = 1; k <= net->L; k++) {
         mc_layer *l = &net->layer[k];
-        bool out = k == net->L;
-        for (size_t i = 0; i < l->n; i++) {
-            double u = l->u->data[i];
-            double d = -c->g_lk * u + c->g_B * (l->vB->data[i] - u) + c->i_inj;
-            if (!out)
-                d += c->g_A * (l->vA->data[i] - u);
-            else if (net->nudge)
-                d += c->g_som * (net->target->data[i] - u);
-            l->du->data[i] = d;
+        size_t n = l->n;
+        const double *restrict u = l->u->data, *restrict vB = l->vB->data;
+        double *restrict du = l->du->data;
+        /* One loop per case, no test inside: the compiler vectorises them. */
+        if (k < net->L) {
+            const double *restrict vA = l->vA->data;
+            for (size_t i = 0; i < n; i++)
+                du[i] = glk * u[i] + gB * (vB[i] - u[i]) + ij + gA * (vA[i] - u[i]);
+        } else if (net->nudge) {
+            const double *restrict tg = net->target->data;
+            for (size_t i = 0; i < n; i++)
+                du[i] = glk * u[i] + gB * (vB[i] - u[i]) + ij + gs * (tg[i] - u[i]);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                du[i] = glk * u[i] + gB * (vB[i] - u[i]) + ij;
         }
     }
     for (int k = 1; k < net->L; k++) {
         mc_layer *l = &net->layer[k];
         const mc_layer *up = &net->layer[k + 1];
         double te = c->le ? mc_tau_eff_pyr(net, k + 1) : 0.0, ii = i_int(net, k);
-        for (size_t i = 0; i < l->uI->size; i++) {
-            double u = l->uI->data[i];
-            double partner = up->u->data[i] + te * up->du->data[i];
-            l->duI->data[i] = -c->g_lk * u + c->g_D * (l->vI->data[i] - u) +
-                              c->g_som * (partner - u) + ii;
+        size_t n = l->uI->size;
+        const double *restrict u = l->uI->data, *restrict vI = l->vI->data;
+        const double *restrict pu = up->u->data, *restrict pdu = up->du->data;
+        double *restrict du = l->duI->data;
+        for (size_t i = 0; i < n; i++) {
+            double partner = pu[i] + te * pdu[i];
+            du[i] = glk * u[i] + gD * (vI[i] - u[i]) + gs * (partner - u[i]) + ii;
         }
     }
 }
 
-/* u += dt du/dt (+ noise); ub = u, or u breve from the state at time t. */
+/* u += dt du/dt (+ noise); ub = u, or u breve from the state at time t. The
+ * Gaussian draws of a layer are taken first, in neuron order, into scratch,
+ * so that the update loops have no call in them and vectorise. */
 static void advance(mc_net *net, gsl_rng *noise)
 {
     const mc_config *c = &net->c;
-    double sdt = c->sigma * sqrt(c->dt);
+    double sdt = c->sigma * sqrt(c->dt), dt = c->dt;
+    bool noisy = noise && sdt > 0;
     for (int k = 1; k <= net->L; k++) {
         mc_layer *l = &net->layer[k];
+        size_t n = l->n;
         double te = mc_tau_eff_pyr(net, k);
-        for (size_t i = 0; i < l->n; i++) {
-            double u = l->u->data[i], d = l->du->data[i];
-            double un = u + c->dt * d;
-            if (noise && sdt > 0)
-                un += sdt * gsl_ran_gaussian_ziggurat(noise, 1.0);
-            l->u->data[i] = un;
-            l->ub->data[i] = c->le ? u + te * d : un;
+        double *restrict u = l->u->data, *restrict ub = l->ub->data, *restrict z = l->tmp->data;
+        const double *restrict du = l->du->data;
+        if (noisy) {
+            for (size_t i = 0; i < n; i++)
+                z[i] = gsl_ran_gaussian_ziggurat(noise, 1.0);
+            if (c->le)
+                for (size_t i = 0; i < n; i++) {
+                    double u0 = u[i];
+                    u[i] = u0 + dt * du[i] + sdt * z[i];
+                    ub[i] = u0 + te * du[i];
+                }
+            else
+                for (size_t i = 0; i < n; i++)
+                    ub[i] = u[i] = u[i] + dt * du[i] + sdt * z[i];
+        } else if (c->le) {
+            for (size_t i = 0; i < n; i++) {
+                double u0 = u[i];
+                u[i] = u0 + dt * du[i];
+                ub[i] = u0 + te * du[i];
+            }
+        } else {
+            for (size_t i = 0; i < n; i++)
+                ub[i] = u[i] = u[i] + dt * du[i];
         }
         phi_vec(&c->phi, l->ub, l->r);
         if (k == net->L)
             continue;
         double ti = mc_tau_eff_int(net);
-        for (size_t i = 0; i < l->uI->size; i++) {
-            double u = l->uI->data[i], d = l->duI->data[i];
-            l->uI->data[i] = u + c->dt * d;
-            l->ubI->data[i] = c->le ? u + ti * d : l->uI->data[i];
-        }
+        size_t m = l->uI->size;
+        double *restrict uI = l->uI->data, *restrict ubI = l->ubI->data;
+        const double *restrict duI = l->duI->data;
+        if (c->le)
+            for (size_t i = 0; i < m; i++) {
+                double u0 = uI[i];
+                uI[i] = u0 + dt * duI[i];
+                ubI[i] = u0 + ti * duI[i];
+            }
+        else
+            for (size_t i = 0; i < m; i++)
+                ubI[i] = uI[i] = uI[i] + dt * duI[i];
         phi_vec(&c->phi, l->ubI, l->rI);
     }
 }
 
 /* ---- plasticity ---- */
 
-/* One row of the update. Restrict-qualified parameters tell the compiler
- * that the rows do not overlap, so it vectorises without run-time alias
- * checks (which cost more than the arithmetic on rows of 9 to 30). */
-static inline void row_update_filtered(size_t n, double *restrict w, double *restrict g,
-                                       const double *restrict x, double p, double a, double s)
+/* The weight update W += dt eta post pre^T comes in two forms, which round
+ * differently; each matrix keeps the form it has always had, so that no
+ * result changes:
+ *
+ *   row form (rows of 8 or more weights, or not contiguous):
+ *     with the low-pass  g += p x_j - a g,  w += s g   (p = a post_i)
+ *     without            w += p x_j                    (p = s post_i)
+ *   column form (contiguous, fewer than 8 columns: from a small layer above):
+ *     d = post_i x_j;  with the low-pass  g += a (d - g), d = g;  w += s d
+ *
+ * then |w| <= clip when clip > 0; a = dt / tau_w, s = dt eta. Every weight
+ * is computed from its own old value alone, which the loops below use: four
+ * weights at a time, the last chunk of four taken to end at the row's end,
+ * possibly overlapping the one before; it is loaded and computed before any
+ * store, so an overlapping weight gets the same value twice, and there is no
+ * scalar remainder loop (on rows of 9 to 30 weights it cost more than the
+ * vector part). The flags `filtered` and `clipped` are constants after
+ * inlining, so each combination gets its own loops with no test inside. */
+/* Four weights of a row in the row form (the weight is loaded where it is
+ * an operand of its add, which saves an instruction). */
+MC_INLINE void row_chunk(double *restrict w, double *restrict g, const double *restrict x,
+                         double p, double a, double s, double clip, bool filtered, bool clipped)
 {
-    for (size_t j = 0; j < n; j++) {
-        g[j] += p * x[j] - a * g[j];
-        w[j] += s * g[j];
+    v4d wj, P = splat4(p), A = splat4(a), S = splat4(s); /* hoisted out of loops after inlining */
+    if (filtered) {
+        v4d gj = load4(g);
+        gj = gj + (P * load4(x) - A * gj);
+        store4(g, &gj);
+        wj = load4(w) + S * gj;
+    } else {
+        wj = load4(w) + P * load4(x);
+    }
+    if (clipped)
+        clip4(&wj, clip);
+    store4(w, &wj);
+}
+
+MC_INLINE void row_form(size_t m, size_t n, double *restrict W, size_t tw, double *restrict G,
+                        size_t tg, const double *restrict post, const double *restrict x,
+                        double a, double s, double clip, bool filtered, bool clipped)
+{
+    if (n < 4) { /* narrow and not contiguous: no matrix of the kernel */
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) {
+                double *w = W + i * tw + j;
+                if (filtered) {
+                    double *g = G + i * tg + j;
+                    *g += a * post[i] * x[j] - a * *g;
+                    *w += s * *g;
+                } else {
+                    *w += s * post[i] * x[j];
+                }
+                if (clipped)
+                    *w = clip1(*w, clip);
+            }
+        return;
+    }
+    size_t t = n - 4;
+    v4d A = splat4(a), S = splat4(s), xt = load4(x + t), zero = splat4(0);
+    for (size_t i = 0; i < m; i++) {
+        double *restrict w = W + i * tw;
+        double *restrict g = filtered ? G + i * tg : NULL;
+        double p = filtered ? a * post[i] : s * post[i];
+        v4d P = splat4(p), wt = load4(w + t), gt = filtered ? load4(g + t) : zero;
+        if (filtered) {
+            gt = gt + (P * xt - A * gt);
+            wt = wt + S * gt;
+        } else {
+            wt = wt + P * xt;
+        }
+        if (clipped)
+            clip4(&wt, clip);
+        for (size_t j = 0; j < t; j += 4)
+            row_chunk(w + j, filtered ? g + j : NULL, x + j, p, a, s, clip, filtered, clipped);
+        if (filtered)
+            store4(g + t, &gt);
+        store4(w + t, &wt);
     }
 }
 
-static inline void row_update(size_t n, double *restrict w, const double *restrict x, double p)
+/* Long rows (64 weights or more): the chunks in order and a scalar
+ * remainder. Loading each row's last chunk before its first, as row_form
+ * does, would break the hardware prefetcher's streams over rows of
+ * kilobytes. */
+MC_INLINE void row_form_long(size_t m, size_t n, double *restrict W, size_t tw,
+                             double *restrict G, size_t tg, const double *restrict post,
+                             const double *restrict x, double a, double s, double clip,
+                             bool filtered, bool clipped)
 {
-    for (size_t j = 0; j < n; j++)
-        w[j] += p * x[j];
-}
-
-/* Clipping while the row is still in cache, in the min/max form the compiler
- * vectorises (fmin/fmax are library calls without -ffast-math). */
-static inline void row_clip(size_t n, double *restrict w, double clip)
-{
-    for (size_t j = 0; j < n; j++) {
-        double v = w[j];
-        v = v < clip ? v : clip;
-        w[j] = v > -clip ? v : -clip;
+    size_t n4 = n / 4 * 4;
+    for (size_t i = 0; i < m; i++) {
+        double *restrict w = W + i * tw;
+        double *restrict g = filtered ? G + i * tg : NULL;
+        double p = filtered ? a * post[i] : s * post[i];
+        for (size_t j = 0; j < n4; j += 4)
+            row_chunk(w + j, filtered ? g + j : NULL, x + j, p, a, s, clip, filtered, clipped);
+        for (size_t j = n4; j < n; j++) {
+            if (filtered) {
+                g[j] += p * x[j] - a * g[j];
+                w[j] += s * g[j];
+            } else {
+                w[j] += p * x[j];
+            }
+            if (clipped)
+                w[j] = clip1(w[j], clip);
+        }
     }
 }
 
-/* W += dt*eta*post pre^T, through the tau_w low-pass G when there is one
- * (G += a (post pre^T - G), W += dt*eta*G), then |W| <= clip when clip > 0.
- * One pass over W (and G): the update is memory-bound, and separate scale,
- * rank-1 and axpy passes each stream the whole matrix again. */
+MC_INLINE void row_forms(size_t m, size_t n, double *restrict W, size_t tw, double *restrict G,
+                         size_t tg, const double *restrict post, const double *restrict x,
+                         double a, double s, double clip, bool filtered, bool clipped)
+{
+    if (n >= 64)
+        row_form_long(m, n, W, tw, G, tg, post, x, a, s, clip, filtered, clipped);
+    else
+        row_form(m, n, W, tw, G, tg, post, x, a, s, clip, filtered, clipped);
+}
+
+/* The column form on e contiguous weights whose products d are given. */
+MC_INLINE void col_form_flat(size_t e, double *restrict w, double *restrict g,
+                             const double *restrict d, double a, double s, double clip,
+                             bool filtered, bool clipped)
+{
+    if (e < 4) {
+        for (size_t q = 0; q < e; q++) {
+            double v = d[q];
+            if (filtered) {
+                g[q] += a * (v - g[q]);
+                v = g[q];
+            }
+            v = w[q] + s * v;
+            w[q] = clipped ? clip1(v, clip) : v;
+        }
+        return;
+    }
+    size_t t = e - 4;
+    v4d A = splat4(a), S = splat4(s), zero = splat4(0);
+    v4d wt = load4(w + t), dt = load4(d + t), gt = filtered ? load4(g + t) : zero;
+    if (filtered) {
+        gt = gt + A * (dt - gt);
+        dt = gt;
+    }
+    wt = wt + S * dt;
+    if (clipped)
+        clip4(&wt, clip);
+    for (size_t q = 0; q < t; q += 4) {
+        v4d v = load4(d + q);
+        if (filtered) {
+            v4d gq = load4(g + q);
+            gq = gq + A * (v - gq);
+            store4(g + q, &gq);
+            v = gq;
+        }
+        v = load4(w + q) + S * v;
+        if (clipped)
+            clip4(&v, clip);
+        store4(w + q, &v);
+    }
+    if (filtered)
+        store4(g + t, &gt);
+    store4(w + t, &wt);
+}
+
+/* The column form on a contiguous m x n matrix, n < 8: the products of a
+ * block of rows are laid out like the block in a small buffer (a row's n
+ * products written as four or eight lanes, the lanes past n, multiplied by
+ * zero, overwritten by the next row or left in the slack), and the block is
+ * then updated as one flat array. */
+#define MC_COL_BLOCK 256
+
+MC_INLINE void col_form(size_t m, size_t n, double *restrict W, double *restrict G,
+                        const double *restrict post, const double *restrict x, double a,
+                        double s, double clip, bool filtered, bool clipped)
+{
+    double d[MC_COL_BLOCK + 8], xp[8] = {0};
+    memcpy(xp, x, n * sizeof *x);
+    v4d x0 = load4(xp), x1 = load4(xp + 4);
+    size_t rows = MC_COL_BLOCK / n;
+    for (size_t i0 = 0; i0 < m; i0 += rows) {
+        size_t i1 = i0 + rows < m ? i0 + rows : m;
+        for (size_t i = i0; i < i1; i++) {
+            v4d p = splat4(post[i]), p0 = p * x0, p1 = p * x1;
+            store4(d + (i - i0) * n, &p0);
+            if (n > 4)
+                store4(d + (i - i0) * n + 4, &p1);
+        }
+        col_form_flat((i1 - i0) * n, W + i0 * n, filtered ? G + i0 * n : NULL, d, a, s, clip,
+                      filtered, clipped);
+    }
+}
+
+/* W += dt*eta*post pre^T, through the tau_w low-pass G when there is one,
+ * then |W| <= clip when clip > 0: one pass over W (and G), since the update
+ * is memory-bound on large layers and separate scale, rank-1 and axpy passes
+ * would each stream the whole matrix again. */
 MC_MULTIVERSION
 static void apply_update(const mc_config *c, gsl_matrix *W, gsl_matrix *G, double eta,
                          const gsl_vector *post, const gsl_vector *pre, double clip)
 {
-    size_t m = W->size1, n = W->size2;
-    const double *restrict x = pre->data;
+    size_t m = W->size1, n = W->size2, tw = W->tda, tg = G ? G->tda : 0;
+    double *w = W->data, *g = G ? G->data : NULL;
+    const double *p = post->data, *x = pre->data;
     double s = c->dt * eta, a = G ? c->dt / c->tau_w : 0.0;
-    if (n < 8 && W->tda == n && (!G || G->tda == n)) {
-        /* Narrow rows (from a small layer above): per-row loop overhead would
-         * dominate, so run over the contiguous matrix column by column. */
-        for (size_t j = 0; j < n; j++) {
-            double *restrict w = W->data + j, *restrict g = G ? G->data + j : NULL;
-            double xj = x[j];
-            for (size_t i = 0; i < m; i++) {
-                double d = post->data[i] * xj;
-                if (g) {
-                    g[i * n] += a * (d - g[i * n]);
-                    d = g[i * n];
-                }
-                double v = w[i * n] + s * d;
-                if (clip > 0) {
-                    v = v < clip ? v : clip;
-                    v = v > -clip ? v : -clip;
-                }
-                w[i * n] = v;
-            }
-        }
+    bool f = G != NULL, cl = clip > 0;
+    if (n < 8 && tw == n && (!G || tg == n)) {
+        if (f && cl)
+            col_form(m, n, w, g, p, x, a, s, clip, true, true);
+        else if (f)
+            col_form(m, n, w, g, p, x, a, s, clip, true, false);
+        else if (cl)
+            col_form(m, n, w, g, p, x, a, s, clip, false, true);
+        else
+            col_form(m, n, w, g, p, x, a, s, clip, false, false);
         return;
     }
-    for (size_t i = 0; i < m; i++) {
-        double *w = W->data + i * W->tda;
-        if (G)
-            row_update_filtered(n, w, G->data + i * G->tda, x, a * post->data[i], a, s);
-        else
-            row_update(n, w, x, s * post->data[i]);
-        if (clip > 0)
-            row_clip(n, w, clip);
-    }
+    if (f && cl)
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, true, true);
+    else if (f)
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, true, false);
+    else if (cl)
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, false, true);
+    else
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, false, false);
 }
 
 static void plasticity_forward(mc_net *net, int k)
@@ -553,8 +936,7 @@ static void plasticity_forward(mc_net *net, int k)
     if (eta == 0)
         return;
     double g = g_tot(net, k), a = c->g_B / g, b = c->i_inj / g;
-    for (size_t i = 0; i < l->n; i++)
-        l->err->data[i] = l->r->data[i] - phi_eval(&c->phi, a * l->vB->data[i] + b);
+    phi_err_affine(&c->phi, l->n, l->vB->data, a, b, l->r->data, l->err->data);
     apply_update(c, l->W_up, l->G_up, eta, l->err, net->layer[k - 1].r,
                  out ? c->w_clip_out : c->w_clip);
 }
@@ -566,8 +948,7 @@ static void plasticity_lateral(mc_net *net, int k)
     const mc_layer *above = &net->layer[k + 1];
     if (c->eta_IP != 0) {
         double a = c->g_D / (c->g_lk + c->g_D), b = i_int(net, k) / (c->g_lk + c->g_D);
-        for (size_t i = 0; i < l->uI->size; i++)
-            l->errI->data[i] = l->rI->data[i] - phi_eval(&c->phi, a * l->vI->data[i] + b);
+        phi_err_affine(&c->phi, l->uI->size, l->vI->data, a, b, l->rI->data, l->errI->data);
         apply_update(c, l->W_IP, l->G_IP, c->eta_IP, l->errI, l->r, 0);
     }
     if (c->eta_PI != 0) {
@@ -577,10 +958,9 @@ static void plasticity_lateral(mc_net *net, int k)
     }
     if (c->eta_down != 0) {
         /* The top-down prediction has v_A's scaling: W_down r / g_lk_dend. */
-        matvec(l->W_down, above->r->data, 0.0, l->tmp->data);
+        matvec(l->W_down, above->r->data, NULL, NULL, l->tmp->data);
         double g = 1.0 / c->g_lk_dend;
-        for (size_t i = 0; i < l->n; i++)
-            l->err->data[i] = l->r->data[i] - phi_eval(&c->phi, g * l->tmp->data[i]);
+        phi_err_scaled(&c->phi, l->n, l->tmp->data, g, l->r->data, l->err->data);
         apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r, 0);
     }
 }
