@@ -1,6 +1,6 @@
 /* test_dendnet_task.c: the `dendnet` kernel's task through the kernel
  * library alone (no MPI, no HDF5): small runs of the three conditions, the
- * ampa rate matching, the rank's data cache (same results as without it),
+ * ampa rate matching, rate_target, the rank's data cache (same results as without it),
  * early stopping and the kept weights, lr_decay, and check()'s refusals. */
 #include "testutil.h"
 
@@ -206,6 +206,73 @@ static void lr_decay_scales_later_epochs(void **state)
                  moved[1]);
 }
 
+/* rate_target: nmda scales g_ampa and g_nmda together, ampa scales g_ampa,
+ * each to the smallest factor whose calibration rate reaches the target.
+ * Tolerance: the calibration is 3 simulations of 0.4 s, so one spike is
+ * 0.83 Hz; the rate at the factor found may overshoot by a few spikes (a
+ * step of the factor can add more than one), not more. Doubling g_nmda
+ * needs a smaller factor. The training sets' rates are not the target's:
+ * their inputs are others, and near threshold the rate is steep in the
+ * E/I balance drawn per simulation (at 0.8 nS here: 13.3 Hz unscaled, 1.7
+ * Hz with the factor 0.82 that brings the calibration's down to 12.5 Hz). */
+#define TARGET 12.0
+static void rate_target_brings_both_conditions_to_it(void **state)
+{
+    (void)state;
+    static const char text[] = BASE "steps_per_epoch: 4, rate_target: 12}\n"
+                                    "grid:\n  g_nmda: [0.8, 1.6]\n  condition: [nmda, ampa]\n";
+    static const char free_run[] = TINY "grid:\n  g_nmda: [0.8, 1.6]\n";
+    const nm_kernel *k = nm_kernel_find("dendnet");
+    const double spike = 1 / 1.2; /* Hz: one spike in the 1.2 s calibration */
+    double exc[2], rate[2][2], unscaled[2];
+    for (size_t g = 0; g < 2; g++) {
+        for (size_t c = 0; c < 2; c++) {
+            outs o = {0};
+            run_ok(text, 2 * g + c, &o);
+            double ref = o.scalar[find(k, "rate_nmda_calib")];
+            double cal = o.scalar[find(k, "rate_calib")];
+            double es = o.scalar[find(k, "exc_scale")], as = o.scalar[find(k, "ampa_scale")];
+            if (!(ref == TARGET && cal >= TARGET && cal <= TARGET + 3 * spike))
+                fail_msg("g_nmda point %zu condition %zu: matched %g Hz, calibration rate %g Hz",
+                         g, c, ref, cal);
+            if (c == 0) { /* nmda: both conductances, ampa_scale untouched */
+                assert_true(as == 1 && es > 1.0 / 16 && es < 256);
+                exc[g] = es;
+            } else {
+                assert_true(es == 1 && as > 1.0 / 16 && as < 256);
+            }
+            rate[g][c] = o.scalar[find(k, "rate_train")];
+        }
+        outs o = {0};
+        run_ok(free_run, g, &o);
+        unscaled[g] = o.scalar[find(k, "rate_train")];
+    }
+    if (!(exc[1] < exc[0]))
+        fail_msg("exc_scale %g at g_nmda 1.6 nS, not below %g at 0.8 nS", exc[1], exc[0]);
+    /* the training sets are simulated with the factor found: the nmda
+     * neuron scaled down fires less than unscaled, at 1.6 nS by far */
+    if (!(exc[0] < 1 && rate[0][0] < unscaled[0] && rate[1][0] < unscaled[1] / 4))
+        fail_msg("nmda training rates %g, %g Hz scaled by %g, %g; unscaled %g, %g Hz", rate[0][0],
+                 rate[1][0], exc[0], exc[1], unscaled[0], unscaled[1]);
+    /* ampa does not depend on g_nmda at all */
+    assert_true(rate[0][1] == rate[1][1]);
+}
+
+/* A target the neuron cannot reach fails the task with the reason. */
+static void rate_target_out_of_reach_fails(void **state)
+{
+    (void)state;
+    static const char text[] = BASE "steps_per_epoch: 4, rate_target: 900}\n"
+                                    "grid:\n  condition: [nmda, ampa]\n";
+    for (size_t c = 0; c < 2; c++) {
+        outs o = {0};
+        char why[NM_TASK_ERROR_LEN];
+        assert_int_not_equal(run_point(text, c, NULL, &o, why), 0);
+        assert_contains(why, "rate_target = 900 Hz out of reach");
+        assert_contains(why, c == 0 ? "the nmda neuron" : "the ampa neuron");
+    }
+}
+
 static void check_refuses_what_cannot_run(void **state)
 {
     (void)state;
@@ -238,6 +305,8 @@ int main(void)
         cmocka_unit_test(cached_data_give_the_same_results),
         cmocka_unit_test(early_stopping_keeps_the_best_validation_epoch),
         cmocka_unit_test(lr_decay_scales_later_epochs),
+        cmocka_unit_test(rate_target_brings_both_conditions_to_it),
+        cmocka_unit_test(rate_target_out_of_reach_fails),
         cmocka_unit_test(check_refuses_what_cannot_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
