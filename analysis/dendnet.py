@@ -16,6 +16,18 @@ same simulations) and the verdict on the reference's effect:
   nmda: some depth >= 3 gains 0.01 AUC or more over depth 1.
 With -o it draws AUC against depth for each condition (mean, min..max band) and the
 test AUC over the epochs (training curves) of every depth, first seed.
+
+    /usr/bin/python3 -m analysis.dendnet properties results/dendnet-neuron.h5 [-o FIG.png]
+
+The neuron-property sweep (sweeps/dendnet-neuron.yaml): one row per neuron (every
+combination of the axes other than condition, depth and seed, e.g. the points of a zip
+group), with the values of its parameters along those axes, what differs from the first
+neuron (the baseline), the output rates and conductance factors of both conditions (with
+rate_target they are brought to one rate), the depth-1 AUC, and for every deeper depth the
+gain over depth 1 of nmda and of ampa and the difference nmda - ampa (paired by seed: mean
+± sd, then the seeds' values), and whether the reference's criteria hold (nmda: the best
+mean gain of a depth >= 3 is >= 0.01; ampa: no mean gain of a depth > 1 reaches 0.002).
+With -o it draws those gains and the training rates by neuron, seeds as dots.
 """
 import argparse
 import itertools
@@ -40,10 +52,11 @@ def load(path):
 
 
 def _groups(ds):
-    """Selections over the grid axes that are not condition, depth or seed."""
+    """Selections (by position: a zip axis may repeat values) over the grid axes that are
+    not condition, depth or seed."""
     other = [d for d in ds["auc"].dims if d not in OWN]
-    for vals in itertools.product(*(ds[d].values for d in other)):
-        yield dict(zip(other, vals))
+    for idx in itertools.product(*(range(ds.sizes[d]) for d in other)):
+        yield dict(zip(other, idx))
 
 
 def _conditions(one):
@@ -92,9 +105,9 @@ def _fmt_stats(da, nd=4):
 def table(ds, out=None):
     out = out or sys.stdout
     for sel in _groups(ds):
-        one = ds.sel(sel) if sel else ds
+        one = ds.isel(sel) if sel else ds
         if sel:
-            print("### " + ", ".join(f"{k} = {v}" for k, v in sel.items()), file=out)
+            print("### " + ", ".join(f"{k} = {ds[k].values[i]}" for k, i in sel.items()), file=out)
         for name, c in _conditions(one):
             nseed = c.sizes.get("seed", 1)
             scale = _over_seeds(c["ampa_scale"].isel(depth=0), lambda d, s: d.mean(s))
@@ -125,7 +138,7 @@ def figure(ds, path):
     import matplotlib.pyplot as plt
 
     sel = next(_groups(ds))
-    one = ds.sel(sel) if sel else ds
+    one = ds.isel(sel) if sel else ds
     conds = _conditions(one)
     fig, axes = plt.subplots(1, 1 + len(conds), figsize=(4.2 * (1 + len(conds)), 3.8))
     ax = axes[0]
@@ -157,13 +170,150 @@ def figure(ds, path):
     plt.close(fig)
 
 
+# ---- the neuron-property sweep ----
+
+def neurons(ds):
+    """(label, changed, selection) for every neuron of a sweep: the combinations of the
+    axes other than condition, depth and seed, selected by position (a zip axis may repeat
+    its first parameter's values). label: the parameters along those axes; changed: the ones
+    that differ from the first neuron's ("baseline" for the first)."""
+    other = [d for d in ds["auc"].dims if d not in OWN]
+    coords = {d: [c for c in ds.coords if ds[c].dims == (d,)] for d in other}
+    rows = []
+    for idx in itertools.product(*(range(ds.sizes[d]) for d in other)):
+        sel = dict(zip(other, idx))
+        vals = {c: ds[c].values[i] for d, i in sel.items() for c in coords[d]}
+        rows.append((vals, sel))
+    if not rows:
+        return []
+    base = rows[0][0]
+    out = []
+    for vals, sel in rows:
+        label = ", ".join(f"{k} {_num(v)}" for k, v in vals.items())
+        diff = [f"{k} {_num(v)}" for k, v in vals.items() if v != base[k]]
+        out.append((label, ", ".join(diff) or "baseline", sel))
+    return out
+
+
+def _num(v):
+    return f"{float(v):g}" if np.issubdtype(np.asarray(v).dtype, np.number) else str(v)
+
+
+def _seeds(da, nd=4):
+    """mean ± sd [seed values] of a gain paired by seed."""
+    v = np.atleast_1d(da.values)
+    sd = v.std(ddof=1) if v.size > 1 else 0.0
+    return f"{v.mean():+.{nd}f} ± {sd:.{nd}f} [{', '.join(f'{x:+.{nd}f}' for x in v)}]"
+
+
+def property_rows(ds):
+    """Per neuron: its label and the numbers of the property table (a dict)."""
+    if "condition" not in ds["auc"].dims or not {"nmda", "ampa"} <= set(ds["condition"].values):
+        raise ValueError("the property table needs both conditions, nmda and ampa")
+    rows = []
+    for label, changed, sel in neurons(ds):
+        one = ds.isel(sel)
+        r = {"label": label, "changed": changed}
+        g = {}
+        for name in ("nmda", "ampa"):
+            c = one.sel(condition=name)
+            r[f"{name}_rate"] = float(c["rate_train"].isel(depth=0).mean())
+            scale = c["exc_scale" if name == "nmda" and "exc_scale" in c else "ampa_scale"]
+            r[f"{name}_scale"] = float(scale.isel(depth=0).mean())
+            r[f"{name}_auc1"] = float(c["auc"].isel(depth=0).mean())
+            g[name] = gains(c)
+            r[f"{name}_verdict"] = verdict(name, g[name])
+        m = {n: _over_seeds(g[n], lambda d, s: d.mean(s)) for n in g}
+        depths = g["nmda"]["depth"].values
+        deep = depths[depths >= 3]
+        r["nmda_ok"] = bool(deep.size) and float(m["nmda"].sel(depth=deep).max()) >= 0.01
+        r["ampa_ok"] = (depths > 1).any() and float(m["ampa"].sel(depth=depths[depths > 1]).max()) < 0.002
+        r["gains"] = {int(d): (g["nmda"].sel(depth=d), g["ampa"].sel(depth=d),
+                               g["nmda"].sel(depth=d) - g["ampa"].sel(depth=d))
+                      for d in depths[1:]}
+        rows.append(r)
+    return rows
+
+
+def property_table(ds, out=None):
+    out = out or sys.stdout
+    rows = property_rows(ds)
+    nseed = ds.sizes.get("seed", 1)
+    print(f"{len(rows)} neurons, {nseed} seed(s); gains paired by seed: mean ± sd [seeds]\n",
+          file=out)
+    print("| neuron | changed | rate nmda / ampa (Hz, training) | exc_scale nmda | ampa_scale |"
+          " AUC depth 1 nmda / ampa |", file=out)
+    print("|---|---|---|---|---|---|", file=out)
+    for r in rows:
+        print(f"| {r['label']} | {r['changed']} | {r['nmda_rate']:.2f} / {r['ampa_rate']:.2f} |"
+              f" {r['nmda_scale']:.3f} | {r['ampa_scale']:.3f} |"
+              f" {r['nmda_auc1']:.4f} / {r['ampa_auc1']:.4f} |", file=out)
+    for d in rows[0]["gains"] if rows else []:
+        print(f"\n| changed | nmda gain, depth {d} - 1 | ampa gain | nmda - ampa | nmda >= 0.01 |"
+              " ampa < 0.002 |", file=out)
+        print("|---|---|---|---|---|---|", file=out)
+        for r in rows:
+            gn, ga, gd = r["gains"][d]
+            print(f"| {r['changed']} | {_seeds(gn)} | {_seeds(ga)} | {_seeds(gd)} |"
+                  f" {'yes' if r['nmda_ok'] else 'no'} | {'yes' if r['ampa_ok'] else 'no'} |",
+                  file=out)
+    met = [r["changed"] for r in rows if r["nmda_ok"] and r["ampa_ok"]]
+    print(f"\nboth criteria met: {', '.join(met) if met else 'nowhere'}", file=out)
+    return rows
+
+
+def property_figure(ds, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = property_rows(ds)
+    d = max(rows[0]["gains"])
+    x = np.arange(len(rows))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax = axes[0]
+    for k, (name, mark) in enumerate((("nmda", "o"), ("ampa", "s"))):
+        vals = [np.atleast_1d(r["gains"][d][k].values) for r in rows]
+        xs = x + (k - 0.5) * 0.18
+        ax.plot(xs, [v.mean() for v in vals], mark, ms=8, label=f"{name} (mean)")
+        for xi, v in zip(xs, vals):
+            ax.plot(np.full(v.size, xi), v, ".", color="grey")
+    ax.axhline(0.01, ls="--", lw=0.8, color="C0", label="nmda criterion >= 0.01")
+    ax.axhline(0.002, ls=":", lw=0.8, color="C1", label="ampa criterion < 0.002")
+    ax.axhline(0, lw=0.5, color="k")
+    ax.set_ylabel(f"test AUC gain, depth {d} over depth 1")
+    ax.set_title("depth gain by neuron (seeds grey)", fontsize=9)
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    for name, mark in (("nmda", "o"), ("ampa", "s")):
+        ax.plot(x, [r[f"{name}_rate"] for r in rows], mark, label=name)
+    ax.set_ylabel("output rate, training set (Hz, mean over seeds)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("output rates (rate_target on the calibration inputs)", fontsize=9)
+    ax.legend(fontsize=7)
+    for ax in axes:
+        ax.set_xticks(x)
+        ax.set_xticklabels([r["changed"] for r in rows], rotation=20, fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    props = bool(argv) and argv[0] == "properties"
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("file")
-    ap.add_argument("-o", "--figure", help="draw AUC by depth and the training curves here")
-    a = ap.parse_args(argv)
+    ap.add_argument("-o", "--figure", help="draw AUC by depth and the training curves here "
+                    "(properties: the depth gains and rates by neuron)")
+    a = ap.parse_args(argv[1:] if props else argv)
     try:
         ds = load(a.file)
+        if props:
+            property_table(ds)
+            if a.figure:
+                property_figure(ds, a.figure)
+            return 0
         table(ds)
         if a.figure:
             figure(ds, a.figure)
