@@ -75,23 +75,31 @@ def gains(one):
     return auc - auc.sel(depth=auc["depth"].values.min())
 
 
-def verdict(name, g):
-    """The reference's effect for one condition, from the gains over depth 1."""
+def criterion(name, g):
+    """(best mean gain, criterion met) for one condition, from the gains over depth 1:
+    nmda, the best depth >= 3 (>= 0.01); the others, the largest depth > 1 (< 0.002).
+    (None, False) without such a depth."""
     m = _over_seeds(g, lambda d, s: d.mean(s))
     depths = g["depth"].values
+    sel = m.sel(depth=depths[depths >= 3] if name == "nmda" else depths[depths > 1])
+    if sel.size == 0:
+        return None, False
+    best = float(sel.max())
+    return best, best >= 0.01 if name == "nmda" else best < 0.002
+
+
+def verdict(name, g):
+    """The reference's effect for one condition, from the gains over depth 1."""
+    best, ok = criterion(name, g)
     if name == "nmda":
-        deep = m.sel(depth=depths[depths >= 3])
-        if deep.size == 0:
+        if best is None:
             return "no depth >= 3 in the sweep"
-        best = float(deep.max())
         return (f"best gain of depth >= 3 over depth 1: {best:+.4f} "
-                f"({'shows' if best >= 0.01 else 'does not show'} the effect: >= 0.01)")
-    rest = m.sel(depth=depths[depths > 1])
-    if rest.size == 0:
+                f"({'shows' if ok else 'does not show'} the effect: >= 0.01)")
+    if best is None:
         return "no depth > 1 in the sweep"
-    best = float(rest.max())
     return (f"largest gain of a depth > 1 over depth 1: {best:+.4f} "
-            f"({'as' if best < 0.002 else 'unlike'} the reference: < 0.002)")
+            f"({'as' if ok else 'unlike'} the reference: < 0.002)")
 
 
 def _fmt_stats(da, nd=4):
@@ -222,12 +230,8 @@ def property_rows(ds):
             r[f"{name}_scale"] = float(scale.isel(depth=0).mean())
             r[f"{name}_auc1"] = float(c["auc"].isel(depth=0).mean())
             g[name] = gains(c)
-            r[f"{name}_verdict"] = verdict(name, g[name])
-        m = {n: _over_seeds(g[n], lambda d, s: d.mean(s)) for n in g}
+            r[f"{name}_ok"] = criterion(name, g[name])[1]
         depths = g["nmda"]["depth"].values
-        deep = depths[depths >= 3]
-        r["nmda_ok"] = bool(deep.size) and float(m["nmda"].sel(depth=deep).max()) >= 0.01
-        r["ampa_ok"] = (depths > 1).any() and float(m["ampa"].sel(depth=depths[depths > 1]).max()) < 0.002
         r["gains"] = {int(d): (g["nmda"].sel(depth=d), g["ampa"].sel(depth=d),
                                g["nmda"].sel(depth=d) - g["ampa"].sel(depth=d))
                       for d in depths[1:]}
