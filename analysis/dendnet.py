@@ -17,11 +17,12 @@ same simulations) and the verdict on the reference's effect:
 With -o it draws AUC against depth for each condition (mean, min..max band) and the
 test AUC over the epochs (training curves) of every depth, first seed.
 
-    /usr/bin/python3 -m analysis.dendnet properties results/dendnet-neuron.h5 [-o FIG.png]
+    /usr/bin/python3 -m analysis.dendnet properties results/dendnet-neuron.h5 [MORE.h5 ...]
+        [-o FIG.png]
 
-The neuron-property sweep (sweeps/dendnet-neuron.yaml): one row per neuron (every
-combination of the axes other than condition, depth and seed, e.g. the points of a zip
-group), with the values of its parameters along those axes, what differs from the first
+The neuron-property sweep (sweeps/dendnet-neuron.yaml and its runs with --set): one row
+per neuron (every combination of the axes other than condition, depth and seed, e.g. the
+points of a zip group, of each file in turn), with the values of its parameters along those axes, what differs from the first
 neuron (the baseline), the output rates and conductance factors of both conditions (with
 rate_target they are brought to one rate), the depth-1 AUC, and for every deeper depth the
 gain over depth 1 of nmda and of ampa and the difference nmda - ampa (paired by seed: mean
@@ -34,6 +35,7 @@ import itertools
 import sys
 
 import numpy as np
+import xarray as xr
 
 from analysis.summary import open_results
 
@@ -180,26 +182,28 @@ def figure(ds, path):
 
 # ---- the neuron-property sweep ----
 
-def neurons(ds):
-    """(label, changed, selection) for every neuron of a sweep: the combinations of the
-    axes other than condition, depth and seed, selected by position (a zip axis may repeat
-    its first parameter's values). label: the parameters along those axes; changed: the ones
-    that differ from the first neuron's ("baseline" for the first)."""
-    other = [d for d in ds["auc"].dims if d not in OWN]
-    coords = {d: [c for c in ds.coords if ds[c].dims == (d,)] for d in other}
+def neurons(dss):
+    """(label, changed, dataset, selection) for every neuron of one or more sweeps, in
+    order: the combinations of the axes other than condition, depth and seed, selected by
+    position (a zip axis may repeat its first parameter's values). label: the parameters
+    along those axes; changed: those that differ from the first neuron's, or that it does
+    not have (a later run that adds an axis, e.g. --set "grid.Ra=[450]"), or "baseline"."""
     rows = []
-    for idx in itertools.product(*(range(ds.sizes[d]) for d in other)):
-        sel = dict(zip(other, idx))
-        vals = {c: ds[c].values[i] for d, i in sel.items() for c in coords[d]}
-        rows.append((vals, sel))
+    for ds in dss:
+        other = [d for d in ds["auc"].dims if d not in OWN]
+        coords = {d: [c for c in ds.coords if ds[c].dims == (d,)] for d in other}
+        for idx in itertools.product(*(range(ds.sizes[d]) for d in other)):
+            sel = dict(zip(other, idx))
+            vals = {c: ds[c].values[i] for d, i in sel.items() for c in coords[d]}
+            rows.append((vals, ds, sel))
     if not rows:
         return []
     base = rows[0][0]
     out = []
-    for vals, sel in rows:
+    for vals, ds, sel in rows:
         label = ", ".join(f"{k} {_num(v)}" for k, v in vals.items())
-        diff = [f"{k} {_num(v)}" for k, v in vals.items() if v != base[k]]
-        out.append((label, ", ".join(diff) or "baseline", sel))
+        diff = [f"{k} {_num(v)}" for k, v in vals.items() if k not in base or v != base[k]]
+        out.append((label, ", ".join(diff) or "baseline", ds, sel))
     return out
 
 
@@ -214,12 +218,15 @@ def _seeds(da, nd=4):
     return f"{v.mean():+.{nd}f} ± {sd:.{nd}f} [{', '.join(f'{x:+.{nd}f}' for x in v)}]"
 
 
-def property_rows(ds):
-    """Per neuron: its label and the numbers of the property table (a dict)."""
-    if "condition" not in ds["auc"].dims or not {"nmda", "ampa"} <= set(ds["condition"].values):
-        raise ValueError("the property table needs both conditions, nmda and ampa")
+def property_rows(dss):
+    """Per neuron of one sweep or a list of them: its label and the numbers of the property
+    table (a dict)."""
+    dss = [dss] if isinstance(dss, xr.Dataset) else list(dss)
+    for ds in dss:
+        if "condition" not in ds["auc"].dims or not {"nmda", "ampa"} <= set(ds["condition"].values):
+            raise ValueError("the property table needs both conditions, nmda and ampa")
     rows = []
-    for label, changed, sel in neurons(ds):
+    for label, changed, ds, sel in neurons(dss):
         one = ds.isel(sel)
         r = {"label": label, "changed": changed}
         g = {}
@@ -239,10 +246,10 @@ def property_rows(ds):
     return rows
 
 
-def property_table(ds, out=None):
+def property_table(dss, out=None):
     out = out or sys.stdout
-    rows = property_rows(ds)
-    nseed = ds.sizes.get("seed", 1)
+    rows = property_rows(dss)
+    nseed = (dss if isinstance(dss, xr.Dataset) else dss[0]).sizes.get("seed", 1)
     print(f"{len(rows)} neurons, {nseed} seed(s); gains paired by seed: mean ± sd [seeds]\n",
           file=out)
     print("| neuron | changed | rate nmda / ampa (Hz, training) | exc_scale nmda | ampa_scale |"
@@ -266,12 +273,12 @@ def property_table(ds, out=None):
     return rows
 
 
-def property_figure(ds, path):
+def property_figure(dss, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = property_rows(ds)
+    rows = property_rows(dss)
     d = max(rows[0]["gains"])
     x = np.arange(len(rows))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -307,17 +314,19 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     props = bool(argv) and argv[0] == "properties"
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("file")
+    ap.add_argument("file", nargs="+" if props else None,
+                    help="result file (properties: one or more, their neurons in order)")
     ap.add_argument("-o", "--figure", help="draw AUC by depth and the training curves here "
                     "(properties: the depth gains and rates by neuron)")
     a = ap.parse_args(argv[1:] if props else argv)
     try:
-        ds = load(a.file)
         if props:
-            property_table(ds)
+            dss = [load(f) for f in a.file]
+            property_table(dss)
             if a.figure:
-                property_figure(ds, a.figure)
+                property_figure(dss, a.figure)
             return 0
+        ds = load(a.file)
         table(ds)
         if a.figure:
             figure(ds, a.figure)

@@ -166,3 +166,21 @@ def test_property_subcommand_needs_both_conditions(tmp_path, capsys):
     _with_outputs(ds).to_netcdf(path, engine="h5netcdf")
     assert dendnet.main(["properties", str(path)]) == 2
     assert "needs both conditions" in capsys.readouterr().err
+
+
+def test_property_subcommand_joins_runs_that_add_an_axis(tmp_path, capsys):
+    # the g_nmda run (two neurons), then a run of the baseline g_nmda with the axis
+    # Ra = [450] added at the end (what --set "grid.Ra=[450]" gives)
+    base = _property_sweep().isel(g_nmda=[0, 1]).drop_vars(["basal_order", "Ra"])
+    ra = _property_sweep().isel(g_nmda=[2]).drop_vars(["basal_order", "Ra"])
+    ra = ra.expand_dims(Ra=[450.0], axis=-1)
+    paths = [tmp_path / "g.h5", tmp_path / "ra.h5"]
+    for ds, path in zip((base, ra), paths):
+        _with_outputs(ds).to_netcdf(path, engine="h5netcdf")
+    fig = tmp_path / "f.png"
+    assert dendnet.main(["properties", *map(str, paths), "-o", str(fig)]) == 0
+    text = capsys.readouterr().out
+    assert "3 neurons, 2 seed(s)" in text
+    assert "| g_nmda 0.8, Ra 450 | Ra 450 |" in text
+    assert "| Ra 450 | +0.0030 ± 0.0028 [+0.0050, +0.0010] |" in text
+    assert fig.stat().st_size > 10000
