@@ -1,6 +1,6 @@
 /* test_dendnet_task.c: the `dendnet` kernel's task through the kernel
  * library alone (no MPI, no HDF5): small runs of the three conditions, the
- * ampa rate matching, the rank's data cache (same results as without it),
+ * ampa rate matching, rate_target, the rank's data cache (same results as without it),
  * early stopping and the kept weights, lr_decay, and check()'s refusals. */
 #include "testutil.h"
 
@@ -54,9 +54,11 @@ static int run_point(const char *text, size_t index, const void *shared, outs *o
 }
 
 /* Tiny sizes (dt 0.25 ms, 0.4 s simulations, a 1.2 s calibration, width 4,
- * 50 Adam steps; the cache's identity with 8): under valgrind this file takes
+ * 50 Adam steps; the cache's identity with 8): under valgrind this file took
  * 36 CPU-s (load average 3), against 228 CPU-s with 1 s simulations at dt
- * 0.1 ms, a 3 s calibration, width 16 and 80 steps. */
+ * 0.1 ms, a 3 s calibration, width 16 and 80 steps. The rate_target tests
+ * (4 tasks of 17 calibrations each, at dt 0.5 ms) add about 15 CPU-s (47.7
+ * against 33.0 at load 10). */
 /* run_point that must succeed. */
 static void run_ok(const char *text, size_t index, outs *o)
 {
@@ -65,10 +67,14 @@ static void run_ok(const char *text, size_t index, outs *o)
         fail_msg("point %zu: %s", index, why);
 }
 
-#define BASE                                                                                    \
+#define BASE_SIM(sim)                                                                           \
     "kernel: dendnet\nbase_seed: 3\nfixed: {epochs: 2, batch: 4, window: 50, rf_ms: 20, "        \
-    "first_ms: 10, sim_ms: 400, n_train: 3, n_val: 1, n_test: 2, calib_ms: 1000, dt: 0.25, "      \
+    "first_ms: 10, sim_ms: 400, n_train: 3, n_val: 1, n_test: 2, " sim ", "                       \
     "n_basal: 2, n_tuft: 2, rate_e: 14, lr: 0.01, width: 4, "
+#define BASE BASE_SIM("calib_ms: 1000, dt: 0.25")
+/* rate_target's tests: each task runs 17 calibrations, so one simulation of
+ * 0.4 s at dt 0.5 ms */
+#define FAST_CAL BASE_SIM("calib_ms: 400, dt: 0.5") "steps_per_epoch: 4, "
 #define SMALL BASE "steps_per_epoch: 25}\n"
 #define TINY BASE "steps_per_epoch: 4}\n" /* for identities, not for fitting */
 
@@ -206,6 +212,70 @@ static void lr_decay_scales_later_epochs(void **state)
                  moved[1]);
 }
 
+/* rate_target: nmda scales g_ampa and g_nmda together, ampa scales g_ampa,
+ * each to the smallest factor whose calibration rate reaches the target.
+ * Tolerance: the calibration is one simulation of 0.4 s, so one spike is
+ * 2.5 Hz; the rate at the factor found may overshoot by a few spikes (a
+ * step of the factor can add more than one), not more. Doubling g_nmda
+ * needs a smaller factor. The training sets' rates are not the target's:
+ * their inputs are others, and near threshold the rate is steep in the
+ * E/I balance drawn per simulation (so the test only asks that the
+ * training set moves from the unscaled neuron's rate the factor's way). */
+#define TARGET 12.0
+static void rate_target_brings_both_conditions_to_it(void **state)
+{
+    (void)state;
+    /* points 0, 1: nmda, ampa at 0.8 nS; 2: nmda at 1.6 nS (ampa has no NMDA) */
+    static const char text[] = FAST_CAL "rate_target: 12}\n"
+                                        "grid:\n  g_nmda: [0.8, 1.6]\n  condition: [nmda, ampa]\n";
+    /* the same inputs (calib_ms and dt are among the parameters they depend on) */
+    static const char free_run[] = FAST_CAL "rate_target: 0}\ngrid:\n  g_nmda: [0.8, 1.6]\n";
+    const nm_kernel *k = nm_kernel_find("dendnet");
+    const double spike = 1 / 0.4; /* Hz: one spike in the 0.4 s calibration */
+    double exc[2], rate[2], unscaled[2];
+    for (size_t g = 0; g < 2; g++) {
+        for (size_t c = 0; c < 2 - g; c++) {
+            outs o = {0};
+            run_ok(text, 2 * g + c, &o);
+            double ref = o.scalar[find(k, "rate_nmda_calib")];
+            double cal = o.scalar[find(k, "rate_calib")];
+            double es = o.scalar[find(k, "exc_scale")], as = o.scalar[find(k, "ampa_scale")];
+            if (!(ref == TARGET && cal >= TARGET && cal <= TARGET + 3 * spike))
+                fail_msg("g_nmda point %zu condition %zu: matched %g Hz, calibration rate %g Hz",
+                         g, c, ref, cal);
+            if (c == 0) { /* nmda: both conductances, ampa_scale untouched */
+                assert_true(as == 1 && es > 1.0 / 16 && es < 256);
+                exc[g] = es;
+                rate[g] = o.scalar[find(k, "rate_train")];
+            } else {
+                assert_true(es == 1 && as > 1.0 / 16 && as < 256);
+            }
+        }
+        outs o = {0};
+        run_ok(free_run, g, &o);
+        unscaled[g] = o.scalar[find(k, "rate_train")];
+    }
+    if (!(exc[1] < exc[0]))
+        fail_msg("exc_scale %g at g_nmda 1.6 nS, not below %g at 0.8 nS", exc[1], exc[0]);
+    /* the training sets are simulated with the factor found: the nmda
+     * neuron scaled up fires more than unscaled, scaled down less */
+    if (!((exc[0] - 1) * (rate[0] - unscaled[0]) > 0 && (exc[1] - 1) * (rate[1] - unscaled[1]) > 0))
+        fail_msg("nmda training rates %g, %g Hz scaled by %g, %g; unscaled %g, %g Hz", rate[0],
+                 rate[1], exc[0], exc[1], unscaled[0], unscaled[1]);
+}
+
+/* A target the neuron cannot reach (its refractory period allows 333 Hz)
+ * fails the task with the reason. */
+static void rate_target_out_of_reach_fails(void **state)
+{
+    (void)state;
+    static const char text[] = FAST_CAL "rate_target: 900}\n";
+    outs o = {0};
+    char why[NM_TASK_ERROR_LEN];
+    assert_int_not_equal(run_point(text, 0, NULL, &o, why), 0);
+    assert_contains(why, "rate_target = 900 Hz out of reach: the nmda neuron fires at");
+}
+
 static void check_refuses_what_cannot_run(void **state)
 {
     (void)state;
@@ -238,6 +308,8 @@ int main(void)
         cmocka_unit_test(cached_data_give_the_same_results),
         cmocka_unit_test(early_stopping_keeps_the_best_validation_epoch),
         cmocka_unit_test(lr_decay_scales_later_epochs),
+        cmocka_unit_test(rate_target_brings_both_conditions_to_it),
+        cmocka_unit_test(rate_target_out_of_reach_fails),
         cmocka_unit_test(check_refuses_what_cannot_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,10 @@
  *              (found here by bisection on a calibration set of calib_ms)
  *              that brings the output rate to that of the nmda neuron on
  *              the same calibration inputs; reported as ampa_scale
+ *      With rate_target > 0 both are brought to that rate instead: nmda by
+ *      one factor on g_ampa and g_nmda (exc_scale), ampa by one on g_ampa;
+ *      so that neurons differing in g_nmda, branching or Ra can be compared
+ *      at one output rate (version 2's results are unchanged with 0).
  *        lif   the control: a leaky integrate-and-fire point neuron with 80
  *              excitatory and 20 inhibitory inputs
  *   2. the fit: a causal TCN (dn_tcn.c) of `depth` layers of `width`
@@ -37,8 +41,8 @@
  *        (then validation), test and calibration simulations: every parameter of the data
  *        except `condition` and the synaptic strengths (input_deps below),
  *        so that nmda and ampa see the same inputs
- *   dendnet-fit   every parameter: the TCN's initial weights and the
- *        training windows */
+ *   dendnet-fit   every parameter but rate_target: the TCN's initial
+ *        weights and the training windows */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +58,7 @@
 enum {
     P_COND, P_DEPTH, P_WIDTH, P_RF, P_FIRST, P_EPOCHS, P_STEPS, P_BATCH, P_WINDOW, P_LR, P_VW,
     P_LRDECAY, P_WD, P_WDMODE, P_PATIENCE, P_SELECT,
-    P_SIM_MS, P_NTRAIN, P_NTEST, P_NVAL, P_CALIB, P_DT,
+    P_SIM_MS, P_NTRAIN, P_NTEST, P_NVAL, P_CALIB, P_RATE_TGT, P_DT,
     P_NBASAL, P_BORDER, P_BSEG, P_BLEN, P_BDIAM, P_TSEG, P_TLEN, P_TDIAM, P_NTUFT, P_TUORDER,
     P_TUSEG, P_TULEN, P_TUDIAM, P_SOMA, P_CM, P_RM, P_RA,
     P_GAMPA, P_GNMDA, P_GGABA, P_MG, P_EL, P_VTH, P_REF,
@@ -103,7 +107,13 @@ static const nm_param params[NPARAMS] = {
                  "validation simulations, drawn from the training inputs' stream after the "
                  "n_train training ones (the training set does not depend on n_val)"),
     [P_CALIB] = I("calib_ms", 20000, 100, 100000000,
-                  "ampa: simulated time (in simulations of sim_ms) on which the output rates are matched, ms"),
+                  "ampa, and nmda with rate_target: simulated time (in simulations of sim_ms) on "
+                  "which the output rates are matched, ms"),
+    [P_RATE_TGT] = F("rate_target", 0, 0, 1000, "Hz",
+                     "0: off. Otherwise nmda scales g_ampa and g_nmda together (their ratio kept) "
+                     "and ampa scales g_ampa, each by bisection on the calibration inputs, to "
+                     "this output rate (reported as exc_scale and ampa_scale): neurons that "
+                     "differ in other parameters then fire alike"),
     [P_DT] = F("dt", 0.1, 0.001, 1, "ms", "time step; 1 ms must be a whole number of steps"),
     [P_NBASAL] = I("n_basal", 4, 0, 64, "basal stems"),
     [P_BORDER] = I("basal_order", 2, 1, 8, "levels of binary branching of a basal stem"),
@@ -250,7 +260,7 @@ static bool dd_check(const nm_point *p, char *why, size_t len)
 /* ---- outputs ---- */
 
 enum {
-    O_AUC, O_TPR, O_RMSE, O_EV, O_RATE_TRAIN, O_RATE_TEST, O_RATE_REF, O_RATE_CAL, O_SCALE,
+    O_AUC, O_TPR, O_RMSE, O_EV, O_RATE_TRAIN, O_RATE_TEST, O_RATE_REF, O_RATE_CAL, O_SCALE, O_EXC,
     O_NCOMP, O_NIN, O_RF, O_NPARAMS, O_EPOCH_KEPT, O_EPOCHS_RUN, O_VAL_AUC, O_VAL_LOSS,
     O_CURVE_LOSS, O_CURVE_BCE, O_CURVE_MSE, O_CURVE_AUC, O_CURVE_VAL_AUC, O_CURVE_VAL_LOSS,
     NOUTPUTS
@@ -272,11 +282,16 @@ static const nm_output outputs[NOUTPUTS] = {
     [O_RATE_TRAIN] = SCALAR("rate_train", "Hz", "output rate of the training simulations"),
     [O_RATE_TEST] = SCALAR("rate_test", "Hz", "output rate of the test simulations"),
     [O_RATE_REF] = SCALAR("rate_nmda_calib", "Hz",
-                          "ampa: rate of the nmda neuron on the calibration inputs (-1 otherwise)"),
+                          "the rate matched on the calibration inputs: rate_target when set, "
+                          "else (ampa) the nmda neuron's rate on them; -1 when nothing is matched"),
     [O_RATE_CAL] = SCALAR("rate_calib", "Hz",
-                          "ampa: rate of the rescaled ampa neuron on them (-1 otherwise)"),
+                          "rate of the rescaled neuron on the calibration inputs (-1 when "
+                          "nothing is matched)"),
     [O_SCALE] = SCALAR("ampa_scale", "",
                        "ampa: factor on g_ampa that matches the rates (1: nmda, -1: lif)"),
+    [O_EXC] = SCALAR("exc_scale", "",
+                     "nmda with rate_target: factor on g_ampa and g_nmda that brings the "
+                     "rate to it (1 otherwise, -1: lif)"),
     [O_NCOMP] = SCALAR("n_comp", "", "compartments of the neuron"),
     [O_NIN] = SCALAR("n_inputs", "", "input channels"),
     [O_RF] = SCALAR("rf", "ms", "receptive field of the TCN as built"),
@@ -325,7 +340,9 @@ enum { CACHE_SLOTS = 4, KEY_LEN = 2048 };
 typedef struct {
     char key[KEY_LEN];
     dn_data *train, *val, *test;
-    double scale, rate_ref, rate_cal;
+    double scale;    /* ampa: factor on g_ampa (1: nmda, -1: lif) */
+    double exc;      /* nmda with rate_target: factor on g_ampa and g_nmda (else 1; -1: lif) */
+    double rate_ref, rate_cal;
     unsigned long used;
 } cache_slot;
 
@@ -443,37 +460,74 @@ static void simulate_all(neuron *nr, dn_data *d)
         simulate_one(nr, d, s);
 }
 
-/* ampa: the factor on g_ampa (NMDA off) whose output count on the
- * calibration inputs first reaches the nmda neuron's: bisection on log2 of
- * the factor over [2^-4, 2^8] (the count rises with the factor). */
-static int match_rates(const nm_point *p, dn_data *cal, double *scale, double *rate_ref,
-                       double *rate_cal)
+/* Bounds of the bisection on log2 of a conductance factor. */
+#define SCALE_LO (-4.0)
+#define SCALE_HI 8.0
+
+/* The factor on the excitatory conductances ga and gn (gn = 0: NMDA off)
+ * whose output count on the calibration inputs first reaches rate_ref:
+ * bisection on log2 of the factor over [2^SCALE_LO, 2^SCALE_HI], 16 steps (the
+ * count rises with the factor). *rate_cal gets the rate at that factor;
+ * *bracketed is false when rate_ref lies outside the rates of the bounds
+ * (the factor is then the bound nearest to it). -1: out of memory. */
+static int scale_to_rate(const nm_point *p, dn_data *cal, double ga, double gn, double rate_ref,
+                         double *scale, double *rate_cal, bool *bracketed)
 {
-    double ga = nm_get_f_at(p, P_GAMPA), gn = nm_get_f_at(p, P_GNMDA);
     neuron nr;
-    if (neuron_make(&nr, p, ga, gn))
-        return -1;
-    simulate_all(&nr, cal);
-    neuron_free(&nr);
-    *rate_ref = dn_data_rate(cal);
-    double lo = -4, hi = 8;
+    double lo = SCALE_LO, hi = SCALE_HI;
     for (int it = 0; it < 16; it++) {
         double mid = 0.5 * (lo + hi);
-        if (neuron_make(&nr, p, ga * exp2(mid), 0))
+        if (neuron_make(&nr, p, ga * exp2(mid), gn * exp2(mid)))
             return -1;
         simulate_all(&nr, cal);
         neuron_free(&nr);
-        if (dn_data_rate(cal) >= *rate_ref)
+        if (dn_data_rate(cal) >= rate_ref)
             hi = mid;
         else
             lo = mid;
     }
     *scale = exp2(hi);
-    if (neuron_make(&nr, p, ga * *scale, 0))
+    if (neuron_make(&nr, p, ga * *scale, gn * *scale))
         return -1;
     simulate_all(&nr, cal);
     neuron_free(&nr);
     *rate_cal = dn_data_rate(cal);
+    /* lo never raised: even the smallest factors reach the rate */
+    *bracketed = *rate_cal >= rate_ref && lo > SCALE_LO;
+    return 0;
+}
+
+/* The conductance factors of the condition (cache_slot's scale and exc) on
+ * the calibration inputs. Without rate_target, ampa matches the nmda
+ * neuron's rate (rate_ref); with it, ampa scales g_ampa and nmda both its
+ * conductances to rate_target. -1: out of memory; 1: rate_target out of
+ * reach (why says so). */
+static int match_rates(const nm_point *p, dn_data *cal, cache_slot *s, char *why, size_t len)
+{
+    double ga = nm_get_f_at(p, P_GAMPA), gn = nm_get_f_at(p, P_GNMDA);
+    double target = nm_get_f_at(p, P_RATE_TGT);
+    bool ampa = strcmp(nm_get_s_at(p, P_COND), "ampa") == 0;
+    if (target > 0)
+        s->rate_ref = target;
+    else { /* ampa: the nmda neuron's rate */
+        neuron nr;
+        if (neuron_make(&nr, p, ga, gn))
+            return -1;
+        simulate_all(&nr, cal);
+        neuron_free(&nr);
+        s->rate_ref = dn_data_rate(cal);
+    }
+    bool ok;
+    double *f = ampa ? &s->scale : &s->exc;
+    if (scale_to_rate(p, cal, ga, ampa ? 0 : gn, s->rate_ref, f, &s->rate_cal, &ok))
+        return -1;
+    if (target > 0 && !ok) {
+        snprintf(why, len,
+                 "rate_target = %g Hz out of reach: the %s neuron fires at %g Hz with its "
+                 "excitation scaled by %g (factors 2^%g..2^%g tried)",
+                 target, ampa ? "ampa" : "nmda", s->rate_cal, *f, SCALE_LO, SCALE_HI);
+        return 1;
+    }
     return 0;
 }
 
@@ -495,8 +549,10 @@ static int get_data(const nm_point *p, nm_task *t, cache_slot *out)
     gsl_rng *rca = nm_task_rng(t, "dendnet-calib", input_deps);
     if (!rtr || !rte || !rca)
         return nm_task_fail(t, "dendnet: no random stream");
-    cache_slot s = {.scale = is_lif(p) ? -1 : 1, .rate_ref = -1, .rate_cal = -1};
+    cache_slot s = {.scale = is_lif(p) ? -1 : 1, .exc = is_lif(p) ? -1 : 1, .rate_ref = -1,
+                    .rate_cal = -1};
     bool ampa = strcmp(nm_get_s_at(p, P_COND), "ampa") == 0;
+    bool nmda = strcmp(nm_get_s_at(p, P_COND), "nmda") == 0;
     double ga = nm_get_f_at(p, P_GAMPA), gn = nm_get_f_at(p, P_GNMDA);
     size_t T = (size_t)nm_get_i_at(p, P_SIM_MS);
     neuron nr;
@@ -510,17 +566,22 @@ static int get_data(const nm_point *p, nm_task *t, cache_slot *out)
     neuron_free(&nr);
     if (!s.train || !s.val || !s.test)
         goto oom;
-    if (ampa) {
+    if (ampa || (nmda && nm_get_f_at(p, P_RATE_TGT) > 0)) {
         /* calibration simulations of sim_ms each (so that they sample the
          * E/I balance as the data sets do), calib_ms in all */
         int64_t ncal = (nm_get_i_at(p, P_CALIB) + (int64_t)T - 1) / (int64_t)T;
         dn_data *cal = draw_inputs(&nr, (size_t)ncal, T, rca);
-        int rc = cal ? match_rates(p, cal, &s.scale, &s.rate_ref, &s.rate_cal) : -1;
+        char why[NM_ERR_MSG] = "";
+        int rc = cal ? match_rates(p, cal, &s, why, sizeof why) : -1;
         dn_data_free(cal);
+        if (rc > 0) {
+            slot_free(&s);
+            return nm_task_fail(t, "dendnet: %s", why);
+        }
         if (rc)
             goto oom;
     }
-    if (neuron_make(&nr, p, ampa ? ga * s.scale : ga, ampa ? 0 : gn))
+    if (neuron_make(&nr, p, ampa ? ga * s.scale : ga * s.exc, ampa ? 0 : gn * s.exc))
         goto oom;
     simulate_all(&nr, s.train);
     simulate_all(&nr, s.val);
@@ -624,6 +685,21 @@ static double eval_loss(const fit_state *f, size_t n, double vw)
     return n ? s / (double)n : 0.0;
 }
 
+/* The parameters the fitting stream is keyed on: every one but
+ * rate_target, and the seed (NULL-terminated, NPARAMS + 1 entries). Keyed on
+ * every parameter before rate_target existed; leaving it out keeps the
+ * earlier results bit for bit, and gives tasks that differ only in it the
+ * same initial weights and training windows. */
+static void fit_keys(const char **keys)
+{
+    int n = 0;
+    for (int i = 0; i < NPARAMS; i++)
+        if (i != P_RATE_TGT)
+            keys[n++] = params[i].name;
+    keys[n++] = "seed";
+    keys[n] = NULL;
+}
+
 static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
 {
     char why[NM_ERR_MSG];
@@ -648,7 +724,9 @@ static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
     int patience = (int)nm_get_i_at(p, P_PATIENCE);
     const dn_data *tr = data.train, *va = data.val, *te = data.test;
     fit_state f = {0};
-    gsl_rng *rfit = nm_task_rng(t, "dendnet-fit", NULL);
+    const char *fit_deps[NPARAMS + 1];
+    fit_keys(fit_deps);
+    gsl_rng *rfit = nm_task_rng(t, "dendnet-fit", fit_deps);
     f.net = dn_tcn_alloc(tr->nin, depth, width, (int)nm_get_i_at(p, P_RF),
                          (int)nm_get_i_at(p, P_FIRST));
     int Le = L > 1024 ? L : 1024;
@@ -759,6 +837,7 @@ static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
     *o[O_RATE_REF] = data.rate_ref;
     *o[O_RATE_CAL] = data.rate_cal;
     *o[O_SCALE] = data.scale;
+    *o[O_EXC] = data.exc;
     *o[O_NCOMP] = comp_count(p);
     *o[O_NIN] = tr->nin;
     *o[O_RF] = rf;
