@@ -442,7 +442,6 @@ static inline double clip1(double v, double c)
 MC_INLINE void mv_rows(size_t m, size_t n, const double *W, size_t tda, const double *x,
                        double *y, bool add)
 {
-    const v4i lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, first = {0, 1, 4, 5}, second = {2, 3, 6, 7};
     size_t n4 = n / 4 * 4, i = 0;
     for (; i + 4 <= m; i += 4) {
         const double *w0 = W + i * tda, *w1 = w0 + tda, *w2 = w1 + tda, *w3 = w2 + tda;
@@ -454,10 +453,10 @@ MC_INLINE void mv_rows(size_t m, size_t n, const double *W, size_t tda, const do
             a2 += load4(w2 + j) * xj;
             a3 += load4(w3 + j) * xj;
         }
-        v4d t0 = __builtin_shuffle(a0, a1, lo), t1 = __builtin_shuffle(a0, a1, hi);
-        v4d t2 = __builtin_shuffle(a2, a3, lo), t3 = __builtin_shuffle(a2, a3, hi);
-        v4d s0 = __builtin_shuffle(t0, t2, first), s2 = __builtin_shuffle(t0, t2, second);
-        v4d s1 = __builtin_shuffle(t1, t3, first), s3 = __builtin_shuffle(t1, t3, second);
+        v4d t0 = __builtin_shufflevector(a0, a1, 0, 4, 2, 6), t1 = __builtin_shufflevector(a0, a1, 1, 5, 3, 7);
+        v4d t2 = __builtin_shufflevector(a2, a3, 0, 4, 2, 6), t3 = __builtin_shufflevector(a2, a3, 1, 5, 3, 7);
+        v4d s0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5), s2 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+        v4d s1 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5), s3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
         for (size_t j = n4; j < n; j++)
             s0 += (v4d){w0[j], w1[j], w2[j], w3[j]} * splat4(x[j]);
         v4d s = (s0 + s1) + (s2 + s3);
