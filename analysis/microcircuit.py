@@ -387,17 +387,21 @@ def _lenth(contrasts):
     return pse, float(stats.t.ppf(0.975, len(a) / 3.0)) * pse
 
 
-def effects(ds, group="phi", top=6):
+def effects(ds, group="phi", top=6, learning=False):
     """Factorial effects on log10(final test MSE) of a two-level full grid, computed
     separately for each value of `group` (the transfer function, which is zipped with its
     scale and threshold and changes the error scale). Diverged runs (see _diverged) enter
     at their error before training, so a divergence counts as "no learning", not as an
-    infinite error. Returns {group value: (main effects {axis: effect}, top interactions
-    [((a, b), effect)], margin of error, runs, diverged runs)}."""
+    infinite error. With learning=True the effects are on log10(final / before training),
+    what learning did, without the parameters' effect on the starting error. Returns
+    {group value: (main effects {axis: effect}, top interactions [((a, b), effect)],
+    margin of error, runs, diverged runs)}."""
     err = ds["final_test_mse"]
     bad = _diverged(ds)
     first = ds["test_mse"].isel(record=0) if "test_mse" in ds else err
     y = np.log10(err.where(~bad, first))
+    if learning:
+        y = y - np.log10(first)
     groups = [None] if group not in y.dims else list(ds[group].values)
     res = {}
     for g in groups:
@@ -440,51 +444,66 @@ def params(path, fig=None, out=sys.stdout):
     _table(["parameter", "value", "final test MSE (mean over the other axes)", "median",
             "diverged (NaN, or above its error before training)"], rows, out)
     eff = effects(ds)
-    for g, (main, pairs, me, n, nb) in eff.items():
-        name = "" if g is None else f" (phi = {g})"
-        print(f"\nEffects on log10 final test MSE{name}: {n} runs, {nb} diverged; "
-              f"95% margin of error (Lenth) {me:.4f}", file=out)
-        ax_names = list(main)
-        rows = []
-        for a in ax_names:
-            lo, hi = ds[a].values
-            rows.append([a, f"{lo} -> {hi}", f"{main[a]:+.4f}", f"x{10 ** main[a]:.3f}",
-                         "yes" if abs(main[a]) > me else "no"])
-        _table(["parameter", "low -> high", "effect on log10 MSE", "factor on MSE",
-                "beyond margin"], rows, out)
-        rows = [[f"{a} x {b}", f"{e:+.4f}", "yes" if abs(e) > me else "no"] for (a, b), e in pairs]
-        _table(["largest two-factor interactions", "effect on log10 MSE", "beyond margin"],
-               rows, out)
+    learn = effects(ds, learning=True)
+    for what, res in (("log10 final test MSE", eff),
+                      ("log10(final test MSE / before training), what learning did", learn)):
+        for g, (main, pairs, me, n, nb) in res.items():
+            _effects_table(ds, what, g, main, pairs, me, n, nb, out)
     if fig:
-        plt = _plt()
-        keys = list(eff)
-        ax_names = list(eff[keys[0]][0])
-        f, ax = plt.subplots(1, 2, figsize=(11, 0.38 * len(ax_names) + 1.8))
-        h = 0.8 / len(keys)
-        for k, g in enumerate(keys):
-            main, pairs, me, _, _ = eff[g]
-            ys = np.arange(len(ax_names)) + (k - (len(keys) - 1) / 2) * h
-            ax[0].barh(ys, [main[a] for a in ax_names], height=h, label=f"phi = {g}")
-            ax[0].axvspan(-me, me, color=f"C{k}", alpha=0.12)
-            labels = [f"{a} x {b}" for (a, b), _ in pairs]
-            ax[1].barh(np.arange(len(pairs)) + (k - (len(keys) - 1) / 2) * h,
-                       [e for _, e in pairs], height=h, color=f"C{k}", label=f"phi = {g}")
-            for i, t in enumerate(labels):
-                ax[1].text(0, i + (k - (len(keys) - 1) / 2) * h, " " + t, va="center",
-                           fontsize=6)
-        ax[0].set_yticks(range(len(ax_names)))
-        ax[0].set_yticklabels([f"{a} ({ds[a].values[0]} -> {ds[a].values[1]})"
-                               for a in ax_names], fontsize=7)
-        ax[0].axvline(0, color="k", lw=0.5)
-        ax[0].set_xlabel("main effect on log10 final test MSE (low -> high)")
-        ax[0].legend(fontsize=7)
-        ax[1].set_yticks([])
-        ax[1].axvline(0, color="k", lw=0.5)
-        ax[1].set_xlabel("largest two-factor interactions")
-        f.suptitle("parameter study: factorial effects (shaded: Lenth's 95% margin)",
-                   fontsize=9)
-        f.tight_layout()
-        f.savefig(fig, dpi=120)
+        _effects_figure(ds, eff, learn, fig)
+
+
+def _effects_table(ds, what, g, main, pairs, me, n, nb, out):
+    """One transfer function's main effects and largest interactions, as two tables."""
+    name = "" if g is None else f" (phi = {g})"
+    print(f"\nEffects on {what}{name}: {n} runs, {nb} diverged; "
+          f"95% margin of error (Lenth) {me:.4f}", file=out)
+    ax_names = list(main)
+    rows = []
+    for a in ax_names:
+        lo, hi = ds[a].values
+        rows.append([a, f"{lo} -> {hi}", f"{main[a]:+.4f}", f"x{10 ** main[a]:.3f}",
+                     "yes" if abs(main[a]) > me else "no"])
+    _table(["parameter", "low -> high", "effect on log10 MSE", "factor on MSE",
+            "beyond margin"], rows, out)
+    rows = [[f"{a} x {b}", f"{e:+.4f}", "yes" if abs(e) > me else "no"] for (a, b), e in pairs]
+    _table(["largest two-factor interactions", "effect on log10 MSE", "beyond margin"],
+           rows, out)
+
+
+def _effects_figure(ds, eff, learn, fig):
+    """Main effects on the final error and on what learning did, side by side, and the
+    largest two-factor interactions on the final error, one colour per transfer function."""
+    plt = _plt()
+    keys = list(eff)
+    ax_names = list(eff[keys[0]][0])
+    f, ax = plt.subplots(1, 3, figsize=(15, 0.38 * len(ax_names) + 1.8))
+    h = 0.8 / len(keys)
+    for k, g in enumerate(keys):
+        off = (k - (len(keys) - 1) / 2) * h
+        for j, res in enumerate((eff, learn)):
+            main, _, me, _, _ = res[g]
+            ax[j].barh(np.arange(len(ax_names)) + off, [main[a] for a in ax_names], height=h,
+                       color=f"C{k}", label=f"phi = {g}")
+            ax[j].axvspan(-me, me, color=f"C{k}", alpha=0.12)
+        pairs = eff[g][1]
+        ax[2].barh(np.arange(len(pairs)) + off, [e for _, e in pairs], height=h, color=f"C{k}")
+        for i, ((a, b), _) in enumerate(pairs):
+            ax[2].text(0, i + off, f" {a} x {b}", va="center", fontsize=6)
+    for j in (0, 1):
+        ax[j].set_yticks(range(len(ax_names)))
+        ax[j].set_yticklabels([f"{a} ({ds[a].values[0]} -> {ds[a].values[1]})"
+                               for a in ax_names] if j == 0 else [], fontsize=7)
+        ax[j].axvline(0, color="k", lw=0.5)
+    ax[0].set_xlabel("main effect on log10 final test MSE (low -> high)", fontsize=8)
+    ax[1].set_xlabel("main effect on log10(final / before training)", fontsize=8)
+    ax[0].legend(fontsize=7)
+    ax[2].set_yticks([])
+    ax[2].axvline(0, color="k", lw=0.5)
+    ax[2].set_xlabel("largest two-factor interactions, log10 final test MSE", fontsize=8)
+    f.suptitle("parameter study: factorial effects (shaded: Lenth's 95% margin)", fontsize=9)
+    f.tight_layout()
+    f.savefig(fig, dpi=120)
 
 
 def scales(path=None, fig=None, out=sys.stdout, n=20000, seed=0):

@@ -265,3 +265,19 @@ def test_compare_against_takes_the_references_from_another_file(mc_result, tmp_p
                     .replace("  model: [microcircuit, shallow, backprop]", "  model: [shallow]"))
     with pytest.raises(SystemExit, match="seeds"):
         microcircuit.compare(mc_result, out=io.StringIO(), against=str(one))
+
+
+def test_learning_effects_leave_out_the_starting_error():
+    # The starting error depends on a only, what learning did (final / start) on c only.
+    ds = _factorial_ds(lambda a, b, c: 0.0 * a)
+    s = np.array([-1.0, 1.0])
+    sa, _, sc = np.meshgrid(s, s, s, indexing="ij")
+    start = 10 ** (2.0 + 0.3 * sa)
+    ds["test_mse"].values[..., 0] = start
+    ds["final_test_mse"].values[...] = start * 10 ** (-0.5 - 0.2 * sc)
+    main, _, _, _, nbad = microcircuit.effects(ds, learning=True)["logistic"]
+    assert nbad == 0
+    assert main["a"] == pytest.approx(0.0, abs=1e-12)
+    assert main["c"] == pytest.approx(-0.4)
+    final = microcircuit.effects(ds)["logistic"][0]
+    assert final["a"] == pytest.approx(0.6) and final["c"] == pytest.approx(-0.4)
