@@ -286,6 +286,7 @@ static void check_refuses_what_cannot_run(void **state)
         {"kernel: dendnet\nfixed: {n_tuft: 2, trunk_seg: 0}\n", "a tuft needs a trunk"},
         {"kernel: dendnet\nfixed: {exc_per_comp: 0, inh_per_comp: 0}\n", "no input channels"},
         {"kernel: dendnet\nfixed: {seg_min: 500, seg_max: 100}\n", "seg_min"},
+        {"kernel: dendnet\nfixed: {condition: lif, rate_target: 6}\n", "never rescaled"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         nm_sweep *sw = NULL;

@@ -252,6 +252,9 @@ static bool dd_check(const nm_point *p, char *why, size_t len)
         snprintf(why, len, "no input channels (exc_per_comp + inh_per_comp = 0)");
     else if (nm_get_f_at(p, P_REF) < 1)
         snprintf(why, len, "ref_ms must cover the 1 ms spike");
+    else if (is_lif(p) && nm_get_f_at(p, P_RATE_TGT) > 0)
+        snprintf(why, len, "rate_target = %g Hz: the lif control is never rescaled "
+                 "(use rate_target with nmda or ampa)", nm_get_f_at(p, P_RATE_TGT));
     else
         return true;
     return false;
