@@ -130,6 +130,12 @@ typedef struct {
     const char *choices[NM_MAX_CHOICES]; /* CHOICE: allowed strings, NULL-terminated */
     const char *unit;  /* "" if dimensionless */
     const char *doc;   /* one line */
+    /* Left out of the streams keyed on every parameter (nm_task_rng with
+     * depends NULL): for a parameter added to a kernel after results were
+     * published, so that every point keeps its earlier streams (and results)
+     * and points that differ only in it share them. Named in an explicit
+     * `depends` list, it is keyed as any other. */
+    bool unkeyed;
 } nm_param;
 
 /* Table entries without the repetition (they expand to the nm_param
@@ -143,6 +149,11 @@ typedef struct {
 #define NM_PARAM_FLOAT(name_, def_, lo_, hi_, unit_, doc_)                                 \
     {.name = (name_), .type = NM_T_FLOAT, .def = {.type = NM_T_FLOAT, .v.f = (def_)},       \
      .has_lo = true, .lo = (lo_), .has_hi = true, .hi = (hi_), .unit = (unit_), .doc = (doc_)}
+/* The same, left out of the streams keyed on every parameter (unkeyed). */
+#define NM_PARAM_FLOAT_UNKEYED(name_, def_, lo_, hi_, unit_, doc_)                         \
+    {.name = (name_), .type = NM_T_FLOAT, .def = {.type = NM_T_FLOAT, .v.f = (def_)},       \
+     .has_lo = true, .lo = (lo_), .has_hi = true, .hi = (hi_), .unit = (unit_), .doc = (doc_), \
+     .unkeyed = true}
 #define NM_PARAM_FLOAT_ANY(name_, def_, unit_, doc_)                                       \
     {.name = (name_), .type = NM_T_FLOAT, .def = {.type = NM_T_FLOAT, .v.f = (def_)},       \
      .unit = (unit_), .doc = (doc_)}
@@ -265,7 +276,7 @@ int64_t *nm_out_i64(nm_result *res, int i, const char *name);
 /* ---- tasks (src/task/task.c) ---- */
 /* A generator of the task's own: seeded from the base seed, the stream name
  * and the values of the parameters named in `depends` (NULL-terminated; NULL
- * means every parameter of the point). Never depends on rank or order. Owned
+ * means every parameter of the point but those marked unkeyed). Never depends on rank or order. Owned
  * by the task; valid until run() returns. Asking again for the same name in
  * the same task continues that stream. Limits: at most 16 distinct streams
  * per task, names of at most 47 bytes. Returns NULL when the stream cannot

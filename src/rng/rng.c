@@ -139,7 +139,7 @@ nm_status nm_rng_key(uint64_t base_seed, const char *stream, const nm_point *p,
     put_str(&c, stream);
     for (size_t i = 0; i < n; i++) {
         const char *name = nm_kernel_param(k, i)->name;
-        int use = depends == NULL;
+        int use = depends == NULL && !nm_kernel_param(k, i)->unkeyed;
         for (const char *const *d = depends; d && *d && !use; d++)
             use = strcmp(*d, name) == 0;
         if (use)

@@ -114,6 +114,35 @@ static void key_depends_on_every_param_by_default(void **state)
     nm_point_free(p);
 }
 
+/* A parameter marked unkeyed (microcircuit's eta_decay, added after
+ * results were published) stays out of the every-parameter key, and only
+ * out of that one. */
+static void key_by_default_leaves_out_unkeyed_params(void **state)
+{
+    const nm_kernel *k = nm_kernel_find("microcircuit");
+    assert_non_null(k);
+    assert_true(nm_kernel_param(k, (size_t)nm_kernel_param_index(k, "eta_decay"))->unkeyed);
+    nm_point *p = probe_point();
+    free(p->vals);
+    p->kernel = k;
+    p->vals = calloc(nm_kernel_nparams_all(k), sizeof *p->vals);
+    for (size_t i = 0; i < nm_kernel_nparams_all(k); i++)
+        p->vals[i] = nm_kernel_param(k, i)->def;
+    uint8_t a[32], b[32], c[32], d[32];
+    static const char *const named[] = {"eta_decay", NULL};
+    nm_rng_key(1, "noise", p, NULL, a, NULL);
+    nm_rng_key(1, "noise", p, named, c, NULL);
+    set_f(p, "eta_decay", 100);
+    nm_rng_key(1, "noise", p, NULL, b, NULL);
+    assert_memory_equal(a, b, 32);
+    nm_rng_key(1, "noise", p, named, d, NULL);
+    assert_memory_not_equal(c, d, 32);
+    set_f(p, "sigma", 0.3);
+    nm_rng_key(1, "noise", p, NULL, b, NULL);
+    assert_memory_not_equal(a, b, 32);
+    nm_point_free(p);
+}
+
 static void key_changes_with_base_seed_and_stream_name(void **state)
 {
     nm_point *p = probe_point();
@@ -170,6 +199,7 @@ int main(void)
         cmocka_unit_test(key_depends_on_named_params_only),
         cmocka_unit_test(key_depends_on_every_param_by_default),
         cmocka_unit_test(key_changes_with_base_seed_and_stream_name),
+        cmocka_unit_test(key_by_default_leaves_out_unkeyed_params),
         cmocka_unit_test(key_ignores_order_of_depends),
         cmocka_unit_test(key_treats_negative_zero_as_zero),
         cmocka_unit_test(key_rejects_unknown_dependency),

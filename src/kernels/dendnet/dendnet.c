@@ -109,7 +109,7 @@ static const nm_param params[NPARAMS] = {
     [P_CALIB] = I("calib_ms", 20000, 100, 100000000,
                   "ampa, and nmda with rate_target: simulated time (in simulations of sim_ms) on "
                   "which the output rates are matched, ms"),
-    [P_RATE_TGT] = F("rate_target", 0, 0, 1000, "Hz",
+    [P_RATE_TGT] = NM_PARAM_FLOAT_UNKEYED("rate_target", 0, 0, 1000, "Hz",
                      "0: off. Otherwise nmda scales g_ampa and g_nmda together (their ratio kept) "
                      "and ampa scales g_ampa, each by bisection on the calibration inputs, to "
                      "this output rate (reported as exc_scale and ampa_scale): neurons that "
@@ -688,21 +688,6 @@ static double eval_loss(const fit_state *f, size_t n, double vw)
     return n ? s / (double)n : 0.0;
 }
 
-/* The parameters the fitting stream is keyed on: every one but
- * rate_target, and the seed (NULL-terminated, NPARAMS + 1 entries). Keyed on
- * every parameter before rate_target existed; leaving it out keeps the
- * earlier results bit for bit, and gives tasks that differ only in it the
- * same initial weights and training windows. */
-static void fit_keys(const char **keys)
-{
-    int n = 0;
-    for (int i = 0; i < NPARAMS; i++)
-        if (i != P_RATE_TGT)
-            keys[n++] = params[i].name;
-    keys[n++] = "seed";
-    keys[n] = NULL;
-}
-
 static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
 {
     char why[NM_ERR_MSG];
@@ -727,9 +712,8 @@ static int dd_run(const nm_point *p, nm_task *t, nm_result *res)
     int patience = (int)nm_get_i_at(p, P_PATIENCE);
     const dn_data *tr = data.train, *va = data.val, *te = data.test;
     fit_state f = {0};
-    const char *fit_deps[NPARAMS + 1];
-    fit_keys(fit_deps);
-    gsl_rng *rfit = nm_task_rng(t, "dendnet-fit", fit_deps);
+    /* every parameter but the unkeyed rate_target (see its table entry) */
+    gsl_rng *rfit = nm_task_rng(t, "dendnet-fit", NULL);
     f.net = dn_tcn_alloc(tr->nin, depth, width, (int)nm_get_i_at(p, P_RF),
                          (int)nm_get_i_at(p, P_FIRST));
     int Le = L > 1024 ? L : 1024;

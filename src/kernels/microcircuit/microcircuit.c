@@ -16,7 +16,7 @@
  * Random streams: "weights" (task, hidden, n_hidden, w_init, seed), "teacher"
  * (task, teacher_hidden, seed), "train" and "test" data (task, the set's
  * size, teacher_hidden, seed), "order" of presentation (task, seed), and
- * "noise" (every parameter of version 2, i.e. all but eta_decay). The models
+ * "noise" (every parameter but the unkeyed eta_decay). The models
  * therefore share data and initial forward weights across learning rates,
  * models and LE. A point's streams depend on its values, base_seed and the
  * replicate index only, never on the sweep's axes; but the noise changes
@@ -103,18 +103,13 @@ static const nm_param params[] = {
     {.name = "dataset", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "fashion-mnist"},
      .choices = {"fashion-mnist", "mnist"}, .unit = "",
      .doc = "classify: IDX files in $NEUROMIC_IDX_DIR or /usr/share/datasets/<dataset>"},
-    /* Parameters below this line were added after version 2 and stay out of
-     * the noise stream's key (noise_deps), so that a point at their defaults
-     * draws the same noise, and gives the same result, as before they existed. */
-    FLOAT("eta_decay", 0.0, 0, 1e300, "patterns",
+    /* Added after version 2: unkeyed, so that the noise stream (keyed on every
+     * parameter) and with it every earlier result stay as they were. */
+    NM_PARAM_FLOAT_UNKEYED("eta_decay", 0.0, 0, 1e300, "patterns",
           "learning-rate annealing: after n training patterns every learning rate (the "
           "microcircuit's eta_* and the references' eta_bp) is multiplied by "
           "1/(1 + n/eta_decay); 0: constant rates"),
 };
-
-/* The parameters that were the whole table in version 2: the "noise" stream
- * depends on these (and the replicate index), not on later additions. */
-#define MC_NPARAMS_V2 (sizeof params / sizeof params[0] - 1)
 
 static size_t record_extent(const nm_point *p, int d)
 {
@@ -587,13 +582,7 @@ static int train_net(mc_run *r, nm_task *t, nm_result *res, gsl_rng *wrng, gsl_r
                      const char *init)
 {
     mc_net *net = mc_net_alloc(&r->c, r->n, r->L);
-    /* The noise depends on every parameter of version 2 and the replicate
-     * index (as "every parameter" did then), not on later additions. */
-    const char *noise_deps[MC_NPARAMS_V2 + 2];
-    for (size_t i = 0; i < MC_NPARAMS_V2; i++)
-        noise_deps[i] = params[i].name;
-    noise_deps[MC_NPARAMS_V2] = "seed", noise_deps[MC_NPARAMS_V2 + 1] = NULL;
-    gsl_rng *noise = nm_task_rng(t, "noise", noise_deps);
+    gsl_rng *noise = nm_task_rng(t, "noise", NULL);
     if (!net || !noise) {
         mc_net_free(net);
         return nm_task_fail(t, "microcircuit: out of memory");
