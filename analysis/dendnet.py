@@ -190,11 +190,9 @@ def neurons(dss):
     not have (a later run that adds an axis, e.g. --set "grid.Ra=[450]"), or "baseline"."""
     rows = []
     for ds in dss:
-        other = [d for d in ds["auc"].dims if d not in OWN]
-        coords = {d: [c for c in ds.coords if ds[c].dims == (d,)] for d in other}
-        for idx in itertools.product(*(range(ds.sizes[d]) for d in other)):
-            sel = dict(zip(other, idx))
-            vals = {c: ds[c].values[i] for d, i in sel.items() for c in coords[d]}
+        for sel in _groups(ds):
+            vals = {c: ds[c].values[i] for d, i in sel.items()
+                    for c in ds.coords if ds[c].dims == (d,)}
             rows.append((vals, ds, sel))
     if not rows:
         return []
