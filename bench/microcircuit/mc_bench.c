@@ -5,6 +5,8 @@
  *   build/bench/mc_bench --dump FILE SIZES       one reference trajectory for mc_numpy.py
  *   build/bench/mc_bench --steps N SIZES...      exactly N steps per case (for instruction
  *                                                counts: valgrind --tool=callgrind at N and 2N)
+ *   build/bench/mc_bench --v2 ...                any of the above with the kernel's numerics v2
+ *                                                (libm exp, GSL's Gaussian) instead of v3
  *
  * Each case builds the network with the 2018 paper's defaults (g_lk 0.1, g_B 1,
  * g_A 0.8, g_D 1, g_som 0.8, dt 0.1 ms, tau_in 3 ms, tau_w 30 ms, sigma 0.1,
@@ -49,6 +51,9 @@ static int parse_sizes(const char *s, size_t *n)
     return L >= 1 ? L : -1;
 }
 
+/* Numerics v3 (the kernel's default) unless --v2. */
+static bool v2;
+
 static mc_config paper_config(void)
 {
     mc_config c = {
@@ -57,6 +62,7 @@ static mc_config paper_config(void)
         .dt = 0.1, .tau_in = 3.0, .tau_w = 30.0, .sigma = 0.1,
         .eta_up = 0.0011875, .eta_up_out = 0.0005, .eta_IP = 0.0011875, .eta_PI = 0.0059375,
     };
+    c.phi.own_exp = !v2;
     return c;
 }
 
@@ -128,6 +134,10 @@ static int dump(const char *path, const size_t *n, int L)
 int main(int argc, char **argv)
 {
     size_t n[MC_MAX_LAYERS];
+    if (argc >= 2 && !strcmp(argv[1], "--v2")) {
+        v2 = true;
+        argv++, argc--;
+    }
     if (argc == 4 && !strcmp(argv[1], "--dump")) {
         int L = parse_sizes(argv[3], n);
         return L < 0 ? 2 : dump(argv[2], n, L);
@@ -142,8 +152,8 @@ int main(int argc, char **argv)
         argv++, argc--;
     }
     if (argc < 3) {
-        fprintf(stderr, "usage: mc_bench SECONDS SIZES... | mc_bench --steps N SIZES... | "
-                        "mc_bench --dump FILE SIZES\n");
+        fprintf(stderr, "usage: mc_bench [--v2] SECONDS SIZES... | mc_bench [--v2] --steps N "
+                        "SIZES... | mc_bench [--v2] --dump FILE SIZES\n");
         return 2;
     }
     double seconds = fixed ? 0 : atof(argv[1]);

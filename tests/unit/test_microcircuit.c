@@ -12,6 +12,7 @@
 #include "neuromic/internal/task.h"
 
 #include "../../src/kernels/microcircuit/mc.h"
+#include "../../src/kernels/microcircuit/mc_vec.h"
 
 static mc_config base_config(void)
 {
@@ -637,15 +638,16 @@ static void eta_factor_anneals(void **state)
 
 /* Runs the microcircuit kernel on a tiny teacher task (model and eta_decay
  * set) and returns its test_mse curve (3 records: 0, 4, 8 patterns). */
-static void run_tiny_teacher(const char *model, const char *eta_decay, double mse[3])
+static void run_tiny_teacher_with(const char *model, const char *eta_decay,
+                                  const char *numerics, double mse[3])
 {
     char text[512];
     snprintf(text, sizeof text,
              "kernel: microcircuit\nbase_seed: 7\nfixed: {task: teacher, model: %s, hidden: 4, "
              "n_train: 4, epochs: 2, n_test: 3, n_record: 3, t_pattern: 2, sigma: 0.3, "
              "eta_up: 1, eta_up_out: 3, eta_IP: 1, eta_PI: 1, eta_bp: 0.3, tau_w: 1, "
-             "eta_decay: %s}\n",
-             model, eta_decay);
+             "eta_decay: %s, numerics: %s}\n",
+             model, eta_decay, numerics);
     nm_sweep *sw = NULL;
     nm_err err = {0};
     assert_int_equal(nm_spec_parse("t.yaml", text, strlen(text), NULL, 0, &sw, &err), NM_OK);
@@ -680,6 +682,11 @@ static void run_tiny_teacher(const char *model, const char *eta_decay, double ms
     nm_sweep_free(sw);
 }
 
+static void run_tiny_teacher(const char *model, const char *eta_decay, double mse[3])
+{
+    run_tiny_teacher_with(model, eta_decay, "v3", mse);
+}
+
 /* eta_decay: a schedule so long that its factor is 1.0 in doubles gives
  * bitwise the result of constant rates (so the noise does not depend on
  * eta_decay, and constant rates are untouched); a very short one stops
@@ -699,6 +706,135 @@ static void eta_decay_anneals_every_model(void **state)
         assert_true(fabs(c[2] - c[1]) > 1e-6 * c[1]);
         assert_true(fabs(fast[2] - fast[1]) < 1e-6 * fast[1]);
         assert_true(fabs(fast[1] - c[0]) > 1e-6 * c[0]); /* the first pattern did learn */
+    }
+}
+
+/* The kernel's own exp (numerics v3) against long double expl: within one
+ * unit in the last place over the whole range, subnormal results included,
+ * and the IEEE special cases. */
+static double ulps(double y, long double ref)
+{
+    int e;
+    frexpl(ref, &e);
+    long double u = ldexpl(1.0L, e - 53 < -1074 ? -1074 : e - 53);
+    return (double)fabsl(((long double)y - ref) / u);
+}
+
+static void own_exp_is_accurate(void **state)
+{
+    double worst = 0;
+    uint64_t z = 88172645463325252ULL; /* xorshift64: a fixed sample */
+    for (int t = 0; t < 200000; t++) {
+        z ^= z << 13, z ^= z >> 7, z ^= z << 17;
+        double u = (double)(z >> 11) * 0x1.0p-53;
+        static const double lo[] = {-40, -0.7, -745, 690}, wd[] = {80, 1.4, 37, 19.78};
+        double x = lo[t % 4] + wd[t % 4] * u;
+        double e = ulps(mc_exp1(x), expl((long double)x));
+        worst = e > worst ? e : worst;
+    }
+    print_message("own exp: worst error %.3f ulp\n", worst);
+    assert_true(worst <= 1.0);
+    assert_true(mc_exp1(0.0) == 1.0 && mc_exp1(-0.0) == 1.0);
+    assert_true(mc_exp1(709.78) < INFINITY && isinf(mc_exp1(709.79)) && isinf(mc_exp1(1e300)));
+    assert_true(isinf(mc_exp1(INFINITY)) && mc_exp1(-INFINITY) == 0.0 && mc_exp1(-1e300) == 0.0);
+    assert_true(mc_exp1(-745.13) == 0x1p-1074 && mc_exp1(-745.14) == 0.0);
+    assert_true(isnan(mc_exp1(NAN)));
+    /* every lane computes alone */
+    v4d v = mc_exp4((v4d){1.0, NAN, -800.0, 2.0});
+    assert_true(v[0] == mc_exp1(1.0) && isnan(v[1]) && v[2] == 0.0 && v[3] == mc_exp1(2.0));
+}
+
+/* The step's rates are phi(u breve) as mc_phi_eval computes it, bit for bit,
+ * with either exp (v3: the vector loops with their groups of four and the
+ * lanes past a layer's end against the scalar form), for logistic and
+ * softplus, with LE so that u breve differs from u. */
+static void rates_equal_scalar_phi(void **state)
+{
+    const size_t n[] = {9, 30, 3};
+    for (int kind = 0; kind < 2; kind++)
+        for (int own = 0; own < 2; own++) {
+            mc_config c = base_config();
+            c.phi.kind = kind ? MC_PHI_SOFTPLUS : MC_PHI_LOGISTIC;
+            c.phi.own_exp = own;
+            c.le = true;
+            c.eta_up = c.eta_IP = c.eta_PI = 0.01;
+            mc_net *net = mc_net_alloc(&c, n, 2);
+            gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+            mc_net_init_random(net, rng, 1.0);
+            double x[9];
+            for (int i = 0; i < 9; i++)
+                x[i] = gsl_rng_uniform(rng);
+            run_steps(net, x, 20, true);
+            for (int k = 1; k <= 2; k++) {
+                const mc_layer *l = &net->layer[k];
+                for (size_t i = 0; i < l->n; i++)
+                    assert_true(l->r->data[i] == mc_phi_eval(&c.phi, l->ub->data[i]));
+                for (size_t i = 0; k < 2 && i < l->rI->size; i++)
+                    assert_true(l->rI->data[i] == mc_phi_eval(&c.phi, l->ubI->data[i]));
+            }
+            mc_net_free(net);
+            gsl_rng_free(rng);
+        }
+}
+
+/* v3 computes the model of v2: 300 noise-free plastic steps of a 9-30-3
+ * network from the same state end within 1e-12 of each other (the two exps
+ * differ in last bits), and not equal (the switch takes effect). */
+static void numerics_v3_follows_v2(void **state)
+{
+    const size_t n[] = {9, 30, 3};
+    mc_net *net[2];
+    double x[9];
+    for (int own = 0; own < 2; own++) {
+        mc_config c = base_config();
+        c.phi.own_exp = own;
+        c.eta_up = c.eta_IP = c.eta_PI = 0.01, c.eta_up_out = 0.005, c.tau_w = 3;
+        net[own] = mc_net_alloc(&c, n, 2);
+        gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+        mc_net_init_random(net[own], rng, 1.0);
+        for (int i = 0; i < 9; i++)
+            x[i] = gsl_rng_uniform(rng);
+        net[own]->nudge = true;
+        for (int i = 0; i < 3; i++)
+            net[own]->target->data[i] = 0.3 * i;
+        gsl_rng_free(rng);
+        run_steps(net[own], x, 300, true);
+    }
+    double worst = 0;
+    bool differ = false;
+    for (int k = 1; k <= 2; k++)
+        for (size_t i = 0; i < n[k]; i++) {
+            double a = net[0]->layer[k].u->data[i], b = net[1]->layer[k].u->data[i];
+            worst = fmax(worst, fabs(a - b));
+            differ |= a != b;
+        }
+    assert_true(worst < 1e-12);
+    assert_true(differ);
+    mc_net_free(net[0]);
+    mc_net_free(net[1]);
+}
+
+/* numerics v2 reproduces kernel version 2 bit for bit: the test curves of
+ * the noisy tiny teacher run (logistic student, softplus teacher) as kernel
+ * version 2 computed them (commit 6b17cdb, `neuromic run` of the same point),
+ * for the microcircuit and for backprop. */
+static void numerics_v2_reproduces_version_2(void **state)
+{
+    static const double want[2][3] = {
+        {0x1.f6e0373cbfbf8p+2, 0x1.347ac10c6ec53p+2, 0x1.547508e81aa91p+2},
+        {0x1.f47eb72e42e94p+2, 0x1.69dd4f9ce371fp+2, 0x1.7563e1a5ae920p+2},
+    };
+    const char *models[] = {"microcircuit", "backprop"};
+    for (int m = 0; m < 2; m++) {
+        double v2[3], v3[3];
+        run_tiny_teacher_with(models[m], "0", "v2", v2);
+        run_tiny_teacher_with(models[m], "0", "v3", v3);
+        for (int j = 0; j < 3; j++) {
+            assert_true(v2[j] == want[m][j]);
+            assert_true(fabs(v3[j] - v2[j]) < 0.05 * v2[j]);
+        }
+        if (m == 0) /* backprop's few exp calls happen to round as libm's do */
+            assert_true(memcmp(v2, v3, sizeof v2) != 0);
     }
 }
 
@@ -725,6 +861,10 @@ int main(void)
         cmocka_unit_test(large_matrices_are_zeroed_and_aligned),
         cmocka_unit_test(eta_factor_anneals),
         cmocka_unit_test(eta_decay_anneals_every_model),
+        cmocka_unit_test(own_exp_is_accurate),
+        cmocka_unit_test(rates_equal_scalar_phi),
+        cmocka_unit_test(numerics_v3_follows_v2),
+        cmocka_unit_test(numerics_v2_reproduces_version_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,9 @@ typedef enum { MC_PHI_SOFTPLUS, MC_PHI_LOGISTIC, MC_PHI_RELU } mc_phi_kind;
 typedef struct {
     mc_phi_kind kind;
     double gamma, beta, theta;
+    /* exp from the kernel (mc_vec.h, numerics v3: the same bits everywhere,
+     * four at a time) instead of libm's (false: numerics v2) */
+    bool own_exp;
 } mc_phi;
 
 double mc_phi_eval(const mc_phi *f, double u);

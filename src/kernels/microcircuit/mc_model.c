@@ -45,6 +45,9 @@
 #include <gsl/gsl_randist.h>
 
 #include "mc.h"
+#include "mc_vec.h"
+
+#define MC_INLINE static inline __attribute__((always_inline))
 
 /* -O2 vectorises only loops whose trip count is a known multiple of the
  * vector width; the layer widths are not known at compile time. */
@@ -65,15 +68,21 @@
 
 /* ---- transfer functions ---- */
 
+/* exp from libm (numerics v2) or the kernel's own (v3, mc_vec.h). */
+static inline double phi_exp(const mc_phi *f, double x)
+{
+    return f->own_exp ? mc_exp1(x) : exp(x);
+}
+
 static inline double phi_eval(const mc_phi *f, double u)
 {
     double x = f->beta * (u - f->theta);
     switch (f->kind) {
     case MC_PHI_SOFTPLUS:
         /* log1p(exp(x)) overflows for large x, where it equals x. */
-        return f->gamma * (x > 30 ? x : log1p(exp(x)));
+        return f->gamma * (x > 30 ? x : log1p(phi_exp(f, x)));
     case MC_PHI_LOGISTIC:
-        return f->gamma / (1.0 + exp(-x));
+        return f->gamma / (1.0 + phi_exp(f, -x));
     case MC_PHI_RELU:
         return f->gamma * (x > 0 ? x : 0.0);
     }
@@ -88,7 +97,7 @@ double mc_phi_eval(const mc_phi *f, double u)
 double mc_phi_deriv(const mc_phi *f, double u)
 {
     double x = f->beta * (u - f->theta);
-    double s = 1.0 / (1.0 + exp(-x));
+    double s = 1.0 / (1.0 + phi_exp(f, -x));
     switch (f->kind) {
     case MC_PHI_SOFTPLUS:
         return f->gamma * f->beta * s;
@@ -130,10 +139,72 @@ phi_loop(const mc_phi *f, size_t n, const double *in, int mode, double a, double
     }
 }
 
+/* One group of four in phi_loop4: per lane the arithmetic of phi_eval with
+ * the kernel's own exp, so that a scalar evaluation and the vector loops
+ * give the same bits. */
+MC_INLINE v4d phi4(v4d v, double gamma, double beta, double theta, mc_phi_kind kind)
+{
+    v4d x = beta * (v - theta);
+    if (kind == MC_PHI_LOGISTIC)
+        return gamma / (1.0 + mc_exp4(-x));
+    v4d e = mc_exp4(x), r; /* softplus: log1p stays libm's, lane by lane */
+    for (int l = 0; l < 4; l++)
+        r[l] = x[l] > 30 ? x[l] : log1p(e[l]);
+    return gamma * r;
+}
+
+/* One group of four at in + i (mode and the subtraction as in phi_loop). */
+MC_INLINE v4d phi_group(const mc_phi *f, v4d v, int mode, double a, double b, v4d sub,
+                        mc_phi_kind kind)
+{
+    v = mode == PHI_PLAIN ? v : mode == PHI_SCALED ? a * v : a * v + b;
+    v4d r = phi4(v, f->gamma, f->beta, f->theta, kind);
+    return mode != PHI_PLAIN ? sub - r : r;
+}
+
+/* phi_loop for softplus and logistic under numerics v3, four elements at a
+ * time: in, sub and out must have room for n rounded up to a multiple of
+ * four (every vector from vec() has); the lanes past n are computed from
+ * whatever they hold and stored back into that slack. */
+MC_INLINE void phi_loop4(const mc_phi *f, size_t n, const double *in, int mode, double a,
+                         double b, const double *sub, double *out, mc_phi_kind kind)
+{
+    for (size_t i = 0; i < n; i += 4) {
+        v4d r = phi_group(f, load4(in + i), mode, a, b,
+                          mode != PHI_PLAIN ? load4(sub + i) : splat4(0), kind);
+        store4(out + i, &r);
+    }
+}
+
+/* The v3 loops, compiled for AVX2 and the baseline ISA (same bits). */
+MC_MULTIVERSION
+static __attribute__((noinline)) void phi_own(const mc_phi *f, size_t n, const double *in,
+                                              int mode, double a, double b, const double *sub,
+                                              double *out)
+{
+    mc_phi_kind k = f->kind;
+    if (k == MC_PHI_LOGISTIC && mode == PHI_PLAIN)
+        phi_loop4(f, n, in, PHI_PLAIN, a, b, sub, out, MC_PHI_LOGISTIC);
+    else if (k == MC_PHI_LOGISTIC && mode == PHI_SCALED)
+        phi_loop4(f, n, in, PHI_SCALED, a, b, sub, out, MC_PHI_LOGISTIC);
+    else if (k == MC_PHI_LOGISTIC)
+        phi_loop4(f, n, in, PHI_AFFINE, a, b, sub, out, MC_PHI_LOGISTIC);
+    else if (mode == PHI_PLAIN)
+        phi_loop4(f, n, in, PHI_PLAIN, a, b, sub, out, MC_PHI_SOFTPLUS);
+    else if (mode == PHI_SCALED)
+        phi_loop4(f, n, in, PHI_SCALED, a, b, sub, out, MC_PHI_SOFTPLUS);
+    else
+        phi_loop4(f, n, in, PHI_AFFINE, a, b, sub, out, MC_PHI_SOFTPLUS);
+}
+
 static inline __attribute__((always_inline)) void
 phi_map(const mc_phi *f, size_t n, const double *in, int mode, double a, double b,
         const double *sub, double *out)
 {
+    if (f->own_exp && f->kind != MC_PHI_RELU) {
+        phi_own(f, n, in, mode, a, b, sub, out);
+        return;
+    }
     switch (f->kind) {
     case MC_PHI_SOFTPLUS:
         phi_loop(f, n, in, mode, a, b, sub, out, MC_PHI_SOFTPLUS);
@@ -173,9 +244,17 @@ static __attribute__((noinline)) void phi_err_scaled(const mc_phi *f, size_t n, 
 
 /* ---- allocation ---- */
 
+/* A zeroed vector of n whose block has room for n rounded up to a multiple
+ * of four: the v3 transfer-function loops read and write whole groups of
+ * four, the lanes past n being scratch that nothing else reads. */
 static gsl_vector *vec(size_t n, bool *ok)
 {
-    gsl_vector *v = n ? gsl_vector_calloc(n) : NULL;
+    gsl_block *b = n ? gsl_block_calloc((n + 3) / 4 * 4) : NULL;
+    gsl_vector *v = b ? gsl_vector_alloc_from_block(b, 0, n, 1) : NULL;
+    if (v)
+        v->owner = 1; /* gsl_vector_free frees the block */
+    else
+        gsl_block_free(b);
     if (!v)
         *ok = false;
     return v;
@@ -377,35 +456,6 @@ static double i_int(const mc_net *net, int k)
  * checks and dispatch cost more than the arithmetic (9-30-3: 270 weights). */
 #define MC_SMALL_MV 4096
 
-typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
-/* Functions taking or returning v4d are static and inlined, so the warning
- * that such values are passed differently with and without AVX concerns no
- * call that exists. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-#define MC_INLINE static inline __attribute__((always_inline))
-
-/* Four doubles at a time through GCC's vector extension: one AVX2
- * instruction in the AVX2 clone, two SSE2 ones in the baseline one, and the
- * same IEEE operation on every lane either way. */
-static inline v4d load4(const double *p)
-{
-    v4d v;
-    memcpy(&v, p, sizeof v); /* unaligned */
-    return v;
-}
-
-static inline void store4(double *p, const v4d *v)
-{
-    memcpy(p, v, sizeof *v);
-}
-
-static inline v4d splat4(double a)
-{
-    return (v4d){a, a, a, a};
-}
-
-typedef long long v4i __attribute__((vector_size(4 * sizeof(long long))));
 
 /* v < c ? v : c, then v > -c ? v : -c, lane by lane (NaN becomes c, as in
  * the scalar form): minpd/maxpd. */

@@ -16,7 +16,7 @@
  * Random streams: "weights" (task, hidden, n_hidden, w_init, seed), "teacher"
  * (task, teacher_hidden, seed), "train" and "test" data (task, the set's
  * size, teacher_hidden, seed), "order" of presentation (task, seed), and
- * "noise" (every parameter but the unkeyed eta_decay). The models
+ * "noise" (every parameter but the unkeyed eta_decay and numerics). The models
  * therefore share data and initial forward weights across learning rates,
  * models and LE. A point's streams depend on its values, base_seed and the
  * replicate index only, never on the sweep's axes; but the noise changes
@@ -109,6 +109,13 @@ static const nm_param params[] = {
           "learning-rate annealing: after n training patterns every learning rate (the "
           "microcircuit's eta_* and the references' eta_bp) is multiplied by "
           "1/(1 + n/eta_decay); 0: constant rates"),
+    /* Added in version 3, unkeyed for the same reason: numerics v2 reproduces
+     * every version 2 result bit for bit. */
+    {.name = "numerics", .type = NM_T_CHOICE, .def = {.type = NM_T_CHOICE, .v.s = "v3"},
+     .choices = {"v3", "v2"}, .unit = "", .unkeyed = true,
+     .doc = "v3: the kernel's own exp, four at a time, and the engine's ziggurat for the "
+            "noise (the same bits on every machine); v2: libm's exp and GSL's Gaussian, "
+            "the arithmetic of kernel version 2, whose results it reproduces bit for bit"},
 };
 
 static size_t record_extent(const nm_point *p, int d)
@@ -203,10 +210,18 @@ mc_phi mc_phi_from(const nm_point *p, const char *name)
     return f;
 }
 
+/* mc_phi_from with the exp of the point's numerics. */
+static mc_phi phi_of(const nm_point *p, const char *name)
+{
+    mc_phi f = mc_phi_from(p, name);
+    f.own_exp = !strcmp(nm_get_s(p, "numerics"), "v3");
+    return f;
+}
+
 static mc_config config_from(const nm_point *p)
 {
     mc_config c = {
-        .phi = mc_phi_from(p, "phi"),
+        .phi = phi_of(p, "phi"),
         .g_lk = nm_get_f(p, "g_lk"), .g_B = nm_get_f(p, "g_B"), .g_A = nm_get_f(p, "g_A"),
         .g_D = nm_get_f(p, "g_D"), .g_som = nm_get_f(p, "g_som"),
         .g_lk_dend = nm_get_f(p, "g_lk_dend"), .i_inj = nm_get_f(p, "i_inj"),
@@ -397,7 +412,7 @@ static int load_random(const nm_point *p, nm_task *t, mc_run *r)
     }
     /* The teacher's own transfer function: a study of the student's phi
      * must not change the task. */
-    mc_phi phi = mc_phi_from(p, "teacher_phi");
+    mc_phi phi = phi_of(p, "teacher_phi");
     mc_data_fill_random(r->train, rtrain, lo, 1.0, teacher, &phi);
     mc_data_fill_random(r->test, rtest, lo, 1.0, teacher, &phi);
     mc_teacher_free(teacher);
@@ -686,7 +701,7 @@ static int run(const nm_point *p, nm_task *t, nm_result *res)
     if (rc == 0) {
         for (size_t i = 0; i < r.n_train; i++)
             r.order[i] = i;
-        mc_phi phi = mc_phi_from(p, "phi");
+        mc_phi phi = phi_of(p, "phi");
         rc = r.baseline ? train_mlp(&r, t, res, wrng, orng, &phi)
                         : train_net(&r, t, res, wrng, orng, nm_get_s(p, "init"));
     }
@@ -700,8 +715,9 @@ const nm_kernel nm_kernel_microcircuit = {
     .name = "microcircuit",
     /* 2: LE nudges interneurons and reads the filters prospectively; i_inj in
      * the dendritic predictions; W_down's rule divides by g_lk_dend; the
-     * teacher has its own transfer function (teacher_phi). */
-    .version = "2",
+     * teacher has its own transfer function (teacher_phi).
+     * 3: numerics v3 (parameter `numerics`; v2 keeps version 2's results). */
+    .version = "3",
     .doc = "dendritic cortical microcircuits (Sacramento 2018) with latent equilibrium "
            "(Haider 2021); shallow and backprop references",
     .params = params,
