@@ -62,7 +62,7 @@ static mc_config paper_config(void)
         .dt = 0.1, .tau_in = 3.0, .tau_w = 30.0, .sigma = 0.1,
         .eta_up = 0.0011875, .eta_up_out = 0.0005, .eta_IP = 0.0011875, .eta_PI = 0.0059375,
     };
-    c.phi.own_exp = !v2;
+    c.phi.own_exp = c.numerics_v3 = !v2;
     return c;
 }
 

@@ -787,7 +787,7 @@ static void numerics_v3_follows_v2(void **state)
     double x[9];
     for (int own = 0; own < 2; own++) {
         mc_config c = base_config();
-        c.phi.own_exp = own;
+        c.phi.own_exp = c.numerics_v3 = own;
         c.eta_up = c.eta_IP = c.eta_PI = 0.01, c.eta_up_out = 0.005, c.tau_w = 3;
         net[own] = mc_net_alloc(&c, n, 2);
         gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -838,6 +838,58 @@ static void numerics_v2_reproduces_version_2(void **state)
     }
 }
 
+/* Numerics v3 computes the next step's products of W_up, W_IP and W_PI in
+ * their updates' pass; they must equal the products computed afresh, bit for
+ * bit. Two copies of a 70-80-70-5 network (rows of 70 and 80: the fused
+ * path) run 60 plastic steps with a pattern switch at step 30; the second
+ * drops the products ahead before every step (mc_net_weights_changed). With
+ * and without tau_w, tau_syn, LE and clipping. */
+static void fused_products_equal_recomputed(void **state)
+{
+    const size_t n[] = {70, 80, 70, 5};
+    for (int v = 0; v < 2; v++) {
+        mc_net *net[2];
+        double x[2][70];
+        for (int copy = 0; copy < 2; copy++) {
+            mc_config c = base_config();
+            c.phi.own_exp = c.numerics_v3 = true;
+            c.eta_up = c.eta_IP = c.eta_PI = 0.02, c.eta_up_out = 0.01;
+            c.tau_in = 3, c.tau_w = v ? 0 : 3, c.tau_syn = v ? 0 : 2, c.le = v;
+            c.w_clip = v ? 0.9 : 0;
+            net[copy] = mc_net_alloc(&c, n, 3);
+            assert_non_null(net[copy]);
+            gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+            mc_net_init_random(net[copy], rng, 1.0);
+            for (int p = 0; p < 2; p++)
+                for (int i = 0; i < 70; i++)
+                    x[p][i] = gsl_rng_uniform(rng);
+            net[copy]->nudge = true;
+            for (int i = 0; i < 5; i++)
+                net[copy]->target->data[i] = 0.2 * i;
+            gsl_rng_free(rng);
+        }
+        for (int s = 0; s < 60; s++) {
+            mc_net_weights_changed(net[1]);
+            for (int copy = 0; copy < 2; copy++)
+                mc_net_step(net[copy], x[s < 30 ? 0 : 1], true, NULL);
+            /* the fused path is taken: every product was computed ahead */
+            for (int k = 1; k <= 3; k++)
+                assert_true(net[0]->layer[k].up.valid);
+            assert_true(net[0]->layer[1].ip.valid && net[0]->layer[1].pi.valid);
+        }
+        for (int k = 1; k <= 3; k++) {
+            const mc_layer *a = &net[0]->layer[k], *b = &net[1]->layer[k];
+            assert_memory_equal(a->u->data, b->u->data, n[k] * sizeof(double));
+            assert_memory_equal(a->W_up->data, b->W_up->data, n[k] * n[k - 1] * sizeof(double));
+            if (k < 3)
+                assert_memory_equal(a->W_IP->data, b->W_IP->data,
+                                    n[k + 1] * n[k] * sizeof(double));
+        }
+        mc_net_free(net[0]);
+        mc_net_free(net[1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -865,6 +917,7 @@ int main(void)
         cmocka_unit_test(rates_equal_scalar_phi),
         cmocka_unit_test(numerics_v3_follows_v2),
         cmocka_unit_test(numerics_v2_reproduces_version_2),
+        cmocka_unit_test(fused_products_equal_recomputed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

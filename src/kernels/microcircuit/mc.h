@@ -60,7 +60,20 @@ typedef struct {
     double eta_up, eta_up_out, eta_IP, eta_PI, eta_down; /* learning rates (1/ms) */
     double w_clip, w_clip_out; /* |W_up| bounds, hidden and output; 0: none */
     bool le;            /* latent equilibrium: rates and plasticity from u + tau_eff du/dt */
+    /* numerics v3 (parameter `numerics`): large products in the kernel's own
+     * summation order, fused with the forward update; phi.own_exp goes with
+     * it. false: version 2's arithmetic (BLAS for large products). */
+    bool numerics_v3;
 } mc_config;
+
+/* A product W x computed by W's update for the next step (numerics v3):
+ * x the presynaptic rates the update predicted, y = W_new x; valid until
+ * the next step's dendrites look at it, which use y only if their rates
+ * are x bit for bit. */
+typedef struct {
+    gsl_vector *x, *y;
+    bool valid;
+} mc_ahead;
 
 /* Per layer state. Index k runs 0..L; the fields a layer does not have stay
  * NULL (input: only r; output: no v_A, no interneurons). */
@@ -81,6 +94,9 @@ typedef struct {
     gsl_matrix *W_IP;   /* n[k+1] x n (hidden) pyramidal -> interneuron */
     /* low-passed updates (tau_w > 0) */
     gsl_matrix *G_up, *G_down, *G_PI, *G_IP;
+    /* numerics v3: products computed ahead by the updates of W_up, W_IP and
+     * W_PI (mc_ahead) */
+    mc_ahead up, ip, pi;
 } mc_layer;
 
 typedef struct {
@@ -97,6 +113,9 @@ typedef struct {
 mc_net *mc_net_alloc(const mc_config *c, const size_t *n, int L);
 void mc_net_free(mc_net *net);
 
+/* Code that writes W_up between steps (other than through these functions)
+ * must call this: it drops the products numerics v3 computed ahead. */
+void mc_net_weights_changed(mc_net *net);
 /* Draws every weight U(-w, w) from rng (W_up, W_down, W_PI, W_IP, in layer order). */
 void mc_net_init_random(mc_net *net, gsl_rng *rng, double w);
 /* Sets W_PI = -W_down and W_IP from W_up of the layer above so that, at

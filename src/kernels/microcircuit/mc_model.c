@@ -313,6 +313,7 @@ static void layer_alloc(mc_layer *l, const mc_config *c, const size_t *n, int k,
     l->vB = vec(n[k], ok), l->IB = vec(n[k], ok);
     l->err = vec(n[k], ok), l->tmp = vec(n[k], ok);
     l->W_up = mat(n[k], n[k - 1], ok);
+    l->up.x = vec(n[k - 1], ok), l->up.y = vec(n[k], ok);
     if (c->tau_w > 0)
         l->G_up = mat(n[k], n[k - 1], ok);
     if (k == L)
@@ -322,6 +323,7 @@ static void layer_alloc(mc_layer *l, const mc_config *c, const size_t *n, int k,
     l->uI = vec(m, ok), l->duI = vec(m, ok), l->ubI = vec(m, ok), l->rI = vec(m, ok);
     l->vI = vec(m, ok), l->II = vec(m, ok), l->errI = vec(m, ok), l->tmpI = vec(m, ok);
     l->W_down = mat(n[k], m, ok), l->W_PI = mat(n[k], m, ok), l->W_IP = mat(m, n[k], ok);
+    l->ip.x = vec(n[k], ok), l->ip.y = vec(m, ok), l->pi.x = vec(m, ok), l->pi.y = vec(n[k], ok);
     if (c->tau_w > 0) {
         l->G_down = mat(n[k], m, ok), l->G_PI = mat(n[k], m, ok);
         l->G_IP = mat(m, n[k], ok);
@@ -354,7 +356,8 @@ mc_net *mc_net_alloc(const mc_config *c, const size_t *n, int L)
 static void layer_free(mc_layer *l)
 {
     gsl_vector *v[] = {l->u, l->du, l->ub, l->r, l->vB, l->vA, l->IB, l->IA, l->err, l->tmp,
-                       l->uI, l->duI, l->ubI, l->rI, l->vI, l->II, l->errI, l->tmpI};
+                       l->uI, l->duI, l->ubI, l->rI, l->vI, l->II, l->errI, l->tmpI,
+                       l->up.x, l->up.y, l->ip.x, l->ip.y, l->pi.x, l->pi.y};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         gsl_vector_free(v[i]); /* GSL's _free accepts NULL */
     gsl_matrix *m[] = {l->W_up, l->W_down, l->W_PI, l->W_IP, l->G_up, l->G_down, l->G_PI, l->G_IP};
@@ -382,8 +385,15 @@ static void fill_uniform(gsl_matrix *m, gsl_rng *rng, double w)
         m->data[i] = w * (2.0 * gsl_rng_uniform(rng) - 1.0);
 }
 
+void mc_net_weights_changed(mc_net *net)
+{
+    for (int k = 0; k <= net->L; k++)
+        net->layer[k].up.valid = net->layer[k].ip.valid = net->layer[k].pi.valid = false;
+}
+
 void mc_net_init_random(mc_net *net, gsl_rng *rng, double w)
 {
+    mc_net_weights_changed(net);
     /* W_up first for every layer, so that the baselines (which draw only
      * W_up, in the same order) start from the same forward weights. */
     for (int k = 1; k <= net->L; k++)
@@ -576,11 +586,12 @@ MC_INLINE bool mv_narrow_fixed(const gsl_matrix *W, const double *x, const gsl_m
     }
 }
 
-/* y = W x (+ y when add). */
-MC_INLINE void mv_one(const gsl_matrix *W, const double *x, double *y, bool add)
+/* y = W x (+ y when add). own (numerics v3): large products too in
+ * mv_rows' order, which the fused forward update reproduces. */
+MC_INLINE void mv_one(const gsl_matrix *W, const double *x, double *y, bool add, bool own)
 {
     size_t m = W->size1, n = W->size2;
-    if (m * n > MC_SMALL_MV)
+    if (m * n > MC_SMALL_MV && !own)
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, 1.0, W->data, (int)W->tda, x, 1,
                     add ? 1.0 : 0.0, y, 1);
     else if (!mv_narrow_fixed(W, x, NULL, NULL, y, add))
@@ -591,27 +602,35 @@ MC_INLINE void mv_one(const gsl_matrix *W, const double *x, double *y, bool add)
  * in one pass over the rows when both are small and narrow. */
 MC_MULTIVERSION
 static void matvec(const gsl_matrix *W, const double *x, const gsl_matrix *W2, const double *x2,
-                   double *y)
+                   double *y, bool own)
 {
     size_t mn = W->size1 * W->size2;
     if (W2 && mn <= MC_SMALL_MV && W2->size1 * W2->size2 <= MC_SMALL_MV &&
         mv_narrow_fixed(W, x, W2, x2, y, false))
         return;
-    mv_one(W, x, y, false);
+    mv_one(W, x, y, false, own);
     if (W2)
-        mv_one(W2, x2, y, true);
+        mv_one(W2, x2, y, true, own);
 }
 
 /* v = I / g_lk_dend with I = W pre (+ W2 pre2), instantaneous or low-passed.
  * Under LE the low-pass is read prospectively, I + tau_syn dI/dt = W pre:
- * the filter drops out. */
+ * the filter drops out. given: W pre already computed (NULL: compute it). */
 static void dendrite(const mc_config *c, const gsl_matrix *W, const gsl_vector *pre,
                      const gsl_matrix *W2, const gsl_vector *pre2, gsl_vector *I,
-                     gsl_vector *scratch, gsl_vector *v)
+                     gsl_vector *scratch, gsl_vector *v, const double *given,
+                     const double *given2)
 {
     bool filt = c->tau_syn > 0 && !c->le;
     double *dst = filt ? scratch->data : I->data;
-    matvec(W, pre->data, W2, W2 ? pre2->data : NULL, dst);
+    if (given)
+        memcpy(dst, given, I->size * sizeof *dst);
+    else
+        matvec(W, pre->data, given2 ? NULL : W2, given2 || !W2 ? NULL : pre2->data, dst,
+               c->numerics_v3);
+    if (given2) /* as mv_rows adds a second product: y_i + s_i */
+        for (size_t i = 0; i < I->size; i++)
+            dst[i] = dst[i] + given2[i];
     double g = 1.0 / c->g_lk_dend;
     if (filt) {
         double a = c->dt / c->tau_syn;
@@ -627,15 +646,32 @@ static void dendrite(const mc_config *c, const gsl_matrix *W, const gsl_vector *
 
 /* The input rates: the pattern low-passed with tau_in, or under LE the
  * prospective reading of that low-pass, which is the pattern itself. */
-static void input_step(mc_net *net, const double *x)
+/* out = the input rates after one step toward pattern x from r (out may be
+ * r): one expression, so that a prediction of the next step's rates
+ * (plasticity_forward) has the bits input_step will compute. */
+static void input_next(const mc_config *c, const double *r, const double *x, double *out,
+                       size_t n)
 {
-    const mc_config *c = &net->c;
-    gsl_vector *r = net->layer[0].r;
     double a = c->tau_in > 0 && !c->le ? c->dt / c->tau_in : 1.0;
     if (a > 1.0)
         a = 1.0;
-    for (size_t i = 0; i < r->size; i++)
-        r->data[i] += a * (x[i] - r->data[i]);
+    for (size_t i = 0; i < n; i++)
+        out[i] = r[i] + a * (x[i] - r[i]);
+}
+
+static void input_step(mc_net *net, const double *x)
+{
+    gsl_vector *r = net->layer[0].r;
+    input_next(&net->c, r->data, x, r->data, r->size);
+}
+
+/* The product an update computed ahead, if its prediction of the rates
+ * came true (bit for bit), else NULL; either way it is used up. */
+static const double *ahead_take(mc_ahead *a, const gsl_vector *pre)
+{
+    bool hit = a->valid && !memcmp(a->x->data, pre->data, pre->size * sizeof *pre->data);
+    a->valid = false;
+    return hit ? a->y->data : NULL;
 }
 
 static void dendrites_step(mc_net *net)
@@ -643,11 +679,14 @@ static void dendrites_step(mc_net *net)
     const mc_config *c = &net->c;
     for (int k = 1; k <= net->L; k++) {
         mc_layer *l = &net->layer[k];
-        dendrite(c, l->W_up, net->layer[k - 1].r, NULL, NULL, l->IB, l->tmp, l->vB);
+        const gsl_vector *pre = net->layer[k - 1].r;
+        dendrite(c, l->W_up, pre, NULL, NULL, l->IB, l->tmp, l->vB, ahead_take(&l->up, pre), NULL);
         if (k == net->L)
             continue;
-        dendrite(c, l->W_down, net->layer[k + 1].r, l->W_PI, l->rI, l->IA, l->tmp, l->vA);
-        dendrite(c, l->W_IP, l->r, NULL, NULL, l->II, l->tmpI, l->vI);
+        dendrite(c, l->W_down, net->layer[k + 1].r, l->W_PI, l->rI, l->IA, l->tmp, l->vA, NULL,
+                 ahead_take(&l->pi, l->rI));
+        dendrite(c, l->W_IP, l->r, NULL, NULL, l->II, l->tmpI, l->vI, ahead_take(&l->ip, l->r),
+                 NULL);
     }
 }
 
@@ -770,8 +809,8 @@ static void advance(mc_net *net, gsl_rng *noise)
  * inlining, so each combination gets its own loops with no test inside. */
 /* Four weights of a row in the row form (the weight is loaded where it is
  * an operand of its add, which saves an instruction). */
-MC_INLINE void row_chunk(double *restrict w, double *restrict g, const double *restrict x,
-                         double p, double a, double s, double clip, bool filtered, bool clipped)
+MC_INLINE v4d row_chunk(double *restrict w, double *restrict g, const double *restrict x,
+                        double p, double a, double s, double clip, bool filtered, bool clipped)
 {
     v4d wj, P = splat4(p), A = splat4(a), S = splat4(s); /* hoisted out of loops after inlining */
     if (filtered) {
@@ -785,6 +824,7 @@ MC_INLINE void row_chunk(double *restrict w, double *restrict g, const double *r
     if (clipped)
         clip4(&wj, clip);
     store4(w, &wj);
+    return wj;
 }
 
 MC_INLINE void row_form(size_t m, size_t n, double *restrict W, size_t tw, double *restrict G,
@@ -833,19 +873,28 @@ MC_INLINE void row_form(size_t m, size_t n, double *restrict W, size_t tw, doubl
 /* Long rows (64 weights or more): the chunks in order and a scalar
  * remainder. Loading each row's last chunk before its first, as row_form
  * does, would break the hardware prefetcher's streams over rows of
- * kilobytes. */
+ * kilobytes. With xn (numerics v3), also yn = W_new xn in mv_rows' order
+ * (lanes j mod 4, the remainder into lane 0, (l0 + l1) + (l2 + l3)) while
+ * each new weight is still in a register: the next step's product without
+ * reading W again (a large step is bound by reading memory). */
 MC_INLINE void row_form_long(size_t m, size_t n, double *restrict W, size_t tw,
                              double *restrict G, size_t tg, const double *restrict post,
                              const double *restrict x, double a, double s, double clip,
-                             bool filtered, bool clipped)
+                             bool filtered, bool clipped, const double *restrict xn,
+                             double *restrict yn, bool dot)
 {
     size_t n4 = n / 4 * 4;
     for (size_t i = 0; i < m; i++) {
         double *restrict w = W + i * tw;
         double *restrict g = filtered ? G + i * tg : NULL;
         double p = filtered ? a * post[i] : s * post[i];
-        for (size_t j = 0; j < n4; j += 4)
-            row_chunk(w + j, filtered ? g + j : NULL, x + j, p, a, s, clip, filtered, clipped);
+        v4d acc = splat4(0);
+        for (size_t j = 0; j < n4; j += 4) {
+            v4d wj = row_chunk(w + j, filtered ? g + j : NULL, x + j, p, a, s, clip, filtered,
+                               clipped);
+            if (dot)
+                acc += wj * load4(xn + j);
+        }
         for (size_t j = n4; j < n; j++) {
             if (filtered) {
                 g[j] += p * x[j] - a * g[j];
@@ -855,16 +904,24 @@ MC_INLINE void row_form_long(size_t m, size_t n, double *restrict W, size_t tw,
             }
             if (clipped)
                 w[j] = clip1(w[j], clip);
+            if (dot)
+                acc[0] += w[j] * xn[j];
         }
+        if (dot)
+            yn[i] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     }
 }
 
 MC_INLINE void row_forms(size_t m, size_t n, double *restrict W, size_t tw, double *restrict G,
                          size_t tg, const double *restrict post, const double *restrict x,
-                         double a, double s, double clip, bool filtered, bool clipped)
+                         double a, double s, double clip, bool filtered, bool clipped,
+                         const double *restrict xn, double *restrict yn)
 {
-    if (n >= 64)
-        row_form_long(m, n, W, tw, G, tg, post, x, a, s, clip, filtered, clipped);
+    if (n >= 64 && xn)
+        row_form_long(m, n, W, tw, G, tg, post, x, a, s, clip, filtered, clipped, xn, yn, true);
+    else if (n >= 64)
+        row_form_long(m, n, W, tw, G, tg, post, x, a, s, clip, filtered, clipped, NULL, NULL,
+                      false);
     else
         row_form(m, n, W, tw, G, tg, post, x, a, s, clip, filtered, clipped);
 }
@@ -945,10 +1002,12 @@ MC_INLINE void col_form(size_t m, size_t n, double *restrict W, double *restrict
 /* W += dt*eta*post pre^T, through the tau_w low-pass G when there is one,
  * then |W| <= clip when clip > 0: one pass over W (and G), since the update
  * is memory-bound on large layers and separate scale, rank-1 and axpy passes
- * would each stream the whole matrix again. */
+ * would each stream the whole matrix again. With xn, when W's rows are long
+ * (mc_fuses), also yn = W_new xn in that pass. */
 MC_MULTIVERSION
 static void apply_update(const mc_config *c, gsl_matrix *W, gsl_matrix *G, double eta,
-                         const gsl_vector *post, const gsl_vector *pre, double clip)
+                         const gsl_vector *post, const gsl_vector *pre, double clip,
+                         const double *xn, double *yn)
 {
     size_t m = W->size1, n = W->size2, tw = W->tda, tg = G ? G->tda : 0;
     double *w = W->data, *g = G ? G->data : NULL;
@@ -967,16 +1026,40 @@ static void apply_update(const mc_config *c, gsl_matrix *W, gsl_matrix *G, doubl
         return;
     }
     if (f && cl)
-        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, true, true);
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, true, true, xn, yn);
     else if (f)
-        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, true, false);
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, true, false, xn, yn);
     else if (cl)
-        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, false, true);
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, false, true, xn, yn);
     else
-        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, false, false);
+        row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, false, false, xn, yn);
 }
 
-static void plasticity_forward(mc_net *net, int k)
+/* Under numerics v3, rows of at least this many weights have the next
+ * step's basal product computed in the update's pass (row_form_long). */
+#define MC_FUSE_COLS 64
+
+/* The forward rule of layer k; x is this step's pattern. Under numerics v3
+ * with long rows it also computes W_up_new r_next for the next step, r_next
+ * its presynaptic rates as the next step will have them if nothing changes
+ * (layer 0: one more input step toward the same pattern); dendrites_step
+ * uses the product only if the rates it then sees are these, bit for bit. */
+/* W += ... as apply_update, and under numerics v3 with long rows also the
+ * product W_new xn for the next step into a (xn: the rates predicted for
+ * it; NULL: pre, which nothing changes before the next step's dendrites). */
+static void update_ahead(mc_net *net, gsl_matrix *W, gsl_matrix *G, double eta,
+                         const gsl_vector *post, const gsl_vector *pre, double clip,
+                         mc_ahead *a, const double *xn)
+{
+    const mc_config *c = &net->c;
+    a->valid = c->numerics_v3 && W->size2 >= MC_FUSE_COLS;
+    if (a->valid && !xn)
+        memcpy(a->x->data, pre->data, pre->size * sizeof *pre->data);
+    apply_update(c, W, G, eta, post, pre, clip, a->valid ? a->x->data : NULL,
+                 a->valid ? a->y->data : NULL);
+}
+
+static void plasticity_forward(mc_net *net, int k, const double *x)
 {
     const mc_config *c = &net->c;
     mc_layer *l = &net->layer[k];
@@ -986,8 +1069,14 @@ static void plasticity_forward(mc_net *net, int k)
         return;
     double g = g_tot(net, k), a = c->g_B / g, b = c->i_inj / g;
     phi_err_affine(&c->phi, l->n, l->vB->data, a, b, l->r->data, l->err->data);
-    apply_update(c, l->W_up, l->G_up, eta, l->err, net->layer[k - 1].r,
-                 out ? c->w_clip_out : c->w_clip);
+    const gsl_vector *pre = net->layer[k - 1].r;
+    const double *xn = NULL;
+    if (k == 1 && c->numerics_v3) { /* the input moves on toward the pattern */
+        input_next(c, pre->data, x, l->up.x->data, pre->size);
+        xn = l->up.x->data;
+    }
+    update_ahead(net, l->W_up, l->G_up, eta, l->err, pre, out ? c->w_clip_out : c->w_clip,
+                 &l->up, xn);
 }
 
 static void plasticity_lateral(mc_net *net, int k)
@@ -998,19 +1087,19 @@ static void plasticity_lateral(mc_net *net, int k)
     if (c->eta_IP != 0) {
         double a = c->g_D / (c->g_lk + c->g_D), b = i_int(net, k) / (c->g_lk + c->g_D);
         phi_err_affine(&c->phi, l->uI->size, l->vI->data, a, b, l->rI->data, l->errI->data);
-        apply_update(c, l->W_IP, l->G_IP, c->eta_IP, l->errI, l->r, 0);
+        update_ahead(net, l->W_IP, l->G_IP, c->eta_IP, l->errI, l->r, 0, &l->ip, NULL);
     }
     if (c->eta_PI != 0) {
         for (size_t i = 0; i < l->n; i++)
             l->err->data[i] = -l->vA->data[i];
-        apply_update(c, l->W_PI, l->G_PI, c->eta_PI, l->err, l->rI, 0);
+        update_ahead(net, l->W_PI, l->G_PI, c->eta_PI, l->err, l->rI, 0, &l->pi, NULL);
     }
     if (c->eta_down != 0) {
         /* The top-down prediction has v_A's scaling: W_down r / g_lk_dend. */
-        matvec(l->W_down, above->r->data, NULL, NULL, l->tmp->data);
+        matvec(l->W_down, above->r->data, NULL, NULL, l->tmp->data, c->numerics_v3);
         double g = 1.0 / c->g_lk_dend;
         phi_err_scaled(&c->phi, l->n, l->tmp->data, g, l->r->data, l->err->data);
-        apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r, 0);
+        apply_update(c, l->W_down, l->G_down, c->eta_down, l->err, above->r, 0, NULL, NULL);
     }
 }
 
@@ -1022,7 +1111,7 @@ void mc_net_step(mc_net *net, const double *x, bool plastic, gsl_rng *noise)
     advance(net, noise);
     if (plastic) {
         for (int k = 1; k <= net->L; k++)
-            plasticity_forward(net, k);
+            plasticity_forward(net, k, x);
         for (int k = 1; k < net->L; k++)
             plasticity_lateral(net, k);
     }

@@ -233,6 +233,7 @@ static mc_config config_from(const nm_point *p)
         .eta_down = nm_get_f(p, "eta_down"),
         .w_clip = nm_get_f(p, "w_clip"), .w_clip_out = nm_get_f(p, "w_clip_out"),
         .le = nm_get_b(p, "le"),
+        .numerics_v3 = !strcmp(nm_get_s(p, "numerics"), "v3"),
     };
     return c;
 }
