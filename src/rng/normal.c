@@ -60,9 +60,7 @@ static void word_src_init(word_src *src, gsl_rng *r)
 {
     unsigned long min = r->type->min, max = r->type->max;
     unsigned bits = 0;
-    src->r = r;
-    src->xoshiro = r->type == nm_rng_xoshiro256ss;
-    src->bits = 64;
+    *src = (word_src){.r = r, .xoshiro = r->type == nm_rng_xoshiro256ss, .bits = 64};
     if (src->xoshiro) /* words straight from the state: nothing to work out */
         return;
     src->direct = min == 0 && (max & (max + 1)) == 0; /* max = 2^k - 1 */
