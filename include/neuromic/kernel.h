@@ -284,6 +284,15 @@ int64_t *nm_out_i64(nm_result *res, int i, const char *name);
  * memory); the task is then already marked failed with the reason, and run()
  * returns nm_task_fail(t, ...) (the first message is kept). */
 gsl_rng *nm_task_rng(nm_task *t, const char *stream, const char *const *depends);
+/* Fills z[0..n) with independent standard normal draws from stream r, by a
+ * 256-layer ziggurat (src/rng/normal.c), one 64-bit word per attempt. For a
+ * task stream (xoshiro256**) the words are taken from its state inline, with
+ * no call per draw, which makes it several times faster than
+ * gsl_ran_gaussian_ziggurat; any other gsl_rng works too, its words built
+ * from gsl_rng_get. The draws depend only on the stream, never on how they
+ * are split into calls (n = 7 then 5 gives the same 12 numbers as n = 12);
+ * the mapping from words to draws is in docs/ARCHITECTURE.md. */
+void nm_rng_gaussians(gsl_rng *r, double *z, size_t n);
 /* True when the task should stop now: its time limit (`task_timeout` in the
  * spec, or --task-timeout) has passed, or the run is being aborted. Cheap
  * (one clock read); a kernel with long loops calls it every so often (say

@@ -19,26 +19,11 @@
 
 #include "neuromic/internal/rng.h"
 #include "neuromic/internal/sha256.h"
+#include "neuromic/internal/xoshiro.h"
 
-typedef struct {
-    uint64_t s[4];
-} xoshiro_state;
+typedef nm_xoshiro_state xoshiro_state;
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t next64(xoshiro_state *st)
-{
-    uint64_t *s = st->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
+static uint64_t next64(xoshiro_state *st) { return nm_xoshiro_next64(st->s); }
 
 /* gsl_rng_set(r, seed): expand the seed with splitmix64 (for code that seeds
  * the generator directly; streams use nm_rng_set_key). */
