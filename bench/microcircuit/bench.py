@@ -8,9 +8,10 @@ peak memory of the bench process per network and of one `neuromic run` task per 
 
 Before timing it checks that both compute the same thing: 200 noise-free plastic steps from
 the same weights (mc_bench --dump) must agree to 1e-12. Every rate is one core's CPU time.
-The two are timed in alternating rounds (C, NumPy, C, NumPy, ...; SECONDS per case split
-among ROUNDS rounds), so that both see the same load; the ratio is the median of the rounds'
-ratios, reported with their range.
+The C step runs with the kernel's default numerics v3 and, for comparison, with v2 (version
+2's arithmetic). They are timed in alternating rounds (C v3, C v2, NumPy, C v3, ...; SECONDS
+per case and implementation split among ROUNDS rounds), so that all see the same load; a
+ratio is the median of the rounds' ratios, reported with their range.
 """
 import statistics
 import os
@@ -43,30 +44,40 @@ TASKS = {
 ROUNDS = 5
 
 
+def c_rate(per, size, v2):
+    """Steps per CPU-second of one mc_bench process (numerics v3, or v2) and its peak RSS
+    (kB), measured through /usr/bin/time: Linux keeps a process's peak across exec, so the
+    bench's own getrusage would report this Python process's size, which the forked child
+    starts with."""
+    r = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb %M", str(BENCH)] + (["--v2"] if v2 else [])
+                       + [per, size], check=True, capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        if line and not line.startswith("#"):
+            sps = float(line.split()[4])
+    kb = [int(l.split()[1]) for l in r.stderr.splitlines() if l.startswith("maxrss_kb ")][-1]
+    return sps, kb
+
+
 def interleaved(seconds, size):
-    """C and NumPy steps per CPU-second of one network in ROUNDS alternating rounds: the
-    medians of each, the median, min and max of the rounds' ratios, and the C process's peak
-    RSS (kB, the largest of the rounds; one process per round and size)."""
+    """C (numerics v3 and v2) and NumPy steps per CPU-second of one network in ROUNDS
+    alternating rounds: the medians of each, the median, min and max of the rounds' ratios
+    C v3 / NumPy, the median of the rounds' v3 / v2, and the C process's peak RSS (kB, the
+    largest of the rounds; one process per round, size and numerics)."""
     n = [int(v) for v in size.split("-")]
     per = f"{float(seconds) / ROUNDS:g}"
-    c, npy, ratio, rss = [], [], [], 0
+    c, c2, npy, ratio, gain, rss = [], [], [], [], [], 0
     for _ in range(ROUNDS):
-        # The peak RSS through /usr/bin/time: Linux keeps a process's peak across exec, so
-        # the bench's own getrusage would report this Python process's size, which the
-        # forked child starts with.
-        r = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb %M", str(BENCH), per, size],
-                           check=True, capture_output=True, text=True)
-        for line in r.stdout.splitlines():
-            if line and not line.startswith("#"):
-                sps = float(line.split()[4])
-        kb = [int(l.split()[1]) for l in r.stderr.splitlines() if l.startswith("maxrss_kb ")][-1]
+        sps, kb = c_rate(per, size, False)
+        sps2, kb2 = c_rate(per, size, True)
         steps, t = mc_numpy.rate(n, float(per))
         c.append(sps)
+        c2.append(sps2)
         npy.append(steps / t)
         ratio.append(sps / (steps / t))
-        rss = max(rss, kb)
-    return (statistics.median(c), statistics.median(npy), statistics.median(ratio), min(ratio),
-            max(ratio), rss)
+        gain.append(sps / sps2)
+        rss = max(rss, kb, kb2)
+    return (statistics.median(c), statistics.median(c2), statistics.median(npy),
+            statistics.median(ratio), min(ratio), max(ratio), statistics.median(gain), rss)
 
 
 def task_memory(size):
@@ -100,16 +111,17 @@ def main(argv):
           f"before: {load_before:.2f}, after: {os.getloadavg()[0]:.2f}")
     print()
     print("| network | C (steps/CPU-s) | NumPy (steps/CPU-s) | C / NumPy | rounds' range |"
+          " C, numerics v2 (steps/CPU-s) | v3 / v2 |"
           " C bench peak RSS (MB) | one neuromic task, peak RSS (MB) |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for s in sizes:
-        (cs, ns, r, rlo, rhi, rss), (tm, rc) = res[s], mem[s]
+        (cs, cs2, ns, r, rlo, rhi, g, rss), (tm, rc) = res[s], mem[s]
         task = "-" if tm is None else f"{tm / 1024:.0f}" + (f" (exit {rc})" if rc else "")
         print(f"| {s} | {cs:,.0f} | {ns:,.1f} | {r:,.1f}x | {rlo:,.1f}-{rhi:,.1f}x |"
-              f" {rss / 1024:.1f} | {task} |")
+              f" {cs2:,.0f} | {g:.2f}x | {rss / 1024:.1f} | {task} |")
     print()
-    print("C and NumPy columns: medians over the rounds; C / NumPy: median of the rounds' "
-          "ratios.")
+    print("C (the kernel's default, numerics v3), C with numerics v2 and NumPy columns: medians "
+          "over the rounds; C / NumPy and v3 / v2: medians of the rounds' ratios.")
     print()
     print("Tasks behind the last column (single rank, `/usr/bin/time -f %M`, task_timeout 20 s: "
           "exit 4 means the task was stopped by it, after loading its data): " + "; ".join(f"{s}: {TASKS[s].strip().replace(chr(10), ',')}"

@@ -12,7 +12,8 @@
  * g_A 0.8, g_D 1, g_som 0.8, dt 0.1 ms, tau_in 3 ms, tau_w 30 ms, sigma 0.1,
  * logistic phi), random weights U(-1,1), and steps it on one random input
  * pattern with a target and every plasticity rule on (eta_down 0: fixed
- * feedback) for about SECONDS of CPU time. It prints one line per case:
+ * feedback) for about SECONDS of CPU time, the noise drawn from a xoshiro256**
+ * stream as a task's "noise" stream is. It prints one line per case:
  * "sizes steps cpu_seconds wall_seconds steps_per_cpu_second maxrss_kb"; the
  * peak resident set is the process's so far (run one case per process to
  * get it per network, as bench.py does).
@@ -27,6 +28,7 @@
 #include <time.h>
 
 #include "../../src/kernels/microcircuit/mc.h"
+#include "neuromic/internal/rng.h"
 
 static double clock_s(clockid_t id)
 {
@@ -166,22 +168,25 @@ int main(int argc, char **argv)
         }
         mc_config c = paper_config();
         gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+        /* the noise from a stream of the kind the kernel's tasks get */
+        gsl_rng *noise = gsl_rng_alloc(nm_rng_xoshiro256ss);
         double *x = malloc(n[0] * sizeof *x);
-        mc_net *net = rng && x ? setup(&c, n, L, rng, x) : NULL;
+        mc_net *net = rng && noise && x ? setup(&c, n, L, rng, x) : NULL;
         if (!net) {
             fprintf(stderr, "mc_bench: out of memory for %s\n", argv[a]);
             return 1;
         }
+        gsl_rng_set(noise, 1);
         double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC), c1;
         long steps = 0;
         if (fixed) {
             for (; steps < fixed; steps++)
-                mc_net_step(net, x, true, rng);
+                mc_net_step(net, x, true, noise);
             c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         } else {
             do { /* clock checks every 10 steps, at least 50 steps */
                 for (int q = 0; q < 10; q++)
-                    mc_net_step(net, x, true, rng);
+                    mc_net_step(net, x, true, noise);
                 steps += 10;
                 c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
             } while (c1 - c0 < seconds || steps < 50);
@@ -194,6 +199,7 @@ int main(int argc, char **argv)
         mc_net_free(net);
         free(x);
         gsl_rng_free(rng);
+        gsl_rng_free(noise);
     }
     return 0;
 }

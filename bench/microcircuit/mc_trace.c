@@ -3,9 +3,12 @@
  * mc_model.c that print the same trace compute the same results bit for bit.
  * It is how a change meant only to make the step faster is checked.
  *
- *   cc -std=c17 -D_GNU_SOURCE -O2 -Isrc/kernels/microcircuit $(pkg-config --cflags openblas) \
- *      bench/microcircuit/mc_trace.c MODEL.c -lgsl -lopenblas -lm -o /tmp/trace
+ *   make build/neuromic      (for build/obj/libnmcore.a: the engine's random draws)
+ *   cc -std=c17 -D_GNU_SOURCE -O2 -Iinclude -Isrc/kernels/microcircuit \
+ *      $(pkg-config --cflags openblas) bench/microcircuit/mc_trace.c MODEL.c \
+ *      build/obj/libnmcore.a -lgsl -lopenblas -lyaml -lz -lm -o /tmp/trace
  *   /tmp/trace > trace.txt            (big: also runs 784-100-10 for 30 steps)
+ *   /tmp/trace --v3 > trace3.txt      (the same under numerics v3)
  *
  * The settings cross seven networks (2 to 5 layers; rows of 2 to 784
  * weights, narrow and wide matrices, one past the BLAS threshold) with seven
@@ -18,6 +21,7 @@
  * compare NaN signs only for what they are (sed 's/-nan/nan/g'). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mc.h"
 
@@ -82,8 +86,9 @@ static int run(mc_config c, const size_t *n, int L, int steps, bool noise, unsig
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    bool v3 = argc > 1 && !strcmp(argv[1], "--v3");
     static const size_t s1[] = {9, 30, 3}, s2[] = {30, 50, 10}, s3[] = {5, 3, 2},
                         s4[] = {9, 30, 20, 3}, s5[] = {30, 20, 10}, s6[] = {3, 7, 9, 12, 4},
                         s7[] = {784, 100, 10};
@@ -109,6 +114,7 @@ int main(void)
                     .eta_up = 0.0011875, .eta_up_out = 0.0005, .eta_IP = 0.0011875,
                     .eta_PI = 0.0059375,
                 };
+                c.phi.own_exp = c.numerics_v3 = v3;
                 switch (var) {
                 case 1: c.tau_w = 0; break;
                 case 2: c.le = true; break;

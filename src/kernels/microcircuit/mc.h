@@ -61,8 +61,9 @@ typedef struct {
     double w_clip, w_clip_out; /* |W_up| bounds, hidden and output; 0: none */
     bool le;            /* latent equilibrium: rates and plasticity from u + tau_eff du/dt */
     /* numerics v3 (parameter `numerics`): large products in the kernel's own
-     * summation order, fused with the forward update; phi.own_exp goes with
-     * it. false: version 2's arithmetic (BLAS for large products). */
+     * summation order, computed ahead in the updates' pass; noise from
+     * nm_rng_gaussians; phi.own_exp goes with it. false: version 2's
+     * arithmetic (BLAS for large products, GSL's Gaussian). */
     bool numerics_v3;
 } mc_config;
 

@@ -46,6 +46,7 @@
 
 #include "mc.h"
 #include "mc_vec.h"
+#include "neuromic/kernel.h"
 
 #define MC_INLINE static inline __attribute__((always_inline))
 
@@ -746,8 +747,11 @@ static void advance(mc_net *net, gsl_rng *noise)
         double *restrict u = l->u->data, *restrict ub = l->ub->data, *restrict z = l->tmp->data;
         const double *restrict du = l->du->data;
         if (noisy) {
-            for (size_t i = 0; i < n; i++)
-                z[i] = gsl_ran_gaussian_ziggurat(noise, 1.0);
+            if (c->numerics_v3)
+                nm_rng_gaussians(noise, z, n);
+            else
+                for (size_t i = 0; i < n; i++)
+                    z[i] = gsl_ran_gaussian_ziggurat(noise, 1.0);
             if (c->le)
                 for (size_t i = 0; i < n; i++) {
                     double u0 = u[i];
