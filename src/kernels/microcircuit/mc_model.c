@@ -408,6 +408,7 @@ void mc_net_init_random(mc_net *net, gsl_rng *rng, double w)
 
 void mc_net_self_predicting(mc_net *net)
 {
+    mc_net_weights_changed(net);
     const mc_config *c = &net->c;
     for (int k = 1; k < net->L; k++) {
         mc_layer *l = &net->layer[k];
