@@ -46,7 +46,7 @@ UNIT_BIN := $(UNIT_NAMES:%=build/san/tests/%)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 # Unit tests that need the engine; every other test links the kernel
 # library alone.
-ENGINE_TESTS := test_store test_stop test_input
+ENGINE_TESTS := test_store test_stop test_input test_sched
 
 .PHONY: all check unit demo deps clean FORCE
 all: build/neuromic

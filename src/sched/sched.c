@@ -63,6 +63,8 @@ typedef struct {
     int ckpt_sent;    /* CKPT messages issued so far */
     int ckpt_done;    /* checkpoints rank 0's main thread has finished */
     double ckpt_end;  /* when it finished the last one */
+    double ckpt_issued; /* when the last CKPT went out */
+    double ckpt_cost;   /* sum over finished checkpoints of issue to finish on rank 0 */
     uint64_t *buffered; /* per rank: rows reported since the last CKPT went out */
     uint64_t ckpt_rows; /* a rank with this many buffered rows forces a CKPT */
     bool final_sent;
@@ -150,19 +152,32 @@ static uint64_t rows_per_checkpoint(const nm_sweep *sw)
     return rows < 1 ? 1 : (uint64_t)rows;
 }
 
-/* Seconds between checkpoints: checkpoint_every, but at least
- * CKPT_TASKS mean task durations. A checkpoint is a rendezvous: every rank
- * first finishes the task it is running, so each one costs about half a
- * task of idle time per rank; spacing them CKPT_TASKS tasks apart keeps
- * that near 1/(2 CKPT_TASKS) of the run (2.5%) even when tasks are long.
- * The mean is estimated from the wall time and the tasks finished so far. */
-#define CKPT_TASKS 20
+/* Seconds between checkpoints (nm_sched_ckpt_interval). The mean task is
+ * estimated from the wall time and the tasks finished so far, the mean
+ * checkpoint from those rank 0 has finished. */
 static double ckpt_interval(const disp *d, double now)
 {
     uint64_t fin = d->done + d->failed;
     double mean = fin ? (now - d->t0) * d->nranks / (double)fin : 0;
-    double floor = CKPT_TASKS * mean;
-    return d->sw->checkpoint_every > floor ? d->sw->checkpoint_every : floor;
+    double ckpt = d->ckpt_done ? d->ckpt_cost / d->ckpt_done : 0;
+    return nm_sched_ckpt_interval(d->sw->checkpoint_every, mean, ckpt);
+}
+
+double nm_sched_ckpt_interval(double every, double mean_task, double mean_ckpt)
+{
+    double floor = CKPT_TASKS * mean_task, cost = CKPT_COST * mean_ckpt;
+    floor = cost > floor ? cost : floor;
+    return every > floor ? every : floor;
+}
+
+/* Whether any rank has reported a finished task since the last CKPT went
+ * out: a checkpoint with nothing to save would only make every rank wait. */
+static bool rows_pending(const disp *d)
+{
+    for (int r = 0; r < d->nranks; r++)
+        if (d->buffered[r])
+            return true;
+    return false;
 }
 
 static bool buffers_full(const disp *d)
@@ -265,13 +280,15 @@ static void *dispatcher(void *arg)
             pthread_mutex_unlock(&d->mu);
             break;
         }
-        /* The next checkpoint is due checkpoint_every after the last one
-         * ended, or as soon as a rank's buffer is full, never while one is
-         * in progress: a checkpoint slower than the interval must not
-         * queue up more of them. */
+        /* The next checkpoint is due the interval after the last one ended
+         * if some rank has finished a task since, or as soon as a rank's
+         * buffer is full, never while one is in progress: a checkpoint
+         * slower than the interval must not queue up more of them. */
         if (d->ckpt_done == d->ckpt_sent &&
-            (now - d->ckpt_end >= ckpt_interval(d, now) || buffers_full(d))) {
+            ((now - d->ckpt_end >= ckpt_interval(d, now) && rows_pending(d)) ||
+             buffers_full(d))) {
             d->ckpt_sent++;
+            d->ckpt_issued = now;
             memset(d->buffered, 0, (size_t)d->nranks * sizeof *d->buffered);
             send_ctrl_all(d, CTRL_CKPT);
         }
@@ -464,6 +481,7 @@ nm_status nm_sched_run(const nm_sweep *sw, nm_store *store, MPI_Comm comm,
                 pthread_mutex_lock(&d.mu);
                 d.ckpt_done++;
                 d.ckpt_end = nm_now();
+                d.ckpt_cost += d.ckpt_end - d.ckpt_issued;
                 pthread_mutex_unlock(&d.mu);
             }
             continue;

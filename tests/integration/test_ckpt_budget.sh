@@ -30,3 +30,20 @@ expect_status "small sweep" 0 "${MPIRUN[@]}" -n 2 "$NM" run tests/data/sweeps/sm
     --set output.checkpoint_every=600 -o "$TMP/s.h5" --progress 600
 grep -q '; 1 checkpoint took' "$TMP/out" && pass "no forced checkpoint below the budget" ||
     fail "no forced checkpoint below the budget" "$(tail -3 "$TMP/out")"
+
+# A checkpoint comes due (checkpoint_every 0.2 s) long before either rank has finished its
+# one task (1.5 s of CPU each): with nothing to save it is not issued, so the ranks do not
+# wait for each other mid-run and the final checkpoint is the only one.
+cat >"$TMP/long.yaml" <<'EOF2'
+kernel: probe
+fixed:
+  work: 1.5
+grid:
+  n: [0, 1]
+output:
+  checkpoint_every: 0.2
+EOF2
+expect_status "two long tasks" 0 "${MPIRUN[@]}" -n 2 "$NM" run "$TMP/long.yaml" \
+    -o "$TMP/l.h5" --progress 600
+grep -q '; 1 checkpoint took' "$TMP/out" && pass "no checkpoint before a task has finished" ||
+    fail "no checkpoint before a task has finished" "$(tail -3 "$TMP/out")"

@@ -34,6 +34,22 @@ typedef struct {
     int checkpoints;
 } nm_sched_stats;
 
+/* Seconds from the end of one checkpoint to the next: checkpoint_every
+ * (every), but at least CKPT_TASKS mean task durations and CKPT_COST mean
+ * checkpoint durations. A checkpoint is a rendezvous: every rank first
+ * finishes the task it is running, so one costs each rank up to a task of
+ * idle time, about half a task when durations are alike. Spacing them
+ * CKPT_TASKS tasks apart keeps that near 1/(2 CKPT_TASKS) of the run, but
+ * not when durations differ widely (a checkpoint waits for the longest task
+ * in flight); spacing them CKPT_COST times their own measured duration
+ * (from issuing one to rank 0 finishing it: the slowest rank's rest of its
+ * task plus the write, an upper bound of a rank's idle time) keeps the
+ * waiting under 1/CKPT_COST of the run whatever the durations. Zero means
+ * not known yet. */
+#define CKPT_TASKS 20
+#define CKPT_COST 40
+double nm_sched_ckpt_interval(double every, double mean_task, double mean_ckpt);
+
 /* Collective over comm (which must be the communicator the store was opened
  * with, or a congruent one). Errors come back as status codes, except in
  * three places where the ranks can no longer agree on what comes next, and
