@@ -3,6 +3,7 @@ import pathlib
 import subprocess
 
 import pytest
+import xarray as xr
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NEUROMIC = ROOT / "build" / "neuromic"
@@ -35,3 +36,10 @@ def small_result(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "small.h5"
     run_neuromic("run", "tests/data/sweeps/small.yaml", "-o", out, "--quiet", ranks=2)
     return out
+
+
+@pytest.fixture(scope="module")
+def ds(result):
+    """The module's `result` file (each test module defines that fixture) as an xarray
+    Dataset."""
+    return xr.open_dataset(result, engine="h5netcdf")

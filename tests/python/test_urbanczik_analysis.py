@@ -31,11 +31,6 @@ def result(tmp_path_factory):
     return run_spec_text(tmp_path_factory, "uz", SPEC)
 
 
-@pytest.fixture(scope="module")
-def ds(result):
-    return xr.open_dataset(result, engine="h5netcdf")
-
-
 def test_every_task_done_with_labelled_axes(result, ds):
     tasks = xr.open_dataset(result, engine="h5netcdf", group="tasks")
     assert np.all(tasks["status"].values == 1)
