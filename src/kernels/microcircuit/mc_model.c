@@ -875,7 +875,11 @@ MC_INLINE void row_form(size_t m, size_t n, double *restrict W, size_t tw, doubl
     }
 }
 
-/* Long rows (64 weights or more): the chunks in order and a scalar
+/* Rows of at least this many weights are updated by row_form_long, which
+ * under numerics v3 also computes the next step's product (mc_fuses). */
+#define MC_LONG_ROW 64
+
+/* Long rows (MC_LONG_ROW weights or more): the chunks in order and a scalar
  * remainder. Loading each row's last chunk before its first, as row_form
  * does, would break the hardware prefetcher's streams over rows of
  * kilobytes. With xn (numerics v3), also yn = W_new xn in mv_rows' order
@@ -922,9 +926,9 @@ MC_INLINE void row_forms(size_t m, size_t n, double *restrict W, size_t tw, doub
                          double a, double s, double clip, bool filtered, bool clipped,
                          const double *restrict xn, double *restrict yn)
 {
-    if (n >= 64 && xn)
+    if (n >= MC_LONG_ROW && xn)
         row_form_long(m, n, W, tw, G, tg, post, x, a, s, clip, filtered, clipped, xn, yn, true);
-    else if (n >= 64)
+    else if (n >= MC_LONG_ROW)
         row_form_long(m, n, W, tw, G, tg, post, x, a, s, clip, filtered, clipped, NULL, NULL,
                       false);
     else
@@ -1040,30 +1044,33 @@ static void apply_update(const mc_config *c, gsl_matrix *W, gsl_matrix *G, doubl
         row_forms(m, n, w, tw, g, tg, p, x, a, s, clip, false, false, xn, yn);
 }
 
-/* Under numerics v3, rows of at least this many weights have the next
- * step's basal product computed in the update's pass (row_form_long). */
-#define MC_FUSE_COLS 64
+/* Whether W's update computes the next step's product W_new x in its pass:
+ * under numerics v3, when its rows are long (row_form_long). */
+static bool mc_fuses(const mc_config *c, const gsl_matrix *W)
+{
+    return c->numerics_v3 && W->size2 >= MC_LONG_ROW;
+}
 
-/* The forward rule of layer k; x is this step's pattern. Under numerics v3
- * with long rows it also computes W_up_new r_next for the next step, r_next
- * its presynaptic rates as the next step will have them if nothing changes
- * (layer 0: one more input step toward the same pattern); dendrites_step
- * uses the product only if the rates it then sees are these, bit for bit. */
-/* W += ... as apply_update, and under numerics v3 with long rows also the
- * product W_new xn for the next step into a (xn: the rates predicted for
- * it; NULL: pre, which nothing changes before the next step's dendrites). */
+/* W += ... as apply_update, and when mc_fuses also the product W_new xn for
+ * the next step into a (xn: the rates predicted for it; NULL: pre, which
+ * nothing changes before the next step's dendrites). */
 static void update_ahead(mc_net *net, gsl_matrix *W, gsl_matrix *G, double eta,
                          const gsl_vector *post, const gsl_vector *pre, double clip,
                          mc_ahead *a, const double *xn)
 {
     const mc_config *c = &net->c;
-    a->valid = c->numerics_v3 && W->size2 >= MC_FUSE_COLS;
+    a->valid = mc_fuses(c, W);
     if (a->valid && !xn)
         memcpy(a->x->data, pre->data, pre->size * sizeof *pre->data);
     apply_update(c, W, G, eta, post, pre, clip, a->valid ? a->x->data : NULL,
                  a->valid ? a->y->data : NULL);
 }
 
+/* The forward rule of layer k; x is this step's pattern. When mc_fuses it
+ * also computes W_up_new r_next for the next step, r_next its presynaptic
+ * rates as the next step will have them if nothing changes (layer 0: one
+ * more input step toward the same pattern); dendrites_step uses the product
+ * only if the rates it then sees are these, bit for bit. */
 static void plasticity_forward(mc_net *net, int k, const double *x)
 {
     const mc_config *c = &net->c;
@@ -1076,7 +1083,7 @@ static void plasticity_forward(mc_net *net, int k, const double *x)
     phi_err_affine(&c->phi, l->n, l->vB->data, a, b, l->r->data, l->err->data);
     const gsl_vector *pre = net->layer[k - 1].r;
     const double *xn = NULL;
-    if (k == 1 && c->numerics_v3) { /* the input moves on toward the pattern */
+    if (k == 1 && mc_fuses(c, l->W_up)) { /* the input moves on toward the pattern */
         input_next(c, pre->data, x, l->up.x->data, pre->size);
         xn = l->up.x->data;
     }

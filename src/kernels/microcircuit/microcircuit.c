@@ -210,11 +210,17 @@ mc_phi mc_phi_from(const nm_point *p, const char *name)
     return f;
 }
 
+/* Whether the point computes with numerics v3 (else version 2's). */
+static bool numerics_v3(const nm_point *p)
+{
+    return !strcmp(nm_get_s(p, "numerics"), "v3");
+}
+
 /* mc_phi_from with the exp of the point's numerics. */
 static mc_phi phi_of(const nm_point *p, const char *name)
 {
     mc_phi f = mc_phi_from(p, name);
-    f.own_exp = !strcmp(nm_get_s(p, "numerics"), "v3");
+    f.own_exp = numerics_v3(p);
     return f;
 }
 
@@ -233,7 +239,7 @@ static mc_config config_from(const nm_point *p)
         .eta_down = nm_get_f(p, "eta_down"),
         .w_clip = nm_get_f(p, "w_clip"), .w_clip_out = nm_get_f(p, "w_clip_out"),
         .le = nm_get_b(p, "le"),
-        .numerics_v3 = !strcmp(nm_get_s(p, "numerics"), "v3"),
+        .numerics_v3 = numerics_v3(p),
     };
     return c;
 }
